@@ -1,0 +1,324 @@
+"""
+The standalone command line: solve and explain without conda.
+
+``python -m conda_solver_plus solve SPEC... -c CHANNEL`` runs exactly the code path the
+conda plugin runs — prefix state, index, engine, conda's rules — and prints the final
+environment. It is the contract other tools and checks rely on:
+
+- exit 0: the solution (``--json``: ``{"records": [...]}``);
+- exit 1: the request cannot be met; a readable explanation on stderr (``--json``: an
+  ``{"error": {"type", "message", ...}}`` object on stdout);
+- exit 2: bad input (missing channel, malformed repodata, invalid spec): one line on
+  stderr naming the file or spec, never a traceback.
+
+``explain`` takes the same arguments and prints where every spec handed to the engine came
+from and why each record of the result is there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from . import __version__
+from .exceptions import InvalidInputError, SolverPlusError
+from .records import record_to_json
+
+log = logging.getLogger("conda_solver_plus")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _add_solve_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("specs", nargs="*", metavar="SPEC", help="match specs to install")
+    parser.add_argument(
+        "-c",
+        "--channel",
+        dest="channels",
+        action="append",
+        default=[],
+        metavar="CHANNEL",
+        help="channel: local directory, file:// or http(s):// URL, or a name (repeatable; "
+        "earlier channels have higher priority)",
+    )
+    parser.add_argument("--subdir", help="target platform, e.g. linux-64 (default: this machine)")
+    parser.add_argument("-p", "--prefix", help="existing environment to solve against")
+    parser.add_argument(
+        "--backend",
+        default=None,
+        choices=["auto", "rattler", "libmamba"],
+        help="engine (default: auto = libmamba where libmambapy imports, else rattler; "
+        "or CONDA_SOLVER_PLUS_BACKEND)",
+    )
+    parser.add_argument(
+        "--channel-priority", default="strict", choices=["strict", "flexible", "disabled"]
+    )
+    parser.add_argument(
+        "--virtual",
+        action="append",
+        default=[],
+        metavar="NAME=VERSION",
+        help="set a virtual package (e.g. __cuda=12.6); NAME= removes it",
+    )
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--remove", action="store_true", help="remove SPECs from the prefix")
+    mode.add_argument("--update", action="store_true", help="conda update semantics")
+    mods = parser.add_mutually_exclusive_group()
+    mods.add_argument("--update-all", action="store_true")
+    mods.add_argument("--freeze-installed", action="store_true")
+    mods.add_argument("--update-deps", action="store_true")
+    mods.add_argument("--update-specs", action="store_true")
+    mods.add_argument("--satisfied-skip-solve", action="store_true")
+    deps = parser.add_mutually_exclusive_group()
+    deps.add_argument("--no-deps", action="store_true")
+    deps.add_argument("--only-deps", action="store_true")
+    parser.add_argument(
+        "--pin", action="append", default=[], metavar="SPEC", help="extra pinned spec"
+    )
+    parser.add_argument("--ignore-pinned", action="store_true")
+    parser.add_argument("--aggressive-update", action="append", default=[], metavar="NAME")
+    parser.add_argument("--prune", action="store_true")
+    parser.add_argument("--force-reinstall", action="store_true")
+    parser.add_argument("--add-pip", action="store_true", help="add pip to python's depends")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="stop the engine after this many seconds (default: CONDA_SOLVER_PLUS_TIMEOUT)",
+    )
+    parser.add_argument("--cache-dir", help="where remote repodata is cached")
+    parser.add_argument("--offline", action="store_true", help="never touch the network")
+    parser.add_argument("-v", "--verbose", action="count", default=0)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="python -m conda_solver_plus",
+        description="Solve conda environments without conda (conda-solver-plus core).",
+    )
+    parser.add_argument("--version", action="version", version=f"conda-solver-plus {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    solve = sub.add_parser("solve", help="print the final environment for a request")
+    _add_solve_arguments(solve)
+    explain = sub.add_parser(
+        "explain", help="like solve, plus where every spec came from and why each record"
+    )
+    _add_solve_arguments(explain)
+    return parser
+
+
+def _update_modifier(args: argparse.Namespace) -> str | None:
+    for flag, value in (
+        ("update_all", "update_all"),
+        ("freeze_installed", "freeze_installed"),
+        ("update_deps", "update_deps"),
+        ("update_specs", "update_specs"),
+        ("satisfied_skip_solve", "specs_satisfied_skip_solve"),
+    ):
+        if getattr(args, flag):
+            return value
+    return None
+
+
+def _timeout(args: argparse.Namespace) -> float | None:
+    if args.timeout is not None:
+        value = args.timeout
+        source = "--timeout"
+    else:
+        env = os.environ.get("CONDA_SOLVER_PLUS_TIMEOUT")
+        if not env:
+            return None
+        source = "CONDA_SOLVER_PLUS_TIMEOUT"
+        try:
+            value = float(env)
+        except ValueError:
+            raise InvalidInputError(source, f"not a number: {env!r}") from None
+    if value <= 0:
+        raise InvalidInputError(source, f"must be positive, got {value:g}")
+    return value
+
+
+def run_solve(args: argparse.Namespace):
+    """Build the state, load the index, run the core. Returns (input, output, index)."""
+    from pathlib import Path
+
+    from .backends import get_backend
+    from .core import SolveOptions, solve
+    from .index import load_index
+    from .specs import parse_spec
+    from .state import SolverInputState
+    from .virtual import parse_virtual_setting, virtual_packages
+
+    if not args.channels:
+        raise InvalidInputError("channels", "no channel given", "pass at least one -c CHANNEL")
+    if not args.specs and not (args.update_all or args.prefix):
+        raise InvalidInputError("specs", "nothing to solve", "give at least one SPEC")
+    specs = [parse_spec(text, "command line") for text in args.specs]
+    settings: dict[str, str | None] = {}
+    for text in args.virtual:
+        name, version, build = parse_virtual_setting(text)
+        settings[name] = None if version is None else f"{version}={build}"
+    subdir = args.subdir
+    virtual = virtual_packages(subdir, settings)
+    from .virtual import native_subdir
+
+    subdir = subdir or native_subdir()
+    backend = get_backend(args.backend)
+    command = "remove" if args.remove else "update" if args.update or args.update_all else "install"
+    deps_modifier = "no_deps" if args.no_deps else "only_deps" if args.only_deps else None
+    sis = SolverInputState(
+        args.prefix,
+        specs,
+        command=command,
+        update_modifier=_update_modifier(args),
+        deps_modifier=deps_modifier,
+        pinned_packages=args.pin,
+        pinned_source="--pin",
+        aggressive_update_packages=args.aggressive_update,
+        virtual_packages=virtual,
+        ignore_pinned=args.ignore_pinned,
+        force_reinstall=args.force_reinstall,
+        prune=args.prune,
+    )
+    channels = list(args.channels)
+    for spec in specs:  # conda adds channels named in specs (channel::pkg)
+        if spec.channel is not None and "::" in str(spec):
+            channels.append(str(spec).split("::", 1)[0])
+    index = load_index(
+        channels,
+        [subdir],
+        cache_dir=Path(args.cache_dir).expanduser() if args.cache_dir else None,
+        offline=args.offline,
+    )
+    options = SolveOptions(
+        channel_priority=args.channel_priority,
+        timeout=_timeout(args),
+        add_pip_as_python_dependency=args.add_pip,
+    )
+    out = solve(sis, index, backend, options)
+    return sis, out, index, backend
+
+
+def _print_records(out, as_json: bool) -> None:
+    records = out.current_solution
+    if as_json:
+        print(json.dumps({"records": [record_to_json(r) for r in records]}, indent=2))
+        return
+    width = max((len(r.name.normalized) for r in records), default=0)
+    for record in records:
+        data = record_to_json(record)
+        print(
+            f"{data['name']:<{width}}  {data['version']:<14} {data['build']:<24} "
+            f"{data['channel']}/{data['subdir']}"
+        )
+
+
+def _explain_payload(sis, out, backend) -> dict[str, Any]:
+    def changes(mapping) -> dict[str, list[dict[str, str]]]:
+        result: dict[str, list[dict[str, str]]] = {}
+        for change in mapping.log:
+            result.setdefault(str(change.key), []).append(
+                {
+                    "action": change.action,
+                    "value": str(change.new if change.new is not None else change.old),
+                    "reason": change.reason,
+                }
+            )
+        return result
+
+    return {
+        "backend": backend.name,
+        "input": sis.summary(),
+        "attempts": out.attempts,
+        "specs": {name: {"spec": str(spec), "reason": out.specs.reason(name)} for name, spec in out.specs.items()},
+        "constraints": {
+            name: {"spec": str(spec), "reason": out.constraints.reason(name)}
+            for name, spec in out.constraints.items()
+        },
+        "locked": {n: out.locked.reason(n) for n in out.locked},
+        "frozen": {n: out.frozen.reason(n) for n in out.frozen},
+        "conflicts": changes(out.conflicts),
+        "neutered": {n: str(s) for n, s in out.neutered.items()},
+        "records": [
+            {**record_to_json(r), "why": out.why.get(r.name.normalized, "")}
+            for r in out.current_solution
+        ],
+    }
+
+
+def _print_explain(sis, out, backend, as_json: bool) -> None:
+    payload = _explain_payload(sis, out, backend)
+    if as_json:
+        print(json.dumps(payload, indent=2))
+        return
+    print(f"engine: {payload['backend']}  attempts: {payload['attempts']}")
+    print("\nSpecs handed to the engine (and where they came from):")
+    for name, item in payload["specs"].items():
+        print(f"  {item['spec']:<40} <- {item['reason']}")
+    if payload["constraints"]:
+        print("\nConstraints:")
+        for name, item in payload["constraints"].items():
+            print(f"  {item['spec']:<40} <- {item['reason']}")
+    if payload["frozen"]:
+        print("\nFrozen installed records:")
+        for name, reason in payload["frozen"].items():
+            print(f"  {name:<40} <- {reason}")
+    if payload["conflicts"]:
+        print("\nReleased after conflicts:")
+        for name, entries in payload["conflicts"].items():
+            print(f"  {name:<40} <- {entries[-1]['reason']}")
+    if payload["neutered"]:
+        print("\nHistory specs to relax (neutered):")
+        for name, spec in payload["neutered"].items():
+            print(f"  {name} -> {spec}")
+    print("\nResult:")
+    for record in payload["records"]:
+        line = f"{record['name']}-{record['version']}-{record['build']}"
+        print(f"  {line:<50} {record['why']}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    logging.basicConfig(
+        level=logging.WARNING - 10 * min(args.verbose, 2),
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        sis, out, _index, backend = run_solve(args)
+    except SolverPlusError as exc:
+        if args.json:
+            print(json.dumps({"error": exc.to_json()}, indent=2))
+        if exc.exit_code == 2 or not args.json:
+            prefix = "error: " if exc.exit_code == 2 else ""
+            print(f"{prefix}{exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.verbose:
+            raise
+        print(
+            f"internal error in conda-solver-plus: {type(exc).__name__}: {exc} "
+            "(rerun with -v for a traceback and please report it)",
+            file=sys.stderr,
+        )
+        return 3
+    if args.command == "explain":
+        _print_explain(sis, out, backend, args.json)
+    else:
+        _print_records(out, args.json)
+    return 0

@@ -1,0 +1,535 @@
+"""
+The solve loop: conda's semantics on top of a declarative engine.
+
+conda asks a solver for the *final state* of an environment. Engines answer a simpler
+question: "which records satisfy these specs?". This module bridges the two, the way
+conda-libmamba-solver does, in three steps:
+
+1. **Translate** the :class:`~.state.SolverInputState` into an
+   :class:`~.backends.EngineRequest`. Every installed package is kept (its name is
+   required) and its record *locked* (preferred), history specs are required, pins become
+   constraints, ``--freeze-installed`` turns locks into *frozen* records, ``python`` is
+   held to its installed minor version unless requested, ``update`` forbids downgrades.
+2. **Retry** on conflicts: when the engine proves the request unsolvable, the installed
+   packages its report names are marked as *conflicts* and released (no longer kept or
+   locked) in the next attempt. A last attempt releases every installed package. Only
+   when that fails too is the request unsatisfiable.
+3. **Post-process** like conda: ``--no-deps``/``--only-deps``, ``--update-deps`` (a second
+   solve over the dependency chain), ``--prune``, neutered history specs.
+
+Nothing here imports conda; :mod:`conda_solver_plus.solver` wraps it for conda.
+"""
+
+from __future__ import annotations
+
+import datetime
+import difflib
+import logging
+import time
+from dataclasses import dataclass
+
+from rattler import MatchSpec, RepoDataRecord
+
+from .backends import Backend, EngineRequest, EngineTimeout, EngineUnsolvable
+from .exceptions import (
+    PackagesNotFoundError,
+    SolveTimeoutError,
+    SpecsConfigurationConflictError,
+    UnsatisfiableError,
+)
+from .explain import build_explanation
+from .index import Index
+from .records import dependency_names, record_name
+from .specs import is_name_only, spec_name, strictness
+from .state import DepsModifier, SolverInputState, SolverOutputState, UpdateModifier
+
+log = logging.getLogger(__name__)
+
+#: conda-libmamba-solver's cap on conflict-learning attempts
+MAX_ATTEMPTS = 10
+
+
+@dataclass
+class SolveOptions:
+    channel_priority: str = "strict"
+    timeout: float | None = None
+    exclude_newer: datetime.datetime | None = None
+    add_pip_as_python_dependency: bool = False
+
+
+def bind_spec_channel(spec: MatchSpec, index: Index) -> MatchSpec:
+    """Point ``channel::pkg`` at the loaded channel it names (by name, URL or short name),
+    so ``channel-1::numpy`` matches records served from ``file:///.../channel-1``."""
+    channel = spec.channel
+    if channel is None:
+        return spec
+    for candidate in (channel.base_url, channel.name or ""):
+        ref = index.find_channel(candidate) if candidate else None
+        if ref is not None:
+            rest = str(MatchSpec(str(spec).partition("::")[2] or str(spec), strict=False))
+            if "[channel=" in rest:  # rattler renders URL channels as a bracket
+                rest = rest.split("[channel=", 1)[0].strip()
+            return MatchSpec(f"{ref.url}/::{rest}", strict=False)
+    return spec
+
+
+def _matching_records(index: Index, spec: MatchSpec) -> list[RepoDataRecord]:
+    found: list[RepoDataRecord] = []
+    for repo in index.repos:
+        if spec_name(spec) not in repo.sparse.package_names():
+            continue
+        for record in repo.sparse.load_records(spec.name.as_package_name()):
+            if spec.matches(record):
+                found.append(record)
+    return found
+
+
+def check_requested_exist(sis: SolverInputState, index: Index, specs: list[MatchSpec]) -> None:
+    """conda's PackagesNotFoundError: a requested spec no channel (nor the prefix) has."""
+    missing: list[str] = []
+    suggestions: dict[str, list[str]] = {}
+    names = None
+    for spec in specs:
+        name = spec_name(spec)
+        if name.startswith("__"):
+            continue
+        if "*" in name:
+            continue
+        if _matching_records(index, spec):
+            continue
+        installed = sis.installed.get(name)
+        if installed is not None and spec.matches(installed):
+            continue
+        missing.append(str(spec))
+        if names is None:
+            names = sorted(index.package_names())
+        close = difflib.get_close_matches(name, names, n=3, cutoff=0.75)
+        if name in names:
+            close = []  # the name exists; only the version/build does not
+        if close:
+            suggestions[str(spec)] = close
+    if missing:
+        raise PackagesNotFoundError(
+            missing,
+            channels=[channel.name for channel in index.channels],
+            subdirs=index.subdirs,
+            suggestions=suggestions,
+        )
+
+
+def check_pins(sis: SolverInputState, index: Index) -> None:
+    """A request that contradicts a pin fails before solving, naming both
+    (conda's SpecsConfigurationConflictError)."""
+    for name in set(sis.requested).intersection(sis.pinned):
+        requested = sis.requested[name]
+        pin = sis.pinned[name]
+        installed = sis.installed.get(name)
+        if is_name_only(pin):
+            conflict = installed is not None and not requested.matches(installed)
+        else:
+            conflict = not any(pin.matches(r) for r in _matching_records(index, requested))
+        if conflict:
+            pinned_specs = []
+            for pin_name, pin_spec in sorted(sis.pinned.items()):
+                if is_name_only(pin_spec) and pin_name in sis.installed:
+                    record = sis.installed[pin_name]
+                    pinned_specs.append(f"{pin_name}=={record.version}={record.build}")
+                else:
+                    pinned_specs.append(str(pin_spec))
+            raise SpecsConfigurationConflictError(
+                sorted(str(s) for s in sis.requested.values()),
+                pinned_specs,
+                origin=sis.pinned.reason(name) or "",
+            )
+
+
+def build_request(
+    sis: SolverInputState, out: SolverOutputState, index: Index, options: SolveOptions
+) -> EngineRequest:
+    """Phrase conda's rules as one declarative engine request (recorded in ``out``)."""
+    out.reset_request()
+    specs: list[MatchSpec] = []
+
+    def require(name: str, spec: MatchSpec, reason: str) -> None:
+        spec = bind_spec_channel(spec, index)
+        specs.append(spec)
+        out.specs.set(name, spec, reason=reason, overwrite=False)
+
+    if sis.is_removing:
+        _build_remove_request(sis, out, require)
+    else:
+        _build_install_request(sis, out, require)
+
+    request = EngineRequest(
+        specs=specs,
+        constraints=list(out.constraints.values()),
+        locked=list(out.locked.values()),
+        pinned=list(out.frozen.values()),
+        virtual_packages=list(sis.virtual.values()),
+        channel_priority=options.channel_priority,
+        timeout=options.timeout,
+        exclude_newer=options.exclude_newer,
+        add_pip_as_python_dependency=options.add_pip_as_python_dependency,
+    )
+    return request
+
+
+def _build_install_request(sis: SolverInputState, out: SolverOutputState, require) -> None:
+    always_update = sis.always_update
+    installed_python = sis.installed.get("python")
+    requested_python = sis.requested.get("python")
+    python_may_change = bool(
+        installed_python and requested_python and not requested_python.matches(installed_python)
+    )
+
+    for spec in sis.requested_specs:
+        require(spec_name(spec), spec, "requested")
+
+    names = dict.fromkeys(
+        [*sis.requested, *sis.pinned, *sis.history, *sis.aggressive_updates, *sis.installed]
+    )
+    for name in names:
+        if "*" in name or name.startswith("__"):
+            continue
+        installed = sis.installed.get(name)
+        requested = sis.requested.get(name)
+        history = sis.history.get(name)
+        pinned = sis.pinned.get(name)
+        conflicting = name in out.conflicts
+
+        if pinned is not None and not is_name_only(pinned):
+            out.constraints.set(name, pinned, reason=f"pinned ({sis.pinned.reason(name)})")
+        if sis.is_updating and installed is not None and not requested:
+            out.constraints.set(
+                f"{name} (no downgrade)",
+                MatchSpec(f"{name} >={installed.version}", strict=False),
+                reason="conda update never downgrades",
+            )
+        if requested is not None:
+            continue  # already required; requested packages float to the best version
+        if name in always_update:
+            if not (sis.update_modifier is UpdateModifier.UPDATE_ALL and conflicting and not history):
+                require(name, MatchSpec(name), always_update.reason(name) or "always update")
+            if name == "python" and installed is not None and pinned is None:
+                minor = ".".join(str(installed.version).split(".")[:2])
+                out.constraints.set(
+                    "python",
+                    MatchSpec(f"python {minor}.*", strict=False),
+                    reason="python keeps its minor version unless requested",
+                    overwrite=False,
+                )
+            continue
+        if sis.prune and name not in sis.history:
+            continue
+        if installed is None:
+            if history is not None:
+                require(name, history, f"history ({sis.history.reason(name)})")
+            continue
+        if name == "python" and pinned is None:
+            minor = ".".join(str(installed.version).split(".")[:2])
+            out.constraints.set(
+                "python",
+                MatchSpec(f"python {minor}.*", strict=False),
+                reason="python keeps its minor version unless requested",
+                overwrite=False,
+            )
+        if history is not None:
+            if conflicting and strictness(history) == 3:
+                relaxed = _neuter(name, history)
+                require(name, relaxed, f"history {history} relaxed after a conflict")
+            else:
+                require(name, history, f"history ({sis.history.reason(name)})")
+                if not conflicting:
+                    out.locked.set(name, installed, reason="installed, in history")
+            continue
+        if conflicting and name not in sis.do_not_remove:
+            continue  # released: the engine may change or drop it
+        require(name, MatchSpec(name), "installed (kept)")
+        freeze = sis.update_modifier is UpdateModifier.FREEZE_INSTALLED and not conflicting
+        if pinned is not None and is_name_only(pinned):
+            freeze = True
+        depends_on_python = any(d in ("python", "python_abi") for d in dependency_names(installed))
+        if python_may_change and depends_on_python and installed.noarch is None:
+            continue  # must follow python to its new version
+        if freeze:
+            out.frozen.set(name, installed, reason="frozen (--freeze-installed or name-only pin)")
+        elif not conflicting:
+            out.locked.set(name, installed, reason="installed (prefer current version)")
+
+
+def _build_remove_request(sis: SolverInputState, out: SolverOutputState, require) -> None:
+    remove: set[str] = set()
+    for name, spec in sis.requested.items():
+        if "*" in name:
+            remove.update(n for n, r in sis.installed.items() if spec.matches(r))
+        else:
+            remove.add(name)
+    for name in remove:
+        out.constraints.set(
+            name, MatchSpec(f"{name} <0.0.0dev0", strict=False), reason="requested removal"
+        )
+    for name, installed in sis.installed.items():
+        if name in remove or name.startswith("__"):
+            continue
+        pinned = sis.pinned.get(name)
+        if pinned is not None and not is_name_only(pinned):
+            out.constraints.set(name, pinned, reason=f"pinned ({sis.pinned.reason(name)})")
+        conflicting = name in out.conflicts
+        if pinned is not None and is_name_only(pinned) and not conflicting:
+            out.frozen.set(name, installed, reason="name-only pin")
+        if name in sis.aggressive_updates:
+            require(name, MatchSpec(name), "aggressive update")
+        elif not conflicting:
+            history = sis.history.get(name)
+            if history is not None:
+                require(name, history, f"history ({sis.history.reason(name)})")
+            elif name in sis.do_not_remove:
+                require(name, MatchSpec(name), "never removed implicitly")
+            out.locked.set(name, installed, reason="installed")
+
+
+def _neuter(name: str, spec: MatchSpec) -> MatchSpec:
+    version = str(spec.version or "")
+    if version.startswith("=="):
+        text = f"{name} {version[2:]}"
+    elif version.startswith(("!=", ">", "<")):
+        text = f"{name} {version}"
+    elif version:
+        text = f"{name} {version}.*" if not version.endswith("*") else f"{name} {version}"
+    else:
+        text = name
+    return MatchSpec(text, strict=False)
+
+
+def _learn_conflicts(
+    sis: SolverInputState, out: SolverOutputState, error: EngineUnsolvable
+) -> bool:
+    """Mark installed/history names from the engine's report as conflicts; True if any
+    new one was learnt (so another attempt makes sense)."""
+    learnt = False
+    for name in sorted(error.names):
+        if name in out.conflicts or name in sis.requested:
+            continue
+        if name in sis.installed or name in sis.history:
+            record = sis.installed.get(name)
+            spec = MatchSpec(name) if record is None else out.frozen_spec(name)
+            out.conflicts.set(name, spec, reason=f"reported by the engine (attempt {out.attempts})")
+            learnt = True
+    return learnt
+
+
+def _run_engine(
+    backend: Backend,
+    index: Index,
+    sis: SolverInputState,
+    out: SolverOutputState,
+    options: SolveOptions,
+) -> list[RepoDataRecord]:
+    attempts = max(1, min(len(sis.installed), MAX_ATTEMPTS))
+    started = time.monotonic()
+    last_error: EngineUnsolvable | None = None
+    for final in [False] * attempts + [True]:
+        if final:
+            if not sis.installed or last_error is None:
+                break
+            for name in sis.installed:
+                if name not in out.conflicts:
+                    out.conflicts.set(
+                        name, out.frozen_spec(name), reason="last attempt: release everything"
+                    )
+        out.attempts += 1
+        request = build_request(sis, out, index, options)
+        try:
+            return backend.solve(index, request)
+        except EngineTimeout:
+            raise SolveTimeoutError(
+                [str(s) for s in sis.requested_specs],
+                time.monotonic() - started,
+                options.timeout or 0,
+            ) from None
+        except EngineUnsolvable as error:
+            last_error = error
+            log.info("attempt %d failed:\n%s", out.attempts, error.message)
+            if not final and not _learn_conflicts(sis, out, error):
+                # nothing installed to release; jump to the verdict
+                if not sis.installed:
+                    break
+    assert last_error is not None
+    _raise_for(last_error, sis, out, index, options)
+    raise AssertionError("unreachable")
+
+
+def _raise_for(
+    error: EngineUnsolvable,
+    sis: SolverInputState,
+    out: SolverOutputState,
+    index: Index,
+    options: SolveOptions,
+) -> None:
+    requested_names = {spec_name(s) for s in sis.requested_specs}
+    missing_requested = [m for m in error.missing if m.split()[0].lower() in requested_names]
+    if missing_requested and len(missing_requested) == len(error.missing):
+        raise PackagesNotFoundError(
+            missing_requested,
+            channels=[c.name for c in index.channels],
+            subdirs=index.subdirs,
+        )
+    explanation = build_explanation(error, sis, out, index, options.channel_priority)
+    raise UnsatisfiableError(explanation, [str(s) for s in sis.requested_specs])
+
+
+def _explain_records(sis: SolverInputState, out: SolverOutputState) -> None:
+    """Fill ``out.why``: requested, or a dependency of which record."""
+    records = {name: rec for name, rec in out.records.items()}
+    why: dict[str, str] = {}
+    for name in records:
+        if name in sis.requested:
+            why[name] = f"requested as {sis.requested[name]}"
+        elif name in sis.history:
+            why[name] = f"in history as {sis.history[name]} ({sis.history.reason(name)})"
+    queue = [name for name in why]
+    while queue:
+        parent = queue.pop(0)
+        for dep in records[parent].depends:
+            dep_name = dep.split()[0].lower()
+            if dep_name in records and dep_name not in why:
+                why[dep_name] = f"dependency of {parent} via '{dep}'"
+                queue.append(dep_name)
+    for name in records:
+        if name not in why:
+            why[name] = (
+                "kept from the installed environment"
+                if name in sis.installed
+                else "added by the engine (run_constrained or pip)"
+            )
+    out.why = why
+
+
+def solve(
+    sis: SolverInputState,
+    index: Index,
+    backend: Backend,
+    options: SolveOptions | None = None,
+) -> SolverOutputState:
+    """Solve the final state for ``sis`` on ``index`` with ``backend``."""
+    options = options or SolveOptions()
+    out = SolverOutputState(sis)
+    early = out.early_exit()
+    if early is not None:
+        _explain_records(sis, out)
+        return out
+    if not sis.is_removing:
+        bound = [bind_spec_channel(spec, index) for spec in sis.requested_specs]
+        check_requested_exist(sis, index, bound)
+        check_pins(sis, index)
+
+    records = _run_engine(backend, index, sis, out, options)
+    out.records.clear(reason="replaced by solution")
+    for record in records:
+        name = record_name(record)
+        if name.startswith("__"):
+            continue
+        out.records.set(name, record, reason=f"solution (attempt {out.attempts})")
+    _post_solve(sis, out, index, backend, options)
+    out.neuter_history()
+    _explain_records(sis, out)
+    return out
+
+
+def _post_solve(
+    sis: SolverInputState,
+    out: SolverOutputState,
+    index: Index,
+    backend: Backend,
+    options: SolveOptions,
+) -> None:
+    if sis.deps_modifier is DepsModifier.NO_DEPS:
+        # keep the installed state and change only what matches the request
+        solved = dict(out.records.items())
+        out.records.clear(reason="--no-deps: start from installed")
+        out.records.update(sis.installed, reason="installed (--no-deps)")
+        for name, spec in sis.requested.items():
+            if sis.is_removing:
+                out.records.pop(name, None, reason="removed (--no-deps)")
+            elif name in solved and spec.matches(solved[name]):
+                out.records.set(name, solved[name], reason="requested (--no-deps)")
+    elif sis.deps_modifier is DepsModifier.ONLY_DEPS and not sis.is_removing:
+        for name in sis.requested:
+            if name in sis.installed:
+                out.records.set(name, sis.installed[name], reason="--only-deps keeps installed")
+            else:
+                out.records.pop(name, None, reason="--only-deps")
+            record = out.records.get(name) or None
+            deps = record.depends if record is not None else []
+            for dep in deps:
+                dep_spec = MatchSpec(dep, strict=False)
+                out.for_history.set(spec_name(dep_spec), dep_spec, reason=f"dependency of {name}")
+            out.for_history.pop(name, None, reason="--only-deps")
+    elif sis.update_modifier is UpdateModifier.UPDATE_DEPS and not sis.is_removing:
+        _update_deps(sis, out, index, backend, options)
+
+    if sis.prune:
+        _prune(sis, out)
+
+
+def _ancestors(records: dict[str, RepoDataRecord], roots: list[str]) -> set[str]:
+    seen: set[str] = set()
+    stack = list(roots)
+    while stack:
+        name = stack.pop()
+        record = records.get(name)
+        if record is None:
+            continue
+        for dep in dependency_names(record):
+            if dep in records and dep not in seen:
+                seen.add(dep)
+                stack.append(dep)
+    return seen
+
+
+def _update_deps(
+    sis: SolverInputState,
+    out: SolverOutputState,
+    index: Index,
+    backend: Backend,
+    options: SolveOptions,
+) -> None:
+    """``--update-deps``: solve again, requesting every dependency of the requested
+    packages by name (python held to its minor version), like conda does."""
+    records = dict(out.records.items())
+    names = _ancestors(records, list(sis.requested))
+    new_specs: dict[str, MatchSpec] = {}
+    for name in sorted(names):
+        if name in sis.pinned:
+            continue
+        if name == "python" and "python" in sis.installed:
+            minor = ".".join(str(sis.installed["python"].version).split(".")[:2])
+            new_specs[name] = MatchSpec(f"python {minor}.*", strict=False)
+        else:
+            new_specs[name] = MatchSpec(name)
+    new_specs.update(sis.requested)
+    second = SolverInputState(
+        sis.prefix,
+        list(new_specs.values()),
+        command=sis.command,
+        update_modifier=UpdateModifier.UPDATE_SPECS,
+        deps_modifier=sis.deps_modifier,
+        virtual_packages=sis.virtual,
+        ignore_pinned=sis.ignore_pinned,
+        installed=dict(sis.installed.items()),
+        history={k: v for k, v in sis.history.items()},
+        pinned_packages=[s for s in sis.pinned.values()],
+    )
+    result = solve(second, index, backend, options)
+    out.records.clear(reason="--update-deps second solve")
+    out.records.update(result.records, reason="--update-deps second solve")
+    out.for_history.clear(reason="--update-deps")
+    out.for_history.update(new_specs, reason="--update-deps: dependency chain")
+
+
+def _prune(sis: SolverInputState, out: SolverOutputState) -> None:
+    roots = [n for n in out.records if n in sis.requested or n in sis.history]
+    keep = set(roots) | _ancestors(dict(out.records.items()), roots)
+    for name in list(out.records):
+        if name not in keep:
+            out.records.pop(name, reason="--prune: nothing needs it")

@@ -1,0 +1,212 @@
+"""
+Errors a solve can end with, split by *whose* problem they are.
+
+A solver sits inside people's package manager, so every way a request can fail has to end
+in one message a user can act on, never a traceback. There are three families:
+
+- :class:`InvalidInputError` — the *input* is wrong: a channel directory that does not
+  exist, repodata that is not JSON, a spec that does not parse, a corrupt ``conda-meta``
+  file. The message names the file or spec and says what to do. The CLI exits with 2.
+- :class:`PackagesNotFoundError`, :class:`UnsatisfiableError`,
+  :class:`SpecsConfigurationConflictError`, :class:`SolveTimeoutError` — the input is
+  fine but the request cannot be met. The CLI exits with 1; the conda adapter turns each
+  into the conda exception of the same name.
+- anything else is a bug in conda-solver-plus and is reported as such.
+
+These classes do not import conda: the core and the standalone CLI run without it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class SolverPlusError(Exception):
+    """Base class of every error conda-solver-plus raises on purpose."""
+
+    #: exit status of the standalone CLI
+    exit_code: int = 1
+    #: short machine-readable type used in ``--json`` error output
+    error_type: str = "SolverPlusError"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": self.error_type, "message": str(self)}
+
+
+class InvalidInputError(SolverPlusError, ValueError):
+    """The user's input (a file, a spec, an option) is unusable.
+
+    ``source`` names the offending file, spec or option; ``hint`` says what to do.
+    """
+
+    exit_code = 2
+    error_type = "InvalidInput"
+
+    def __init__(self, source: str, problem: str, hint: str = "") -> None:
+        self.source = source
+        self.problem = problem
+        self.hint = hint
+        message = f"{source}: {problem}"
+        if hint:
+            message += f" ({hint})"
+        super().__init__(message)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**super().to_json(), "source": self.source, "hint": self.hint}
+
+
+@dataclass
+class Explanation:
+    """Why a request cannot be met, in terms a user can act on.
+
+    Both engines fill this in. ``conflicts`` are the names the engine reported as clashing,
+    ``engine_message`` is the engine's own (tree-shaped) report, and ``culprits`` are the
+    pieces of the user's *state* (a pin, a history spec, a frozen installed package, a
+    missing virtual package, a channel-priority exclusion) that took part, each with a
+    concrete hint.
+    """
+
+    engine_message: str
+    conflicts: dict[str, str] = field(default_factory=dict)
+    culprits: list[Culprit] = field(default_factory=list)
+
+    def render(self) -> str:
+        lines = [self.engine_message.rstrip()]
+        if self.culprits:
+            lines.append("")
+            lines.append("What in your setup takes part in this conflict:")
+            for culprit in self.culprits:
+                lines.append(f"  - {culprit.render()}")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Culprit:
+    """One piece of user state that constrains the solve, with where it came from."""
+
+    kind: str  # pinned | history | frozen | virtual | channel-priority | requested
+    name: str
+    spec: str
+    origin: str
+    hint: str
+
+    def render(self) -> str:
+        text = f"{self.spec} ({self.kind}, from {self.origin})"
+        if self.hint:
+            text += f": {self.hint}"
+        return text
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "spec": self.spec,
+            "origin": self.origin,
+            "hint": self.hint,
+        }
+
+
+class UnsatisfiableError(SolverPlusError):
+    """The specs, together with the environment's state, have no solution."""
+
+    error_type = "Unsatisfiable"
+
+    def __init__(self, explanation: Explanation, requested: Sequence[str] = ()) -> None:
+        self.explanation = explanation
+        self.requested = list(requested)
+        super().__init__(explanation.render())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **super().to_json(),
+            "requested": self.requested,
+            "conflicts": self.explanation.conflicts,
+            "culprits": [c.to_json() for c in self.explanation.culprits],
+        }
+
+
+class PackagesNotFoundError(SolverPlusError):
+    """Some requested packages exist in none of the channels searched."""
+
+    error_type = "PackagesNotFound"
+
+    def __init__(
+        self,
+        specs: Iterable[str],
+        channels: Iterable[str] = (),
+        subdirs: Iterable[str] = (),
+        suggestions: dict[str, list[str]] | None = None,
+        reason: str = "",
+    ) -> None:
+        self.specs = list(specs)
+        self.channels = list(channels)
+        self.subdirs = list(subdirs)
+        self.suggestions = suggestions or {}
+        self.reason = reason
+        lines = ["The following packages are not available from the channels searched:"]
+        for spec in self.specs:
+            line = f"  - {spec}"
+            close = self.suggestions.get(spec)
+            if close:
+                line += f" (did you mean: {', '.join(close)}?)"
+            lines.append(line)
+        if reason:
+            lines.append(reason)
+        if self.channels:
+            lines.append("Channels searched:")
+            lines.extend(f"  - {channel}" for channel in self.channels)
+        if self.subdirs:
+            lines.append(f"Subdirs searched: {', '.join(self.subdirs)}")
+        super().__init__("\n".join(lines))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **super().to_json(),
+            "packages": self.specs,
+            "channels": self.channels,
+            "subdirs": self.subdirs,
+            "suggestions": self.suggestions,
+        }
+
+
+class SpecsConfigurationConflictError(SolverPlusError):
+    """A requested spec contradicts a pin (``conda-meta/pinned`` or configured pins)."""
+
+    error_type = "SpecsConfigurationConflict"
+
+    def __init__(self, requested: Sequence[str], pinned: Sequence[str], origin: str = "") -> None:
+        self.requested_specs = list(requested)
+        self.pinned_specs = list(pinned)
+        where = f" (pins from {origin})" if origin else ""
+        super().__init__(
+            "Requested specs conflict with configured pins"
+            f"{where}:\n  requested: {', '.join(self.requested_specs)}\n"
+            f"  pinned:    {', '.join(self.pinned_specs)}\n"
+            "Remove the pin (conda-meta/pinned or the pinned_packages setting), "
+            "or solve with --ignore-pinned."
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **super().to_json(),
+            "requested": self.requested_specs,
+            "pinned": self.pinned_specs,
+        }
+
+
+class SolveTimeoutError(SolverPlusError):
+    """The engine did not finish within the configured time limit."""
+
+    error_type = "SolveTimeout"
+
+    def __init__(self, requested: Sequence[str], seconds: float, limit: float) -> None:
+        self.requested = list(requested)
+        self.seconds = seconds
+        self.limit = limit
+        super().__init__(
+            f"Solving {', '.join(self.requested) or 'the environment'} was stopped after "
+            f"{seconds:.1f}s (limit {limit:g}s). Narrow the request (add versions) or raise "
+            "the limit with --timeout / CONDA_SOLVER_PLUS_TIMEOUT."
+        )

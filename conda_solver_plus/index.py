@@ -1,0 +1,328 @@
+"""
+The index: which packages the channels offer, loaded for an engine.
+
+A *channel* is a directory tree (local, ``file://`` or ``http(s)://``) with one folder per
+*subdir* (platform: ``linux-64``, ``osx-arm64``, ... plus the platform-independent
+``noarch``). Each subdir holds a ``repodata.json`` listing every package file with its
+metadata, under ``packages`` (``.tar.bz2``) and ``packages.conda`` (``.conda``); servers
+usually also offer ``repodata.json.zst``.
+
+Loading is *lazy*: a subdir becomes a py-rattler ``SparseRepoData``, which memory-maps the
+JSON and only parses the records of package names the solver actually reaches. A request
+touching 40 names therefore parses a few thousand records, not conda-forge's 460k.
+
+- local directories and ``file://`` URLs are read in place; a subdir that only has
+  ``repodata.json.zst``/``.bz2`` is decompressed once into the cache directory;
+- ``http(s)://`` channels are fetched through py-rattler (conditional requests, ``.zst``,
+  an on-disk cache under the cache directory with file locks, and an offline mode that
+  never touches the network);
+- a name like ``conda-forge`` is a channel under the channel alias
+  (``https://conda.anaconda.org/``).
+
+The order of :attr:`Index.repos` is the channel priority order: under *strict* priority a
+package name found in an earlier channel is never taken from a later one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bz2
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote, unquote, urlparse
+
+from rattler import Channel, ChannelConfig, SparseRepoData
+
+from .exceptions import InvalidInputError
+from .records import DEFAULT_CHANNEL_ALIAS, canonical_channel_name, short_channel_name
+
+log = logging.getLogger(__name__)
+
+REPODATA_FILENAMES = ("repodata.json", "repodata.json.zst", "repodata.json.bz2")
+
+
+def default_cache_dir() -> Path:
+    """``$CONDA_SOLVER_PLUS_CACHE`` or the user cache directory."""
+    env = os.environ.get("CONDA_SOLVER_PLUS_CACHE")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "conda-solver-plus"
+
+
+@dataclass(frozen=True)
+class ChannelRef:
+    """A channel as the user named it, resolved to where it is served from."""
+
+    given: str
+    #: base URL without subdir and without a trailing slash
+    url: str
+    #: conda's canonical name (``conda-forge`` or the URL for custom channels)
+    name: str
+
+    @property
+    def is_local(self) -> bool:
+        return self.url.startswith("file://")
+
+    @property
+    def local_path(self) -> Path:
+        return Path(unquote(urlparse(self.url).path))
+
+    @property
+    def short_name(self) -> str:
+        return short_channel_name(self.url)
+
+    def rattler_channel(self) -> Channel:
+        return Channel(self.url + "/", ChannelConfig(DEFAULT_CHANNEL_ALIAS, "/"))
+
+
+def resolve_channel(text: str, channel_alias: str = DEFAULT_CHANNEL_ALIAS) -> ChannelRef:
+    """Turn a channel as written by a user into a :class:`ChannelRef`."""
+    given = text
+    text = text.strip().rstrip("/")
+    if not text:
+        raise InvalidInputError("channel ''", "empty channel name")
+    if text.startswith("file://"):
+        path = Path(unquote(urlparse(text).path))
+        url = "file://" + quote(str(path))
+    elif "://" in text:
+        url = text
+    elif text.startswith(("/", ".", "~")) or os.sep in text or (os.altsep or "\0") in text:
+        path = Path(text).expanduser().resolve()
+        url = "file://" + quote(str(path))
+    else:
+        url = channel_alias.rstrip("/") + "/" + text
+    return ChannelRef(given=given, url=url, name=canonical_channel_name(url, channel_alias))
+
+
+@dataclass
+class SubdirRepo:
+    """One loaded ``channel/subdir``."""
+
+    channel: ChannelRef
+    subdir: str
+    path: Path
+    sparse: SparseRepoData
+
+    @property
+    def label(self) -> str:
+        return f"{self.channel.name}/{self.subdir}"
+
+
+@dataclass
+class Index:
+    """Channels x subdirs, loaded lazily, in priority order."""
+
+    channels: list[ChannelRef]
+    subdirs: list[str]
+    repos: list[SubdirRepo] = field(default_factory=list)
+
+    def package_names(self) -> set[str]:
+        names: set[str] = set()
+        for repo in self.repos:
+            names.update(repo.sparse.package_names())
+        return names
+
+    def channel_for_url(self, url: str) -> ChannelRef | None:
+        url = url.rstrip("/")
+        for channel in self.channels:
+            if url == channel.url or url.startswith(channel.url + "/"):
+                return channel
+        return None
+
+    def find_channel(self, name: str) -> ChannelRef | None:
+        """A loaded channel by URL, canonical name or short name (``channel-1``)."""
+        name = name.rstrip("/")
+        for channel in self.channels:
+            if name in (channel.url, channel.name, channel.given.rstrip("/")):
+                return channel
+        for channel in self.channels:
+            if name == channel.short_name:
+                return channel
+        return None
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _decompressed(source: Path, cache_dir: Path) -> Path:
+    """A ``repodata.json`` decompressed from ``source`` (``.zst``/``.bz2``), cached by
+    path, size and mtime."""
+    stat = source.stat()
+    key = hashlib.sha256(f"{source}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:20]
+    target = cache_dir / "decompressed" / f"{key}.json"
+    if target.exists():
+        return target
+    raw = source.read_bytes()
+    try:
+        if source.suffix == ".zst":
+            import zstandard
+
+            data = zstandard.ZstdDecompressor().stream_reader(raw).read()
+        else:
+            data = bz2.decompress(raw)
+    except Exception as exc:
+        raise InvalidInputError(
+            str(source),
+            f"cannot decompress repodata ({exc})",
+            "re-index the channel or remove the corrupt file",
+        ) from None
+    try:
+        _atomic_write(target, data)
+    except OSError as exc:
+        raise InvalidInputError(
+            str(cache_dir),
+            f"cache directory is not writable ({exc.strerror})",
+            "set CONDA_SOLVER_PLUS_CACHE to a writable directory",
+        ) from None
+    return target
+
+
+def _open_sparse(channel: ChannelRef, subdir: str, path: Path) -> SparseRepoData:
+    try:
+        return SparseRepoData(channel.rattler_channel(), subdir, str(path))
+    except Exception as exc:
+        raise InvalidInputError(
+            str(path),
+            f"not valid repodata JSON ({exc})",
+            "re-index the channel (conda index) or fix the file",
+        ) from None
+
+
+def _load_local(channel: ChannelRef, subdirs: list[str], cache_dir: Path) -> list[SubdirRepo]:
+    root = channel.local_path
+    if not root.is_dir():
+        raise InvalidInputError(
+            f"channel {channel.given}",
+            f"directory {root} does not exist" if not root.exists() else f"{root} is a file",
+            "check the path, or create the channel with conda index",
+        )
+    repos = []
+    for subdir in subdirs:
+        for filename in REPODATA_FILENAMES:
+            candidate = root / subdir / filename
+            if candidate.is_file():
+                break
+        else:
+            continue
+        if not os.access(candidate, os.R_OK):
+            raise InvalidInputError(str(candidate), "repodata is not readable (permissions)")
+        path = candidate if filename == "repodata.json" else _decompressed(candidate, cache_dir)
+        repos.append(SubdirRepo(channel, subdir, path, _open_sparse(channel, subdir, path)))
+    if not repos:
+        raise InvalidInputError(
+            f"channel {channel.given}",
+            f"no repodata.json under {root} for subdirs {', '.join(subdirs)}",
+            "is this a conda channel? run conda index on it, or check --subdir",
+        )
+    return repos
+
+
+async def _fetch_one(channel: ChannelRef, subdir: str, cache: Path, offline: bool):
+    from rattler import Subdir, fetch_repo_data
+    from rattler.networking import FetchRepoDataOptions
+
+    options = FetchRepoDataOptions(cache_action="force-cache-only" if offline else "cache-or-fetch")
+    result = await fetch_repo_data(
+        channels=[channel.rattler_channel()],
+        platforms=[Subdir(subdir)],
+        cache_path=str(cache),
+        callback=None,
+        fetch_options=options,
+    )
+    return result[0]
+
+
+def _load_remote(
+    channels: list[ChannelRef], subdirs: list[str], cache_dir: Path, offline: bool
+) -> dict[str, list[SubdirRepo]]:
+    cache = cache_dir / "repodata"
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidInputError(
+            str(cache),
+            f"cache directory is not writable ({exc.strerror})",
+            "set CONDA_SOLVER_PLUS_CACHE to a writable directory",
+        ) from None
+    pairs = [(channel, subdir) for channel in channels for subdir in subdirs]
+
+    async def fetch_all():
+        return await asyncio.gather(
+            *(_fetch_one(channel, subdir, cache, offline) for channel, subdir in pairs),
+            return_exceptions=True,
+        )
+
+    results = asyncio.run(fetch_all())
+    loaded: dict[str, list[SubdirRepo]] = {channel.url: [] for channel in channels}
+    errors: dict[str, list[str]] = {channel.url: [] for channel in channels}
+    for (channel, subdir), result in zip(pairs, results, strict=True):
+        if isinstance(result, BaseException):
+            errors[channel.url].append(f"{subdir}: {str(result).splitlines()[-1].strip()}")
+            log.debug("fetching %s/%s failed: %s", channel.url, subdir, result)
+            continue
+        loaded[channel.url].append(SubdirRepo(channel, subdir, cache, result))
+    for channel in channels:
+        if not loaded[channel.url]:
+            what = "no cached repodata (offline mode)" if offline else "could not fetch repodata"
+            raise InvalidInputError(
+                f"channel {channel.given}",
+                f"{what}: {'; '.join(errors[channel.url])}",
+                "check the URL and your connection, or drop the channel",
+            )
+    return loaded
+
+
+def load_index(
+    channels: list[str | ChannelRef],
+    subdirs: list[str],
+    *,
+    cache_dir: Path | None = None,
+    offline: bool = False,
+    channel_alias: str = DEFAULT_CHANNEL_ALIAS,
+) -> Index:
+    """Load ``channels`` x ``subdirs`` (``noarch`` is always added) in priority order."""
+    if not channels:
+        raise InvalidInputError("channels", "no channel given", "pass at least one -c CHANNEL")
+    subdirs = list(dict.fromkeys([*subdirs, "noarch"]))
+    refs: list[ChannelRef] = []
+    for channel in channels:
+        ref = channel if isinstance(channel, ChannelRef) else resolve_channel(channel, channel_alias)
+        if ref.url not in {r.url for r in refs}:
+            refs.append(ref)
+    cache_dir = cache_dir or default_cache_dir()
+    remote = [ref for ref in refs if not ref.is_local]
+    fetched = _load_remote(remote, subdirs, cache_dir, offline) if remote else {}
+    index = Index(channels=refs, subdirs=subdirs)
+    for ref in refs:
+        if ref.is_local:
+            index.repos.extend(_load_local(ref, subdirs, cache_dir))
+        else:
+            index.repos.extend(fetched[ref.url])
+    return index
+
+
+def read_repodata_json(path: Path) -> dict:
+    """Parse a whole repodata file (for tools and tests; solving never needs this)."""
+    try:
+        with open(path, "rb") as handle:
+            data = json.load(handle)
+    except (OSError, ValueError) as exc:
+        raise InvalidInputError(str(path), f"not valid repodata JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise InvalidInputError(str(path), "repodata is not a JSON object")
+    return data

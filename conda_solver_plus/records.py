@@ -1,0 +1,260 @@
+"""
+Package records: the rows of a channel's repodata and of a prefix's ``conda-meta``.
+
+A *record* describes one build of one package: ``name``, ``version``, ``build``,
+``build_number``, what it ``depends`` on and ``constrains``, hashes, and where it lives
+(``channel``, ``subdir``, ``fn``, ``url``). conda-solver-plus uses py-rattler's types:
+
+- ``PackageRecord`` — the metadata alone (one entry of ``repodata.json``);
+- ``RepoDataRecord`` — plus the file name, URL and channel it is served from;
+- ``PrefixRecord`` — plus what installing it left on disk (``conda-meta/<dist>.json``).
+
+Records reach us from places of very different quality — a channel's repodata, a prefix
+written by any conda of the last ten years, a lockfile, a test fixture — so this module
+has one tolerant constructor, :func:`record_from_dict`, that fills in what conda would
+infer (``fn`` from name-version-build, ``url`` from channel + subdir + fn) and rejects what
+cannot be inferred with an :class:`InvalidInputError` naming the source.
+
+It also knows conda's *canonical channel name*: ``https://conda.anaconda.org/conda-forge``
+is ``conda-forge``, while a local or custom channel is named by its URL.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import urlparse
+
+from rattler import BuildString, PackageRecord, RepoDataRecord
+
+from .exceptions import InvalidInputError
+
+DEFAULT_CHANNEL_ALIAS = "https://conda.anaconda.org/"
+
+#: every subdir conda knows; used to strip a trailing subdir from channel URLs
+KNOWN_SUBDIRS = frozenset(
+    {
+        "noarch",
+        "emscripten-wasm32",
+        "freebsd-64",
+        "linux-32",
+        "linux-64",
+        "linux-aarch64",
+        "linux-armv6l",
+        "linux-armv7l",
+        "linux-ppc64",
+        "linux-ppc64le",
+        "linux-riscv64",
+        "linux-s390x",
+        "osx-64",
+        "osx-arm64",
+        "wasi-wasm32",
+        "win-32",
+        "win-64",
+        "win-arm64",
+        "zos-z",
+    }
+)
+
+
+def strip_subdir(url: str) -> str:
+    """``https://host/chan/linux-64/`` -> ``https://host/chan``."""
+    url = url.rstrip("/")
+    head, _, tail = url.rpartition("/")
+    if tail in KNOWN_SUBDIRS and head:
+        return head
+    return url
+
+
+def canonical_channel_name(channel: str, channel_alias: str = DEFAULT_CHANNEL_ALIAS) -> str:
+    """conda's canonical name of a channel given as a name or URL (subdir stripped)."""
+    if not channel:
+        return ""
+    channel = strip_subdir(channel)
+    alias = channel_alias.rstrip("/") + "/"
+    if channel.startswith(alias):
+        return channel[len(alias) :]
+    if "://" not in channel:
+        return channel
+    return channel
+
+
+def short_channel_name(channel: str, channel_alias: str = DEFAULT_CHANNEL_ALIAS) -> str:
+    """The last path component of a channel: what people call ``channel-1`` or ``conda-forge``
+    whether it is served from anaconda.org, a mirror or a local directory."""
+    name = canonical_channel_name(channel, channel_alias)
+    if "://" in name:
+        path = urlparse(name).path.rstrip("/")
+        return path.rpartition("/")[2] or name
+    return name
+
+
+def _hex_bytes(value: Any, field: str, source: str) -> bytes | None:
+    if value in (None, ""):
+        return None
+    try:
+        return bytes.fromhex(value)
+    except (TypeError, ValueError):
+        raise InvalidInputError(
+            source, f"field {field!r} is not a hex digest: {value!r}", "fix or remove the field"
+        ) from None
+
+
+def _str_list(value: Any, field: str, source: str) -> list[str]:
+    if value in (None, ""):
+        return []
+    if isinstance(value, str):
+        # track_features / features are space- or comma-separated strings in repodata
+        if field in ("track_features", "features"):
+            return [v for v in value.replace(",", " ").split() if v]
+        raise InvalidInputError(
+            source, f"field {field!r} must be a list of strings, got a string", "wrap it in [...]"
+        )
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InvalidInputError(source, f"field {field!r} must be a list of strings")
+    return list(value)
+
+
+def record_from_dict(
+    data: Mapping[str, Any],
+    *,
+    source: str,
+    fn: str | None = None,
+    channel: str | None = None,
+    subdir: str | None = None,
+) -> RepoDataRecord:
+    """Build a ``RepoDataRecord`` from a repodata / conda-meta / lockfile entry.
+
+    ``fn``, ``channel`` and ``subdir`` fill in what the entry itself does not carry (a
+    repodata entry is keyed by its file name and lives in a channel's subdir).
+    """
+    if not isinstance(data, Mapping):
+        raise InvalidInputError(source, "package record is not a JSON object")
+    missing = [key for key in ("name", "version") if not data.get(key)]
+    if missing:
+        raise InvalidInputError(source, f"package record lacks {' and '.join(missing)}")
+    name = data["name"]
+    version = data["version"]
+    build = data.get("build", data.get("build_string"))
+    if not isinstance(name, str) or not isinstance(version, str):
+        raise InvalidInputError(
+            source, f"name and version must be strings, got {name!r} and {version!r}"
+        )
+    if build is None or not isinstance(build, str):
+        raise InvalidInputError(source, f"package record {name}-{version} lacks a build string")
+    build_number = data.get("build_number", 0)
+    if not isinstance(build_number, int) or isinstance(build_number, bool):
+        raise InvalidInputError(source, f"build_number of {name} must be an integer")
+    subdir = data.get("subdir") or subdir or "noarch"
+    fn = data.get("fn") or fn or f"{name}-{version}-{build}.tar.bz2"
+    channel = data.get("channel") or channel or ""
+    url = data.get("url")
+    if not url:
+        base = strip_subdir(channel) if "://" in channel else channel
+        url = f"{base}/{subdir}/{fn}" if base else fn
+    noarch = data.get("noarch")
+    if noarch is True:
+        noarch = "generic"
+    elif noarch not in ("python", "generic"):
+        noarch = None
+    try:
+        package = PackageRecord(
+            name,
+            version,
+            BuildString.new_unchecked(build),
+            build_number,
+            subdir,
+            arch=data.get("arch") or None,
+            platform=data.get("platform") or None,
+            noarch=noarch,
+            depends=_str_list(data.get("depends"), "depends", source),
+            constrains=_str_list(data.get("constrains"), "constrains", source),
+            sha256=_hex_bytes(data.get("sha256"), "sha256", source),
+            md5=_hex_bytes(data.get("md5"), "md5", source),
+            size=data.get("size") if isinstance(data.get("size"), int) else None,
+            features=None,
+            license=data.get("license") if isinstance(data.get("license"), str) else None,
+            license_family=data.get("license_family")
+            if isinstance(data.get("license_family"), str)
+            else None,
+            python_site_packages_path=data.get("python_site_packages_path"),
+        )
+        track_features = _str_list(data.get("track_features"), "track_features", source)
+        if track_features:
+            package.track_features = track_features
+        timestamp = data.get("timestamp")
+        if isinstance(timestamp, (int, float)) and timestamp > 0:
+            # repodata timestamps are milliseconds since the epoch (old ones seconds)
+            seconds = timestamp / 1000 if timestamp > 253402300799 else timestamp
+            package.timestamp = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
+        return RepoDataRecord(package, fn, url, channel)
+    except InvalidInputError:
+        raise
+    except Exception as exc:
+        raise InvalidInputError(
+            source, f"invalid package record {name}-{version}-{build}: {exc}"
+        ) from None
+
+
+def record_name(record: PackageRecord) -> str:
+    return record.name.normalized
+
+
+def dist_str(record: RepoDataRecord) -> str:
+    """conda's ``channel/subdir::name-version-build`` for a record."""
+    channel = canonical_channel_name(record.channel or "")
+    return f"{channel}/{record.subdir}::{record.name.normalized}-{record.version}-{record.build}"
+
+
+def record_to_json(record: RepoDataRecord) -> dict[str, Any]:
+    """The CLI's ``--json`` view of a record."""
+    return {
+        "name": record.name.normalized,
+        "version": str(record.version),
+        "build": str(record.build),
+        "build_number": record.build_number,
+        "channel": canonical_channel_name(record.channel or ""),
+        "subdir": record.subdir,
+        "fn": record.file_name,
+        "url": record.url,
+    }
+
+
+def dependency_names(record: PackageRecord) -> list[str]:
+    """Names of the packages ``record`` depends on (first word of each depends entry)."""
+    names = []
+    for dep in record.depends:
+        head = dep.split()[0] if dep.strip() else ""
+        for sep in ("=", "<", ">", "!", "[", "~"):
+            head = head.split(sep, 1)[0]
+        head = head.rpartition("::")[2]
+        if head:
+            names.append(head.lower())
+    return names
+
+
+def toposort(records: Iterable[RepoDataRecord]) -> list[RepoDataRecord]:
+    """Order records so dependencies come first, alphabetically within each layer.
+
+    This is conda's ``PrefixGraph`` order (``conda.common.toposort``): repeatedly emit every
+    record none of whose dependencies is left, sorted by name; on a cycle, emit the record
+    with the fewest remaining parents first.
+    """
+    by_name = {record_name(r): r for r in records}
+    graph = {
+        name: {dep for dep in dependency_names(rec) if dep in by_name and dep != name}
+        for name, rec in by_name.items()
+    }
+    ordered: list[RepoDataRecord] = []
+    while graph:
+        ready = sorted(name for name, parents in graph.items() if not parents)
+        if not ready:
+            ready = [min(graph, key=lambda n: (len(graph[n]), n))]
+        for name in ready:
+            ordered.append(by_name[name])
+            del graph[name]
+        done = set(ready)
+        for parents in graph.values():
+            parents -= done
+    return ordered

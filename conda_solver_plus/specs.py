@@ -1,0 +1,82 @@
+"""
+Match specs the way conda users write them, on top of py-rattler's ``MatchSpec``.
+
+A *match spec* is conda's query language for packages: ``numpy``, ``numpy>=1.26``,
+``numpy=1.26=py312*``, ``conda-forge::numpy``, ``numpy[version='>=1.26',build=*cuda*]``.
+py-rattler parses all of these; this module adds what a conda solver needs on top:
+
+- one parse function that turns a bad spec into an :class:`InvalidInputError` naming the
+  spec and where it came from (command line, ``conda-meta/history``, ``conda-meta/pinned``);
+- conda's notion of *strictness* (1 = name only, 2 = name + version, 3 = name + version +
+  build) used to rank specs for the same name and to *neuter* history specs;
+- the spec that pins a record exactly (``name==version=build``), used to freeze installed
+  packages and to talk to engines that take specs rather than records.
+"""
+
+from __future__ import annotations
+
+from rattler import MatchSpec
+
+from .exceptions import InvalidInputError
+
+__all__ = [
+    "MatchSpec",
+    "exact_spec_for",
+    "is_name_only",
+    "parse_spec",
+    "spec_name",
+    "strictness",
+]
+
+
+def parse_spec(text: str, source: str = "command line", *, allow_glob: bool = False) -> MatchSpec:
+    """Parse ``text`` as a conda match spec or raise one clear :class:`InvalidInputError`."""
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidInputError(source, f"empty package spec {text!r}", "give a package name")
+    text = text.strip()
+    try:
+        return MatchSpec(text, strict=False, exact_names_only=not allow_glob)
+    except Exception as exc:  # py-rattler raises its own InvalidMatchSpecError subclasses
+        reason = str(exc).strip().strip('"') or type(exc).__name__
+        raise InvalidInputError(
+            f"{source}: spec {text!r}",
+            f"not a valid match spec: {reason}",
+            "write it like 'numpy', 'numpy>=1.26' or 'numpy=1.26=py312*'",
+        ) from None
+
+
+def spec_name(spec: MatchSpec) -> str:
+    """The normalized package name of ``spec`` (the glob text for glob names)."""
+    name = spec.name
+    normalized = name.normalized
+    if normalized is not None:
+        return normalized
+    return str(name).split('"')[1] if '"' in repr(name) else str(name)
+
+
+def is_name_only(spec: MatchSpec) -> bool:
+    """True for specs like ``numpy`` that constrain nothing but the name."""
+    return (
+        spec.version is None
+        and spec.build is None
+        and spec.build_number is None
+        and spec.channel is None
+        and spec.subdir is None
+        and spec.md5 is None
+        and spec.sha256 is None
+        and spec.file_name is None
+    )
+
+
+def strictness(spec: MatchSpec) -> int:
+    """conda's strictness: 1 name only, 2 with a version, 3 with version and build."""
+    if spec.build is not None and spec.version is not None:
+        return 3
+    if spec.version is not None or spec.build is not None:
+        return 2
+    return 1
+
+
+def exact_spec_for(name: str, version: str, build: str) -> MatchSpec:
+    """The spec that matches exactly one build of a package: ``name==version=build``."""
+    return MatchSpec(f"{name}=={version}={build}", strict=False)

@@ -1,0 +1,436 @@
+"""
+The solver's state: what it was asked, what the environment already says, and what it
+decided — each with the reason it is there.
+
+A conda solve is never just "install these specs". conda promises users that an
+environment *remembers*: packages they asked for before (the *history*) stay; packages
+installed as dependencies stay as they are unless something forces a change (*freezing*);
+*pins* (``conda-meta/pinned`` and the ``pinned_packages`` setting) are never violated;
+some packages are always updated (*aggressive updates*, and ``conda`` itself in the base
+environment with ``auto_update_conda``); ``python`` does not jump minor versions unless asked.
+Update modifiers (``--freeze-installed``, ``--update-deps``, ``--update-all``,
+``--update-specs``, ``specs_satisfied_skip_solve``) and deps modifiers (``--no-deps``,
+``--only-deps``) bend those rules.
+
+This module holds that state in two objects, following conda-libmamba-solver's design:
+
+- :class:`SolverInputState` — read-only facts: requested specs, installed records read from
+  ``<prefix>/conda-meta``, history specs, pins, aggressive updates, virtual packages and the
+  modifiers. It imports neither conda nor an engine; the conda adapter and the standalone
+  CLI both build one.
+- :class:`SolverOutputState` — what the solve loop builds and learns: the specs handed to
+  the engine (and why), the *conflicts* learnt from failed attempts (installed packages
+  that must be allowed to change), the resulting records, the specs to record in history
+  and the *neutered* history specs (history specs the result no longer satisfies, relaxed
+  so the next solve does not fall into the same conflict).
+
+Every mapping is a :class:`TrackedMap`: a dict that logs each set, update and removal with
+a reason. When a user asks "why is this spec here?" or "why did it pick that?", the log
+is the answer (``python -m conda_solver_plus explain``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from rattler import GenericVirtualPackage, MatchSpec, RepoDataRecord
+
+from .exceptions import InvalidInputError
+from .prefix import read_prefix
+from .records import toposort
+from .specs import exact_spec_for, is_name_only, parse_spec, spec_name
+
+log = logging.getLogger(__name__)
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class UpdateModifier(str, Enum):
+    """conda's update modifiers (same values as ``conda.base.constants.UpdateModifier``)."""
+
+    SPECS_SATISFIED_SKIP_SOLVE = "specs_satisfied_skip_solve"
+    FREEZE_INSTALLED = "freeze_installed"
+    UPDATE_DEPS = "update_deps"
+    UPDATE_SPECS = "update_specs"
+    UPDATE_ALL = "update_all"
+
+
+class DepsModifier(str, Enum):
+    """conda's deps modifiers (same values as ``conda.base.constants.DepsModifier``)."""
+
+    NOT_SET = "not_set"
+    NO_DEPS = "no_deps"
+    ONLY_DEPS = "only_deps"
+
+
+#: packages conda never removes implicitly (conda-libmamba-solver's list)
+DO_NOT_REMOVE = ("anaconda", "conda", "conda-build", "python.app", "console_shortcut")
+
+
+@dataclass(frozen=True)
+class Change:
+    """One entry of a :class:`TrackedMap` log."""
+
+    action: str  # set | update | pop | clear
+    key: Any
+    old: Any
+    new: Any
+    reason: str
+
+
+_MISSING = object()
+
+
+class TrackedMap(MutableMapping, Generic[K, V]):
+    """A dict that records why each key was set, changed or removed.
+
+    >>> pins = TrackedMap("pins")
+    >>> pins.set("python", "python 3.12.*", reason="conda-meta/pinned:1")
+    >>> pins.reasons("python")
+    ['conda-meta/pinned:1']
+
+    Plain ``m[k] = v`` works too (reason ``"unspecified"``) so it can stand in for a dict.
+    """
+
+    def __init__(
+        self,
+        name: str = "",
+        data: Mapping[K, V] | None = None,
+        reason: str = "initial",
+    ) -> None:
+        self.name = name
+        self._data: dict[K, V] = {}
+        self.log: list[Change] = []
+        if data:
+            self.update(data, reason=reason)
+
+    # -- Mapping protocol -------------------------------------------------------------
+    def __getitem__(self, key: K) -> V:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[K]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
+    def __setitem__(self, key: K, value: V) -> None:
+        self.set(key, value, reason="unspecified")
+
+    def __delitem__(self, key: K) -> None:
+        self.pop(key, reason="unspecified")
+
+    def __repr__(self) -> str:
+        return f"TrackedMap({self.name!r}, {self._data!r})"
+
+    # -- tracked operations -----------------------------------------------------------
+    def set(self, key: K, value: V, *, reason: str, overwrite: bool = True) -> None:
+        """Set ``key``; with ``overwrite=False`` an existing value is kept (and that is
+        logged too, so the log shows what was *not* applied)."""
+        old = self._data.get(key, _MISSING)
+        if old is not _MISSING and not overwrite:
+            self.log.append(Change("kept", key, old, value, reason))
+            return
+        self._data[key] = value
+        action = "set" if old is _MISSING else "update"
+        self.log.append(Change(action, key, None if old is _MISSING else old, value, reason))
+        log.debug("%s[%r] %s -> %r (%s)", self.name, key, action, value, reason)
+
+    def update(self, other: Mapping[K, V] | Iterable[tuple[K, V]] = (), /, **kwargs: Any):
+        reason = kwargs.pop("reason", "unspecified")
+        overwrite = kwargs.pop("overwrite", True)
+        items = other.items() if isinstance(other, Mapping) else other
+        for key, value in items:
+            self.set(key, value, reason=reason, overwrite=overwrite)
+        for key, value in kwargs.items():
+            self.set(key, value, reason=reason, overwrite=overwrite)  # type: ignore[arg-type]
+
+    def pop(self, key: K, default: Any = _MISSING, *, reason: str = "unspecified") -> V:
+        if key not in self._data:
+            if default is _MISSING:
+                raise KeyError(key)
+            return default
+        value = self._data.pop(key)
+        self.log.append(Change("pop", key, value, None, reason))
+        return value
+
+    def clear(self, *, reason: str = "unspecified") -> None:
+        for key in list(self._data):
+            self.pop(key, reason=reason)
+
+    def copy(self) -> TrackedMap[K, V]:
+        clone: TrackedMap[K, V] = TrackedMap(self.name)
+        clone._data = dict(self._data)
+        clone.log = list(self.log)
+        return clone
+
+    # -- queries ------------------------------------------------------------------------
+    def history_of(self, key: K) -> list[Change]:
+        """Every logged change of ``key``, oldest first."""
+        return [change for change in self.log if change.key == key]
+
+    def reasons(self, key: K) -> list[str]:
+        return [change.reason for change in self.history_of(key) if change.action != "kept"]
+
+    def reason(self, key: K) -> str | None:
+        """The reason of the change that produced the current value of ``key``."""
+        for change in reversed(self.log):
+            if change.key == key and change.action in ("set", "update"):
+                return change.reason
+        return None
+
+
+def _as_enum(enum: type[Enum], value: Any, default: Enum) -> Any:
+    if value is None:
+        return default
+    if isinstance(value, enum):
+        return value
+    text = getattr(value, "value", value)
+    try:
+        return enum(str(text).lower())
+    except ValueError:
+        raise InvalidInputError(
+            f"{enum.__name__} {text!r}",
+            "unknown value",
+            f"choose one of {', '.join(m.value for m in enum)}",  # type: ignore[attr-defined]
+        ) from None
+
+
+def _spec_items(
+    specs: Iterable[str | MatchSpec], source: str
+) -> Iterator[tuple[str, MatchSpec, str]]:
+    for item in specs:
+        if isinstance(item, MatchSpec):
+            spec, text = item, str(item)
+        else:
+            text = str(item)
+            spec = parse_spec(text, source)
+        yield spec_name(spec), spec, text
+
+
+class SolverInputState:
+    """Read-only facts a solve starts from.
+
+    Parameters mirror conda's ``Solver`` and ``context``; strings are accepted for the
+    modifiers. ``prefix`` may be ``None`` or a directory that does not exist yet
+    (``conda create``). ``installed``/``history`` override what is read from the prefix
+    (used for lockfiles and by the conda adapter when conda already read the prefix).
+    """
+
+    def __init__(
+        self,
+        prefix: str | Path | None = None,
+        requested: Iterable[str | MatchSpec] = (),
+        *,
+        command: str = "install",
+        update_modifier: UpdateModifier | str | None = None,
+        deps_modifier: DepsModifier | str | None = None,
+        pinned_packages: Iterable[str | MatchSpec] = (),
+        aggressive_update_packages: Iterable[str | MatchSpec] = (),
+        auto_update_conda: bool = False,
+        is_root_prefix: bool = False,
+        virtual_packages: Mapping[str, GenericVirtualPackage] | None = None,
+        ignore_pinned: bool = False,
+        force_reinstall: bool = False,
+        force_remove: bool = False,
+        prune: bool = False,
+        installed: Mapping[str, RepoDataRecord] | None = None,
+        history: Mapping[str, str | MatchSpec] | None = None,
+        pinned_source: str = "pinned_packages setting",
+    ) -> None:
+        self.prefix = Path(prefix) if prefix is not None else None
+        self.command = command
+        self.update_modifier: UpdateModifier = _as_enum(
+            UpdateModifier, update_modifier, UpdateModifier.UPDATE_SPECS
+        )
+        self.deps_modifier: DepsModifier = _as_enum(
+            DepsModifier, deps_modifier, DepsModifier.NOT_SET
+        )
+        self.ignore_pinned = bool(ignore_pinned)
+        self.force_reinstall = bool(force_reinstall)
+        self.force_remove = bool(force_remove)
+        self.prune = bool(prune)
+        self.auto_update_conda = bool(auto_update_conda)
+        self.is_root_prefix = bool(is_root_prefix)
+
+        on_disk = read_prefix(self.prefix)
+        self.prefix_exists = on_disk.exists
+
+        self.installed: TrackedMap[str, RepoDataRecord] = TrackedMap("installed")
+        if installed is not None:
+            self.installed.update(installed, reason="given by caller")
+        else:
+            for name, record in on_disk.installed.items():
+                self.installed.set(name, record, reason=f"{self.prefix}/conda-meta")
+
+        self.history: TrackedMap[str, MatchSpec] = TrackedMap("history")
+        if history is not None:
+            for name, spec, _ in _spec_items(history.values(), "history"):
+                if name in self.installed:
+                    self.history.set(name, spec, reason="history given by caller")
+        else:
+            for name, (spec, origin) in on_disk.history.items():
+                self.history.set(name, spec, reason=origin)
+
+        self.requested: TrackedMap[str, MatchSpec] = TrackedMap("requested")
+        #: every requested spec, also several for one name (``numpy>=1.5`` ``numpy<2``)
+        self.requested_specs: list[MatchSpec] = []
+        for name, spec, _ in _spec_items(requested, "command line"):
+            self.requested.set(name, spec, reason="requested on the command line")
+            self.requested_specs.append(spec)
+
+        self.pinned: TrackedMap[str, MatchSpec] = TrackedMap("pinned")
+        if not self.ignore_pinned:
+            for spec, origin in on_disk.pinned:
+                self.pinned.set(spec_name(spec), spec, reason=origin)
+            for name, spec, _ in _spec_items(pinned_packages, pinned_source):
+                self.pinned.set(name, spec, reason=pinned_source)
+
+        self.aggressive_updates: TrackedMap[str, MatchSpec] = TrackedMap("aggressive_updates")
+        for name, spec, _ in _spec_items(
+            aggressive_update_packages, "aggressive_update_packages setting"
+        ):
+            self.aggressive_updates.set(name, spec, reason="aggressive_update_packages setting")
+
+        self.virtual: dict[str, GenericVirtualPackage] = dict(virtual_packages or {})
+
+    # -- derived views ------------------------------------------------------------------
+    @property
+    def is_removing(self) -> bool:
+        return self.command == "remove"
+
+    @property
+    def is_updating(self) -> bool:
+        return self.command == "update"
+
+    @property
+    def do_not_remove(self) -> set[str]:
+        return {name for name in DO_NOT_REMOVE if name in self.installed}
+
+    @property
+    def always_update(self) -> TrackedMap[str, MatchSpec]:
+        """Installed packages to update on this solve, and why."""
+        result: TrackedMap[str, MatchSpec] = TrackedMap("always_update")
+        for name in self.aggressive_updates:
+            if name in self.installed:
+                result.set(name, MatchSpec(name), reason="aggressive_update_packages")
+        if self.auto_update_conda and self.is_root_prefix and "conda" in self.installed:
+            result.set("conda", MatchSpec("conda"), reason="auto_update_conda in base")
+        if self.update_modifier is UpdateModifier.UPDATE_ALL:
+            for name in self.installed:
+                if name not in self.pinned:
+                    result.set(name, MatchSpec(name), reason="--update-all", overwrite=False)
+        return result
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "prefix": str(self.prefix) if self.prefix else None,
+            "command": self.command,
+            "requested": [str(s) for s in self.requested_specs],
+            "installed": len(self.installed),
+            "history": {k: str(v) for k, v in self.history.items()},
+            "pinned": {k: str(v) for k, v in self.pinned.items()},
+            "aggressive_updates": list(self.aggressive_updates),
+            "virtual": {
+                k: f"{v.version}={v.build_string}" for k, v in sorted(self.virtual.items())
+            },
+            "update_modifier": self.update_modifier.value,
+            "deps_modifier": self.deps_modifier.value,
+        }
+
+
+class SolverOutputState:
+    """What the solve loop builds: engine specs (with reasons), learnt conflicts, records,
+    history updates and neutered specs."""
+
+    def __init__(self, solver_input_state: SolverInputState) -> None:
+        sis = solver_input_state
+        self.solver_input_state = sis
+        #: final records by name; starts as the installed state
+        self.records: TrackedMap[str, RepoDataRecord] = TrackedMap(
+            "records", sis.installed, reason="installed"
+        )
+        #: specs handed to the engine in the last attempt, by name
+        self.specs: TrackedMap[str, MatchSpec] = TrackedMap("specs")
+        #: constraints handed to the engine (pins, python minor pin, no-downgrade)
+        self.constraints: TrackedMap[str, MatchSpec] = TrackedMap("constraints")
+        #: installed records the engine should prefer (locked) or keep (frozen)
+        self.locked: TrackedMap[str, RepoDataRecord] = TrackedMap("locked")
+        self.frozen: TrackedMap[str, RepoDataRecord] = TrackedMap("frozen")
+        #: names found in conflict in earlier attempts: their installed state may change
+        self.conflicts: TrackedMap[str, MatchSpec] = TrackedMap("conflicts")
+        #: specs to write to the history file after this transaction
+        self.for_history: TrackedMap[str, MatchSpec] = TrackedMap(
+            "for_history", sis.requested, reason="requested"
+        )
+        #: history specs relaxed because the result no longer satisfies them
+        self.neutered: TrackedMap[str, MatchSpec] = TrackedMap("neutered")
+        #: why each record of the result is there (filled after a solve)
+        self.why: dict[str, str] = {}
+        self.attempts = 0
+
+    def reset_request(self) -> None:
+        for mapping in (self.specs, self.constraints, self.locked, self.frozen):
+            mapping.clear(reason="new attempt")
+
+    @property
+    def current_solution(self) -> list[RepoDataRecord]:
+        """The result in conda's order (dependencies first)."""
+        return toposort(self.records.values())
+
+    def early_exit(self) -> list[RepoDataRecord] | None:
+        """Answer without an engine when conda would: ``remove --force`` and
+        ``specs_satisfied_skip_solve`` with every request already satisfied."""
+        from .exceptions import PackagesNotFoundError
+
+        sis = self.solver_input_state
+        if sis.is_removing:
+            missing = [
+                str(spec)
+                for spec in sis.requested.values()
+                if not any(spec.matches(record) for record in sis.installed.values())
+            ]
+            if missing:
+                raise PackagesNotFoundError(
+                    missing,
+                    reason=f"They are not installed in {sis.prefix}, so they cannot be removed.",
+                )
+            if sis.force_remove:
+                for name, spec in sis.requested.items():
+                    for record_name, record in list(self.records.items()):
+                        if spec.matches(record):
+                            self.records.pop(record_name, reason=f"remove --force {name}")
+                return self.current_solution
+        elif sis.update_modifier is UpdateModifier.SPECS_SATISFIED_SKIP_SOLVE and all(
+            name in sis.installed and spec.matches(sis.installed[name])
+            for name, spec in sis.requested.items()
+        ):
+            return self.current_solution
+        return None
+
+    def neuter_history(self) -> None:
+        """History specs the result violates are replaced by ``name version`` (conda's
+        "neutered specs") so later solves do not keep fighting them."""
+        sis = self.solver_input_state
+        for name, spec in sis.history.items():
+            record = self.records.get(name)
+            if record is not None and name not in sis.requested and not spec.matches(record):
+                self.neutered.set(
+                    name,
+                    MatchSpec(f"{name} {record.version}.*", strict=False),
+                    reason=f"history spec {spec} no longer satisfied by {record.version}",
+                )
+
+    def frozen_spec(self, name: str) -> MatchSpec:
+        record = self.solver_input_state.installed[name]
+        return exact_spec_for(name, str(record.version), str(record.build))
+
