@@ -39,7 +39,7 @@ from .exceptions import (
 )
 from .explain import build_explanation
 from .index import Index
-from .records import dependency_names, record_name
+from .records import dependency_names, record_name, toposort
 from .specs import is_name_only, spec_name, strictness
 from .state import DepsModifier, SolverInputState, SolverOutputState, UpdateModifier
 
@@ -533,3 +533,55 @@ def _prune(sis: SolverInputState, out: SolverOutputState) -> None:
     for name in list(out.records):
         if name not in keep:
             out.records.pop(name, reason="--prune: nothing needs it")
+
+
+def transaction_diff(
+    sis: SolverInputState, final: list[RepoDataRecord]
+) -> tuple[list[RepoDataRecord], list[RepoDataRecord]]:
+    """conda's ``solve_for_diff``: (records to unlink, records to link), unlinks in reverse
+    dependency order, links in dependency order. ``--force-reinstall`` relinks requested
+    packages; a python minor-version change relinks every ``noarch: python`` package."""
+
+    def key(record: RepoDataRecord) -> tuple[str, str, str, str, str]:
+        from .records import canonical_channel_name
+
+        return (
+            canonical_channel_name(record.channel or ""),
+            record.subdir,
+            record_name(record),
+            str(record.version),
+            str(record.build),
+        )
+
+    previous = toposort(sis.installed.values())
+    final = toposort(final)
+    previous_keys = {key(r): r for r in previous}
+    final_keys = {key(r): r for r in final}
+    unlink = {k for k in previous_keys if k not in final_keys}
+    link = {k for k in final_keys if k not in previous_keys}
+
+    def relink(record: RepoDataRecord) -> None:
+        link.add(key(record))
+        if key(record) in previous_keys:
+            unlink.add(key(record))
+
+    if sis.force_reinstall:
+        for spec in sis.requested_specs:
+            match = next((r for r in final if spec.matches(r)), None)
+            if match is not None:
+                relink(match)
+    old_python = next((r for r in previous if record_name(r) == "python"), None)
+    new_python = next((r for r in final if record_name(r) == "python"), None)
+
+    def minor(record: RepoDataRecord) -> list[str]:
+        return str(record.version).split(".")[:2]
+
+    if old_python and new_python and minor(old_python) != minor(new_python):
+        for record in final:
+            if record.noarch is not None and record.noarch.python:
+                relink(record)
+    previous_order = [key(r) for r in previous]
+    final_order = [key(r) for r in final]
+    unlink_list = [previous_keys[k] for k in reversed(previous_order) if k in unlink]
+    link_list = [final_keys[k] for k in final_order if k in link]
+    return unlink_list, link_list

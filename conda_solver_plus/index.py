@@ -81,8 +81,10 @@ class ChannelRef:
         return Channel(self.url + "/", ChannelConfig(DEFAULT_CHANNEL_ALIAS, "/"))
 
 
-def resolve_channel(text: str, channel_alias: str = DEFAULT_CHANNEL_ALIAS) -> ChannelRef:
+def resolve_channel(text: str | os.PathLike, channel_alias: str = DEFAULT_CHANNEL_ALIAS) -> ChannelRef:
     """Turn a channel as written by a user into a :class:`ChannelRef`."""
+    if isinstance(text, os.PathLike):
+        text = str(Path(text).resolve())
     given = text
     text = text.strip().rstrip("/")
     if not text:
@@ -288,7 +290,7 @@ def _load_remote(
 
 
 def load_index(
-    channels: list[str | ChannelRef],
+    channels: list[str | os.PathLike | ChannelRef],
     subdirs: list[str],
     *,
     cache_dir: Path | None = None,

@@ -1,0 +1,134 @@
+"""conda's solver corpus (pytest-conda-solvers) through the core, without conda.
+
+Cases tagged ``solvers: classic`` describe the classic solver's behaviour and do not apply;
+cases tagged ``libmamba`` (and untagged ones) do. ``determine_constricting_specs`` cases
+exercise a method of conda's ``Solver`` class and are run by the conda adapter tests.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conda_solver_plus.backends import available_backends, get_backend
+from conda_solver_plus.core import SolveOptions, solve, transaction_diff
+from conda_solver_plus.exceptions import (
+    PackagesNotFoundError,
+    SolverPlusError,
+    SpecsConfigurationConflictError,
+    UnsatisfiableError,
+)
+from conda_solver_plus.index import load_index
+from conda_solver_plus.state import SolverInputState
+from conda_solver_plus.virtual import virtual_packages
+
+from .corpus import (
+    ARCH,
+    as_list,
+    expected_dists,
+    load_cases,
+    package_root,
+    prepare,
+    record_dist,
+    with_env,
+    write_channels,
+)
+
+ROOT = package_root()
+CASES = load_cases(ROOT) if ROOT else []
+BACKENDS = available_backends()
+
+EXCEPTIONS = {
+    "UnsatisfiableError": UnsatisfiableError,
+    "PackagesNotFoundError": PackagesNotFoundError,
+    "SpecsConfigurationConflictError": SpecsConfigurationConflictError,
+}
+
+
+def _params():
+    if not CASES:
+        yield pytest.param(
+            None,
+            None,
+            marks=pytest.mark.skip(reason="pytest-conda-solvers is not installed (pip install .[test])"),
+        )
+        return
+    for backend in BACKENDS:
+        for case in CASES:
+            marks = []
+            if not case.applicable_to("libmamba"):
+                marks.append(pytest.mark.skip(reason="case describes the classic solver only"))
+            elif case.kind == "determine_constricting_specs":
+                marks.append(
+                    pytest.mark.skip(reason="conda Solver API; covered by tests/test_solver.py")
+                )
+            yield pytest.param(backend, case, id=f"{backend}-{case.id}-{case.name}", marks=marks)
+
+
+@pytest.fixture(scope="session")
+def corpus_channels(tmp_path_factory):
+    return write_channels(ROOT, tmp_path_factory.mktemp("corpus-channels"))
+
+
+def run_case(case, backend_name, channels, workdir):
+    prepared = prepare(case, channels, workdir)
+    with with_env(prepared.env):
+        sis = SolverInputState(
+            prepared.prefix,
+            prepared.specs,
+            virtual_packages=virtual_packages(ARCH),
+            **prepared.kwargs,
+        )
+        index = load_index(prepared.channels, [ARCH], cache_dir=workdir / "cache")
+        options = SolveOptions(
+            channel_priority=prepared.channel_priority,
+            add_pip_as_python_dependency=prepared.add_pip,
+        )
+        out = solve(sis, index, get_backend(backend_name), options)
+    return sis, out
+
+
+@pytest.mark.parametrize("backend_name,case", list(_params()))
+def test_corpus_case(backend_name, case, corpus_channels, tmp_path):
+    if case.kind == "unsatisfiable":
+        error = case.data["error"]
+        expected = EXCEPTIONS.get(error["exception"])
+        if expected is None:
+            pytest.skip(f"{error['exception']} is a classic-solver exception")
+        with pytest.raises(SolverPlusError) as info:
+            run_case(case, backend_name, corpus_channels, tmp_path)
+        assert isinstance(info.value, expected), f"{type(info.value).__name__}: {info.value}"
+        message = str(info.value)
+        if isinstance(info.value, UnsatisfiableError):
+            for entry in as_list(error.get("entries")):
+                chain = as_list(entry)
+                for spec in (chain[0], chain[-1]):
+                    name = str(spec).split()[0].split("=")[0].split("[")[0].split("<")[0]
+                    assert name.split(">")[0] in message, f"{name!r} not named in:\n{message}"
+            for text in as_list(error.get("message_includes")):
+                assert text in message
+            for text in as_list(error.get("message_excludes")):
+                assert text not in message
+        elif isinstance(info.value, PackagesNotFoundError):
+            names = {str(s).split()[0].split("=")[0] for e in as_list(error.get("entries")) for s in as_list(e)}
+            got = {s.split()[0].split("=")[0] for s in info.value.specs}
+            assert got == names
+        elif isinstance(info.value, SpecsConfigurationConflictError):
+            assert sorted(info.value.requested_specs) == sorted(
+                str(s) for s in as_list(error["requested_specs"])
+            ) or {s.split()[0] for s in info.value.requested_specs} == {
+                str(s).split()[0].split("=")[0] for s in as_list(error["requested_specs"])
+            }
+        return
+
+    sis, out = run_case(case, backend_name, corpus_channels, tmp_path)
+    if case.kind == "solve":
+        expected = expected_dists(case.data["output"].get("final_state"))
+        if not case.data["output"].get("final_state"):
+            return  # must-solve case
+        got = [record_dist(r) for r in out.current_solution]
+        assert sorted(got) == sorted(expected)
+        assert got == expected
+    elif case.kind == "solve_for_diff":
+        unlink, link = transaction_diff(sis, list(out.records.values()))
+        assert [record_dist(r) for r in unlink] == expected_dists(case.data["output"].get("unlink_precs"))
+        assert [record_dist(r) for r in link] == expected_dists(case.data["output"].get("link_precs"))
