@@ -85,29 +85,34 @@ def _matching_records(index: Index, spec: MatchSpec) -> list[RepoDataRecord]:
 
 
 def check_requested_exist(sis: SolverInputState, index: Index, specs: list[MatchSpec]) -> None:
-    """conda's PackagesNotFoundError: a requested spec no channel (nor the prefix) has."""
+    """conda's PackagesNotFoundError: a requested spec no channel (nor the prefix) has.
+
+    Several specs for one name are merged the way conda merges them (all must hold), so
+    ``numpy 1.5*`` with ``numpy 1.6*`` is "not found", not a conflict.
+    """
+    by_name: dict[str, list[MatchSpec]] = {}
+    for spec in specs:
+        by_name.setdefault(spec_name(spec), []).append(spec)
     missing: list[str] = []
     suggestions: dict[str, list[str]] = {}
     names = None
-    for spec in specs:
-        name = spec_name(spec)
-        if name.startswith("__"):
+    for name, group in by_name.items():
+        if name.startswith("__") or "*" in name:
             continue
-        if "*" in name:
-            continue
-        if _matching_records(index, spec):
-            continue
+        candidates = _matching_records(index, group[0])
         installed = sis.installed.get(name)
-        if installed is not None and spec.matches(installed):
+        if installed is not None:
+            candidates.append(installed)
+        if any(all(spec.matches(record) for spec in group) for record in candidates):
             continue
-        missing.append(str(spec))
+        text = ", ".join(str(spec) for spec in group)
+        missing.append(text)
         if names is None:
             names = sorted(index.package_names())
-        close = difflib.get_close_matches(name, names, n=3, cutoff=0.75)
-        if name in names:
-            close = []  # the name exists; only the version/build does not
-        if close:
-            suggestions[str(spec)] = close
+        if name not in names:  # a typo, not a missing version: suggest close names
+            close = difflib.get_close_matches(name, names, n=3, cutoff=0.75)
+            if close:
+                suggestions[text] = close
     if missing:
         raise PackagesNotFoundError(
             missing,
@@ -115,6 +120,16 @@ def check_requested_exist(sis: SolverInputState, index: Index, specs: list[Match
             subdirs=index.subdirs,
             suggestions=suggestions,
         )
+
+
+def _has_better(index: Index, spec: MatchSpec, installed: RepoDataRecord) -> bool:
+    """Is there a record matching ``spec`` with a higher (version, build number) than the
+    installed one? libsolv's update job only moves when there is."""
+    current = (installed.version, installed.build_number)
+    return any(
+        (record.version, record.build_number) > current
+        for record in _matching_records(index, spec)
+    )
 
 
 def check_pins(sis: SolverInputState, index: Index) -> None:
@@ -158,7 +173,7 @@ def build_request(
     if sis.is_removing:
         _build_remove_request(sis, out, require)
     else:
-        _build_install_request(sis, out, require)
+        _build_install_request(sis, out, index, require)
 
     request = EngineRequest(
         specs=specs,
@@ -174,7 +189,9 @@ def build_request(
     return request
 
 
-def _build_install_request(sis: SolverInputState, out: SolverOutputState, require) -> None:
+def _build_install_request(
+    sis: SolverInputState, out: SolverOutputState, index: Index, require
+) -> None:
     always_update = sis.always_update
     installed_python = sis.installed.get("python")
     requested_python = sis.requested.get("python")
@@ -184,6 +201,13 @@ def _build_install_request(sis: SolverInputState, out: SolverOutputState, requir
 
     for spec in sis.requested_specs:
         require(spec_name(spec), spec, "requested")
+
+    # libsolv's "update" job cleans dependencies: installed packages that only served a
+    # package being updated (requested or always-update) may go if nothing needs them
+    # anymore. They stay preferred (locked) but are not required.
+    user_installed = {*sis.history, *sis.aggressive_updates, *sis.pinned, *sis.do_not_remove}
+    updated = [n for n in (*sis.requested, *always_update) if n in sis.installed]
+    cleanable = _ancestors(dict(sis.installed.items()), updated) - user_installed - set(updated)
 
     names = dict.fromkeys(
         [*sis.requested, *sis.pinned, *sis.history, *sis.aggressive_updates, *sis.installed]
@@ -206,7 +230,13 @@ def _build_install_request(sis: SolverInputState, out: SolverOutputState, requir
                 reason="conda update never downgrades",
             )
         if requested is not None:
-            continue  # already required; requested packages float to the best version
+            # requested packages float to the best version, but like libsolv's update job
+            # an installed one that is already the best stays (no pointless reinstall)
+            if installed is not None and not conflicting and not _has_better(
+                index, requested, installed
+            ):
+                out.locked.set(name, installed, reason="requested, installed is the newest")
+            continue
         if name in always_update:
             if not (sis.update_modifier is UpdateModifier.UPDATE_ALL and conflicting and not history):
                 require(name, MatchSpec(name), always_update.reason(name) or "always update")
@@ -244,6 +274,10 @@ def _build_install_request(sis: SolverInputState, out: SolverOutputState, requir
             continue
         if conflicting and name not in sis.do_not_remove:
             continue  # released: the engine may change or drop it
+        if name in cleanable:
+            if not conflicting:
+                out.locked.set(name, installed, reason="dependency of an updated package")
+            continue
         require(name, MatchSpec(name), "installed (kept)")
         freeze = sis.update_modifier is UpdateModifier.FREEZE_INSTALLED and not conflicting
         if pinned is not None and is_name_only(pinned):
@@ -453,18 +487,32 @@ def _post_solve(
                 out.records.pop(name, None, reason="removed (--no-deps)")
             elif name in solved and spec.matches(solved[name]):
                 out.records.set(name, solved[name], reason="requested (--no-deps)")
-    elif sis.deps_modifier is DepsModifier.ONLY_DEPS and not sis.is_removing:
-        for name in sis.requested:
+    elif (
+        sis.deps_modifier is DepsModifier.ONLY_DEPS
+        and sis.update_modifier is not UpdateModifier.UPDATE_DEPS
+        and not sis.is_removing
+    ):
+        # conda removes the *youngest* records matching the request (nothing depends on
+        # them): `--only-deps python=3 flask` drops flask but keeps python
+        records = dict(out.records.items())
+        depended_on = set()
+        for record in records.values():
+            depended_on.update(dependency_names(record))
+        for name, spec in sis.requested.items():
+            record = records.get(name)
+            if record is None or name in depended_on or not spec.matches(record):
+                continue
+            for dep in record.depends:
+                dep_spec = MatchSpec(dep, strict=False)
+                if spec_name(dep_spec) not in out.specs:
+                    out.for_history.set(
+                        spec_name(dep_spec), dep_spec, reason=f"dependency of {name} (--only-deps)"
+                    )
+            out.for_history.pop(name, None, reason="--only-deps")
             if name in sis.installed:
                 out.records.set(name, sis.installed[name], reason="--only-deps keeps installed")
             else:
                 out.records.pop(name, None, reason="--only-deps")
-            record = out.records.get(name) or None
-            deps = record.depends if record is not None else []
-            for dep in deps:
-                dep_spec = MatchSpec(dep, strict=False)
-                out.for_history.set(spec_name(dep_spec), dep_spec, reason=f"dependency of {name}")
-            out.for_history.pop(name, None, reason="--only-deps")
     elif sis.update_modifier is UpdateModifier.UPDATE_DEPS and not sis.is_removing:
         _update_deps(sis, out, index, backend, options)
 

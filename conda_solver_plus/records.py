@@ -234,27 +234,69 @@ def dependency_names(record: PackageRecord) -> list[str]:
     return names
 
 
-def toposort(records: Iterable[RepoDataRecord]) -> list[RepoDataRecord]:
-    """Order records so dependencies come first, alphabetically within each layer.
+def _parents(records: list[RepoDataRecord]) -> dict[str, set[str]]:
+    """name -> names of the records matching one of its depends (conda's PrefixGraph)."""
+    from functools import lru_cache
 
-    This is conda's ``PrefixGraph`` order (``conda.common.toposort``): repeatedly emit every
-    record none of whose dependencies is left, sorted by name; on a cycle, emit the record
-    with the fewest remaining parents first.
+    from rattler import MatchSpec
+
+    @lru_cache(maxsize=None)
+    def parse(dep: str) -> MatchSpec | None:
+        try:
+            return MatchSpec(dep, strict=False)
+        except Exception:
+            return None
+
+    by_name: dict[str, list[RepoDataRecord]] = {}
+    for record in records:
+        by_name.setdefault(record_name(record), []).append(record)
+    graph: dict[str, set[str]] = {}
+    for record in records:
+        parents: set[str] = set()
+        for dep in record.depends:
+            spec = parse(dep)
+            if spec is None:
+                continue
+            name = spec.name.normalized
+            for candidate in by_name.get(name, ()) if name else records:
+                if spec.matches(candidate):
+                    parents.add(record_name(candidate))
+        graph[record_name(record)] = parents
+    return graph
+
+
+def toposort(records: Iterable[RepoDataRecord]) -> list[RepoDataRecord]:
+    """Order records so dependencies come first, exactly as conda's ``PrefixGraph`` does.
+
+    Edges come from depends that *match* a record; python never waits for pip (the
+    ``add_pip_as_python_dependency`` cycle); records nothing depends on and that depend on
+    nothing come first; then layers of records whose parents are all placed, each layer
+    sorted by name; a cycle is broken at the record with the fewest parents.
     """
+    records = list(records)
     by_name = {record_name(r): r for r in records}
-    graph = {
-        name: {dep for dep in dependency_names(rec) if dep in by_name and dep != name}
-        for name, rec in by_name.items()
-    }
-    ordered: list[RepoDataRecord] = []
+    graph = _parents(records)
+    for name, parents in graph.items():
+        parents.discard(name)
+    if "python" in graph:
+        graph["python"].discard("pip")
+    is_parent = {parent for parents in graph.values() for parent in parents}
+    ordered = sorted(n for n, parents in graph.items() if not parents and n not in is_parent)
+    for name in ordered:
+        del graph[name]
     while graph:
         ready = sorted(name for name, parents in graph.items() if not parents)
         if not ready:
-            ready = [min(graph, key=lambda n: (len(graph[n]), n))]
+            ready = [
+                min(
+                    graph,
+                    key=lambda n: (len(graph[n]), dist_str(by_name[n])),
+                )
+            ]
         for name in ready:
-            ordered.append(by_name[name])
+            ordered.append(name)
             del graph[name]
         done = set(ready)
         for parents in graph.values():
             parents -= done
-    return ordered
+    return [by_name[name] for name in ordered]
