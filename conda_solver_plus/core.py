@@ -240,6 +240,17 @@ def _build_install_request(
         if name in always_update:
             if not (sis.update_modifier is UpdateModifier.UPDATE_ALL and conflicting and not history):
                 require(name, MatchSpec(name), always_update.reason(name) or "always update")
+            if installed is not None and not conflicting:
+                # an update job never downgrades and keeps what is already the newest
+                if _has_better(index, MatchSpec(name), installed):
+                    out.constraints.set(
+                        f"{name} (no downgrade)",
+                        MatchSpec(f"{name} >={installed.version}", strict=False),
+                        reason="updates never downgrade",
+                        overwrite=False,
+                    )
+                else:
+                    out.locked.set(name, installed, reason="always update; already the newest")
             if name == "python" and installed is not None and pinned is None:
                 minor = ".".join(str(installed.version).split(".")[:2])
                 out.constraints.set(

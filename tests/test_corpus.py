@@ -7,6 +7,8 @@ exercise a method of conda's ``Solver`` class and are run by the conda adapter t
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from conda_solver_plus.backends import available_backends, get_backend
@@ -44,6 +46,28 @@ EXCEPTIONS = {
 }
 
 
+#: cases where an engine legitimately differs from libmamba's observed answer
+ENGINE_DIFFERENCES = {
+    "rattler": {
+        "B019": "tie-break: with channel priority disabled libsolv takes channel-2's "
+        "conda-env-2.6.0-0/libffi-3.2.1-1, resolvo the higher build numbers of channel-4",
+        "B044": "tie-break: numpy-1.5.1-py27_4 vs the legacy 'features: mkl' build "
+        "py27_p4 (same version and build number); libsolv takes the first, resolvo the second",
+        "B179": "libsolv keeps installed yaml-0.1.7 and so picks channel-4's pyyaml 3.13; "
+        "resolvo decides pyyaml first and takes flexible-priority channel-2's 3.12",
+        "C003b": "expects libsolv's problem text ('nothing provides __cuda >=9.0 needed by "
+        "cudatoolkit-9.0-0'); resolvo's report names the same packages differently",
+        "C004b": "expects libsolv's problem text for a missing __cuda",
+        "I004b": "expects libsolv's problem text ('package scikit-learn-0.13 requires "
+        "python 2.7*'); resolvo reports the same conflict as a tree",
+    },
+}
+
+
+def spec_name(text) -> str:
+    return re.match(r"[A-Za-z0-9_.\-]+", str(text).strip()).group(0)
+
+
 def _params():
     if not CASES:
         yield pytest.param(
@@ -60,6 +84,10 @@ def _params():
             elif case.kind == "determine_constricting_specs":
                 marks.append(
                     pytest.mark.skip(reason="conda Solver API; covered by tests/test_solver.py")
+                )
+            elif case.id in ENGINE_DIFFERENCES.get(backend, {}):
+                marks.append(
+                    pytest.mark.xfail(strict=True, reason=ENGINE_DIFFERENCES[backend][case.id])
                 )
             yield pytest.param(backend, case, id=f"{backend}-{case.id}-{case.name}", marks=marks)
 
@@ -102,21 +130,22 @@ def test_corpus_case(backend_name, case, corpus_channels, tmp_path):
             for entry in as_list(error.get("entries")):
                 chain = as_list(entry)
                 for spec in (chain[0], chain[-1]):
-                    name = str(spec).split()[0].split("=")[0].split("[")[0].split("<")[0]
-                    assert name.split(">")[0] in message, f"{name!r} not named in:\n{message}"
+                    name = spec_name(spec)
+                    assert name in message, f"{name!r} not named in:\n{message}"
             for text in as_list(error.get("message_includes")):
                 assert text in message
             for text in as_list(error.get("message_excludes")):
                 assert text not in message
         elif isinstance(info.value, PackagesNotFoundError):
-            names = {str(s).split()[0].split("=")[0] for e in as_list(error.get("entries")) for s in as_list(e)}
-            got = {s.split()[0].split("=")[0] for s in info.value.specs}
+            names = {spec_name(s) for e in as_list(error.get("entries")) for s in as_list(e)}
+            got = {spec_name(s) for s in info.value.specs}
             assert got == names
         elif isinstance(info.value, SpecsConfigurationConflictError):
-            assert sorted(info.value.requested_specs) == sorted(
-                str(s) for s in as_list(error["requested_specs"])
-            ) or {s.split()[0] for s in info.value.requested_specs} == {
-                str(s).split()[0].split("=")[0] for s in as_list(error["requested_specs"])
+            assert {spec_name(s) for s in info.value.requested_specs} == {
+                spec_name(s) for s in as_list(error["requested_specs"])
+            }
+            assert {spec_name(s) for s in info.value.pinned_specs} == {
+                spec_name(s) for s in as_list(error["pinned_specs"])
             }
         return
 
