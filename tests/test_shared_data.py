@@ -1,0 +1,201 @@
+"""Solves on real channel data from ``../shared/data/repodata`` (see its SOURCES.md).
+
+- ``lockfile-union/``: real conda-forge / pytorch / nvidia records collected from lockfiles;
+- ``lockfiles/pixi/examples-pytorch``: three solved pytorch environments (the expected
+  answers) and the ``pixi.toml`` that states their specs, channels and ``__cuda``;
+- ``conda-forge-py39-subchannel/``: real conda-forge repodata cut to python 3.9 trees;
+- ``mamba-testdata/sudoku``: a synthetic channel encoding a sudoku (a hard SAT instance).
+
+Skipped with a reason where ``../shared`` is absent (a user's checkout).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conda_solver_plus.backends import available_backends, get_backend
+from conda_solver_plus.core import SolveOptions, solve
+from conda_solver_plus.exceptions import PackagesNotFoundError, UnsatisfiableError
+from conda_solver_plus.index import load_index
+from conda_solver_plus.state import SolverInputState
+from conda_solver_plus.virtual import virtual_packages
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "repodata"
+pytestmark = [
+    pytest.mark.shared,
+    pytest.mark.skipif(not SHARED.is_dir(), reason=f"shared channel data not found at {SHARED}"),
+]
+UNION = SHARED / "lockfile-union"
+PYTORCH_LOCK = SHARED / "lockfiles" / "pixi" / "examples-pytorch" / "pixi.lock"
+
+
+@pytest.fixture(params=available_backends())
+def backend(request):
+    return get_backend(request.param)
+
+
+def run(specs, channels, backend, *, subdir="linux-64", virtual=None, **kwargs):
+    sis = SolverInputState(
+        kwargs.pop("prefix", None),
+        specs,
+        virtual_packages=virtual_packages(subdir, virtual or {}),
+        installed=kwargs.pop("installed", None),
+        **kwargs,
+    )
+    index = load_index(channels, [subdir])
+    out = solve(sis, index, backend, SolveOptions(channel_priority="strict"))
+    return {r.name.normalized: r for r in out.records.values()}
+
+
+def lock_environment(env: str, platform: str = "linux-64") -> list[tuple[str, str, str, str]]:
+    """(channel, name, version, build) of every conda package of a pixi.lock environment."""
+    data = yaml.safe_load(PYTORCH_LOCK.read_text())
+    entries = []
+    for item in data["environments"][env]["packages"][platform]:
+        url = item.get("conda")
+        if not url:
+            continue
+        parts = url.split("/")
+        channel, filename = parts[-3], parts[-1]
+        stem = filename.removesuffix(".conda").removesuffix(".tar.bz2")
+        name, version, build = stem.rsplit("-", 2)
+        entries.append((channel, name, version, build))
+    return entries
+
+
+# pixi.toml of examples-pytorch: env -> (channels, specs, __cuda)
+PYTORCH_ENVS = {
+    "cf-channel": (["conda-forge"], ["pytorch"], "12.1"),
+    "pytorch-channel": (["pytorch", "conda-forge"], ["pytorch", "pytorch-cuda", "numpy<2"], "12.1"),
+    "nvidia-channel": (
+        ["nvidia", "pytorch", "conda-forge"],
+        ["pytorch", "pytorch-cuda", "numpy<2"],
+        "11",
+    ),
+}
+
+
+@pytest.mark.parametrize("env", sorted(PYTORCH_ENVS))
+def test_pytorch_lockfile_is_a_solution(env, backend):
+    """Every locked pytorch environment, asked for record by record, solves to exactly
+    itself: our matching, priority and virtual-package handling agree with the lock."""
+    channels, _, cuda = PYTORCH_ENVS[env]
+    locked = lock_environment(env)
+    specs = [f"{name}=={version}={build}" for _, name, version, build in locked]
+    result = run(specs, [UNION / c for c in channels], backend, virtual={"__cuda": cuda})
+    assert {(n, str(r.version), str(r.build)) for n, r in result.items()} == {
+        (name, version, build) for _, name, version, build in locked
+    }
+    for channel, name, _, _ in locked:
+        assert result[name].channel.rstrip("/").endswith(channel)
+
+
+@pytest.mark.parametrize("env", sorted(PYTORCH_ENVS))
+def test_pytorch_request_keeps_locked_environment(env, backend):
+    """Re-solving a prefix that holds the locked environment, with the pixi.toml specs as
+    its history, changes nothing although the union channel has newer versions of most
+    packages: installed records are kept and preferred."""
+    channels, specs, cuda = PYTORCH_ENVS[env]
+    locked = lock_environment(env)
+    probe = run(
+        [f"{n}=={v}={b}" for _, n, v, b in locked],
+        [UNION / c for c in channels],
+        backend,
+        virtual={"__cuda": cuda},
+    )
+    result = run(
+        [],
+        [UNION / c for c in channels],
+        backend,
+        virtual={"__cuda": cuda},
+        installed=probe,
+        history={spec: spec for spec in specs},
+    )
+    assert {(n, str(r.version), str(r.build)) for n, r in result.items()} == {
+        (n, str(r.version), str(r.build)) for n, r in probe.items()
+    }
+
+
+def test_data_science_stack_on_conda_forge(backend):
+    result = run(["python=3.12", "numpy", "scipy", "pandas"], [UNION / "conda-forge"], backend)
+    assert str(result["python"].version).startswith("3.12.")
+    for name in ("numpy", "scipy", "pandas", "libopenblas", "python_abi"):
+        assert name in result
+    assert str(result["python_abi"].version) == "3.12"
+    _assert_consistent(result)
+
+
+def test_pytorch_cuda_build_needs_cuda_driver(backend):
+    with_cuda = run(["pytorch=*=*cuda*"], [UNION / "conda-forge"], backend, virtual={"__cuda": "12.6"})
+    assert "cuda" in str(with_cuda["pytorch"].build)
+    assert "cuda-version" in with_cuda
+
+    with pytest.raises(UnsatisfiableError) as info:
+        run(["pytorch=*=*cuda*"], [UNION / "conda-forge"], backend, virtual={"__cuda": None})
+    message = str(info.value)
+    assert "__cuda" in message
+    assert "CONDA_OVERRIDE_CUDA" in message
+
+    cpu = run(["pytorch"], [UNION / "conda-forge"], backend, virtual={"__cuda": None})
+    assert "cuda" not in str(cpu["pytorch"].build)
+
+
+def test_python39_subchannel_all_platforms(backend):
+    channel = SHARED / "conda-forge-py39-subchannel" / "conda-forge"
+    for subdir in ("linux-64", "osx-arm64", "win-64"):
+        result = run(["python=3.9"], [channel], backend, subdir=subdir)
+        assert str(result["python"].version).startswith("3.9.")
+        assert {r.subdir for r in result.values()} <= {subdir, "noarch"}
+    with pytest.raises(PackagesNotFoundError) as info:
+        run(["numpy"], [channel], backend)
+    assert "numpy" in str(info.value)
+
+
+def test_strict_priority_hides_lower_channel_versions(backend):
+    """pytorch exists in both the pytorch and conda-forge channels; strict priority takes
+    it only from the first channel listed."""
+    result = run(
+        ["pytorch"],
+        [UNION / "pytorch", UNION / "conda-forge"],
+        backend,
+        virtual={"__cuda": "12.1"},
+    )
+    assert result["pytorch"].channel.rstrip("/").endswith("pytorch")
+
+
+def _assert_consistent(result) -> None:
+    """Every depends of every record holds inside the result."""
+    from rattler import MatchSpec
+
+    for record in result.values():
+        for dep in record.depends:
+            spec = MatchSpec(dep, strict=False)
+            name = spec.name.normalized
+            if name.startswith("__"):
+                continue
+            assert name in result, f"{record.name.normalized} needs missing {dep}"
+            assert spec.matches(result[name]), f"{record.name.normalized}: {dep}"
+
+
+def test_sudoku_hard_sat_instance(backend):
+    """729 synthetic records encoding a sudoku (cell sudoku_R_C, version = digit, depends
+    forbid the same digit in the cell's row, column and block): the result keeps the given
+    digits, fills every row and column with 1-9 and satisfies every depends."""
+    channel = SHARED / "mamba-testdata" / "sudoku"
+    givens = {(0, 0): 5, (0, 1): 3, (0, 4): 7, (4, 4): 1}
+    specs = [
+        f"sudoku_{r}_{c}=={givens[(r, c)]}" if (r, c) in givens else f"sudoku_{r}_{c}"
+        for r in range(9)
+        for c in range(9)
+    ]
+    result = run(specs, [channel], backend)
+    grid = {(r, c): int(str(result[f"sudoku_{r}_{c}"].version)) for r in range(9) for c in range(9)}
+    for (r, c), digit in givens.items():
+        assert grid[(r, c)] == digit
+    for i in range(9):
+        assert {grid[(i, c)] for c in range(9)} == set(range(1, 10))
+        assert {grid[(r, i)] for r in range(9)} == set(range(1, 10))
+    _assert_consistent(result)
