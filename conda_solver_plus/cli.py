@@ -286,6 +286,26 @@ def _print_explain(sis, out, backend, as_json: bool) -> None:
         print(f"  {line:<50} {record['why']}")
 
 
+def _one_line(message: str) -> str:
+    """Bad-input errors are one line on stderr (engines and parsers sometimes add more)."""
+    return "; ".join(line.strip() for line in message.splitlines() if line.strip())
+
+
+def _let_engine_threads_finish() -> None:
+    """Give py-rattler's native (tokio) threads a moment to finish before we exit.
+
+    py-rattler's async calls deliver their result to the event loop from a native thread
+    that still holds Python state for a few more instructions. If the interpreter starts
+    finalizing in that window (the CLI exits right after printing), that thread cannot
+    retake the GIL and the process dies with SIGSEGV/SIGABRT ("PyGILState_Release: thread
+    state must be current") after printing a correct answer. Releasing the GIL briefly
+    lets the thread finish first.
+    """
+    import time
+
+    time.sleep(0.05)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -297,23 +317,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
+        code = _run(args)
+        sys.stdout.flush()  # a closed pipe shows up here rather than at interpreter exit
+        return code
+    except BrokenPipeError:
+        # the reader went away (`... | head`): not an error of ours, and no traceback
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 141  # 128 + SIGPIPE, as a shell reports it
+    finally:
+        _let_engine_threads_finish()
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
         sis, out, _index, backend = run_solve(args)
     except SolverPlusError as exc:
         if args.json:
             print(json.dumps({"error": exc.to_json()}, indent=2))
-        if exc.exit_code == 2 or not args.json:
-            prefix = "error: " if exc.exit_code == 2 else ""
-            print(f"{prefix}{exc}", file=sys.stderr)
+        if exc.exit_code == 2:
+            print(f"error: {_one_line(str(exc))}", file=sys.stderr)
+        elif not args.json:
+            print(exc, file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        raise  # handled by main
     except Exception as exc:
         if args.verbose:
             raise
         print(
-            f"internal error in conda-solver-plus: {type(exc).__name__}: {exc} "
-            "(rerun with -v for a traceback and please report it)",
+            f"internal error in conda-solver-plus: {type(exc).__name__}: "
+            f"{_one_line(str(exc))} (rerun with -v for a traceback and please report it)",
             file=sys.stderr,
         )
         return 3

@@ -102,6 +102,43 @@ def resolve_channel(text: str | os.PathLike, channel_alias: str = DEFAULT_CHANNE
     return ChannelRef(given=given, url=url, name=canonical_channel_name(url, channel_alias))
 
 
+class CheckedSparseRepoData(SparseRepoData):
+    """py-rattler's ``SparseRepoData`` whose lazy record parsing fails with an
+    :class:`InvalidInputError` naming the repodata, not a bare ``OSError``.
+
+    Records are parsed only when first asked for, so a malformed entry (``"version": 1.0``)
+    surfaces long after loading, wherever the core first reads that package name.
+    """
+
+    #: the file or ``channel/subdir`` named in errors
+    source: str = "repodata"
+
+    @classmethod
+    def wrap(cls, sparse: SparseRepoData, source: str) -> CheckedSparseRepoData:
+        checked = cls._from_py_sparse_repo_data(sparse._sparse)
+        checked.source = source
+        return checked
+
+    def _malformed(self, exc: Exception) -> InvalidInputError:
+        return InvalidInputError(
+            self.source,
+            f"malformed repodata ({exc})",
+            "re-index the channel (conda index) or fix the file",
+        )
+
+    def load_records(self, *args, **kwargs):
+        try:
+            return super().load_records(*args, **kwargs)
+        except OSError as exc:
+            raise self._malformed(exc) from None
+
+    def load_matching_records(self, *args, **kwargs):
+        try:
+            return super().load_matching_records(*args, **kwargs)
+        except OSError as exc:
+            raise self._malformed(exc) from None
+
+
 @dataclass
 class SubdirRepo:
     """One loaded ``channel/subdir``."""
@@ -194,15 +231,21 @@ def _decompressed(source: Path, cache_dir: Path) -> Path:
     return target
 
 
-def _open_sparse(channel: ChannelRef, subdir: str, path: Path) -> SparseRepoData:
+def _open_sparse(
+    channel: ChannelRef, subdir: str, path: Path, source: Path | None = None
+) -> SparseRepoData:
+    """Open ``path``; errors name ``source`` (the channel's file ``path`` was decompressed
+    from), defaulting to ``path`` itself."""
+    source = source or path
     try:
-        return SparseRepoData(channel.rattler_channel(), subdir, str(path))
+        sparse = SparseRepoData(channel.rattler_channel(), subdir, str(path))
     except Exception as exc:
         raise InvalidInputError(
-            str(path),
+            str(source),
             f"not valid repodata JSON ({exc})",
             "re-index the channel (conda index) or fix the file",
         ) from None
+    return CheckedSparseRepoData.wrap(sparse, str(source))
 
 
 def _load_local(channel: ChannelRef, subdirs: list[str], cache_dir: Path) -> list[SubdirRepo]:
@@ -224,7 +267,8 @@ def _load_local(channel: ChannelRef, subdirs: list[str], cache_dir: Path) -> lis
         if not os.access(candidate, os.R_OK):
             raise InvalidInputError(str(candidate), "repodata is not readable (permissions)")
         path = candidate if filename == "repodata.json" else _decompressed(candidate, cache_dir)
-        repos.append(SubdirRepo(channel, subdir, path, _open_sparse(channel, subdir, path)))
+        sparse = _open_sparse(channel, subdir, path, source=candidate)
+        repos.append(SubdirRepo(channel, subdir, path, sparse))
     if not repos:
         raise InvalidInputError(
             f"channel {channel.given}",
@@ -277,7 +321,8 @@ def _load_remote(
             errors[channel.url].append(f"{subdir}: {str(result).splitlines()[-1].strip()}")
             log.debug("fetching %s/%s failed: %s", channel.url, subdir, result)
             continue
-        loaded[channel.url].append(SubdirRepo(channel, subdir, cache, result))
+        sparse = CheckedSparseRepoData.wrap(result, f"{channel.url}/{subdir}/repodata.json")
+        loaded[channel.url].append(SubdirRepo(channel, subdir, cache, sparse))
     for channel in channels:
         if not loaded[channel.url]:
             what = "no cached repodata (offline mode)" if offline else "could not fetch repodata"
@@ -316,6 +361,21 @@ def load_index(
         else:
             index.repos.extend(fetched[ref.url])
     return index
+
+
+def index_from_files(entries: list[tuple[ChannelRef, str, Path]]) -> Index:
+    """An index over repodata files something else already fetched (conda's own cache in
+    the plugin), in priority order."""
+    channels: list[ChannelRef] = []
+    subdirs: list[str] = []
+    repos = []
+    for channel, subdir, path in entries:
+        if channel not in channels:
+            channels.append(channel)
+        if subdir not in subdirs:
+            subdirs.append(subdir)
+        repos.append(SubdirRepo(channel, subdir, path, _open_sparse(channel, subdir, path)))
+    return Index(channels=channels, subdirs=subdirs, repos=repos)
 
 
 def read_repodata_json(path: Path) -> dict:

@@ -31,6 +31,8 @@ from rattler import BuildString, PackageRecord, RepoDataRecord
 from .exceptions import InvalidInputError
 
 DEFAULT_CHANNEL_ALIAS = "https://conda.anaconda.org/"
+#: where records that name no channel are said to come from (conda's ``<unknown>``)
+UNKNOWN_CHANNEL_URL = "file:///<unknown>"
 
 #: every subdir conda knows; used to strip a trailing subdir from channel URLs
 KNOWN_SUBDIRS = frozenset(
@@ -147,12 +149,20 @@ def record_from_dict(
     if not isinstance(build_number, int) or isinstance(build_number, bool):
         raise InvalidInputError(source, f"build_number of {name} must be an integer")
     subdir = data.get("subdir") or subdir or "noarch"
-    fn = data.get("fn") or fn or f"{name}-{version}-{build}.tar.bz2"
-    channel = data.get("channel") or channel or ""
-    url = data.get("url")
+    url = data.get("url") or ""
+    if not isinstance(url, str):
+        raise InvalidInputError(source, f"field 'url' must be a string, got {url!r}")
+    # like conda, a missing file name or channel is read off the URL when there is one
+    fn = data.get("fn") or fn or url.rpartition("/")[2] or f"{name}-{version}-{build}.tar.bz2"
+    channel = data.get("channel") or channel or ("://" in url and url.rpartition("/")[0]) or ""
+    if channel and "://" not in channel:
+        # a bare channel name (``conda-forge``) lives under the channel alias, as in conda;
+        # rattler accepts only absolute channel and package URLs
+        channel = DEFAULT_CHANNEL_ALIAS + channel.strip("/")
     if not url:
-        base = strip_subdir(channel) if "://" in channel else channel
-        url = f"{base}/{subdir}/{fn}" if base else fn
+        # nothing says where the package came from: conda's "<unknown>" channel
+        base = strip_subdir(channel) if channel else UNKNOWN_CHANNEL_URL
+        url = f"{base}/{subdir}/{fn}"
     noarch = data.get("noarch")
     if noarch is True:
         noarch = "generic"
@@ -188,7 +198,7 @@ def record_from_dict(
             # repodata timestamps are milliseconds since the epoch (old ones seconds)
             seconds = timestamp / 1000 if timestamp > 253402300799 else timestamp
             package.timestamp = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
-        return RepoDataRecord(package, fn, url, channel)
+        return RepoDataRecord(package, fn, url, channel or None)
     except InvalidInputError:
         raise
     except Exception as exc:

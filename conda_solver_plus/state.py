@@ -184,8 +184,9 @@ class TrackedMap(MutableMapping, Generic[K, V]):
     def reason(self, key: K) -> str | None:
         """The reason of the change that produced the current value of ``key``."""
         for change in reversed(self.log):
-            if change.key == key and change.action in ("set", "update"):
-                return change.reason
+            if change.key == key and change.action != "kept":
+                # a popped key has no current value, so no reason either
+                return change.reason if change.action in ("set", "update") else None
         return None
 
 
@@ -279,7 +280,9 @@ class SolverInputState:
                     self.history.set(name, spec, reason="history given by caller")
         else:
             for name, (spec, origin) in on_disk.history.items():
-                self.history.set(name, spec, reason=origin)
+                # conda forgets history specs of packages that are not installed
+                if name in self.installed:
+                    self.history.set(name, spec, reason=origin)
 
         self.requested: TrackedMap[str, MatchSpec] = TrackedMap("requested")
         #: every requested spec, also several for one name (``numpy>=1.5`` ``numpy<2``)

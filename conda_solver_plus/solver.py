@@ -1,0 +1,327 @@
+"""
+The conda adapter: conda-solver-plus as a ``conda.core.solve.Solver``.
+
+conda hands a solver its request as conda objects — ``MatchSpec`` s, the prefix (read with
+``PrefixData`` and ``History``), ``Channel`` s and the global ``context`` — and expects
+conda ``PackageRecord`` s back, or one of conda's exceptions. This module is only that
+mapping; every rule lives in the conda-free core:
+
+- **state**: conda's installed records, history map, configured pins, aggressive updates,
+  ``auto_update_conda``, modifiers and virtual packages become a
+  :class:`~conda_solver_plus.state.SolverInputState`;
+- **index**: repodata is fetched by conda itself (``SubdirData``), so authentication,
+  proxies, ``offline``, ``use_index_cache``/``local_repodata_ttl`` and conda's cache behave
+  as configured; the cached ``repodata.json`` files are handed to the engine, which reads
+  them lazily. conda's sharded repodata (``build_repodata_subset``) is not used: plus asks
+  ``SubdirData`` for the monolithic file, which in offline mode comes from the cache only,
+  so an offline solve never waits on the network;
+- **result**: engine records are mapped back to conda ``PackageRecord`` s (channel, url,
+  fn, md5/sha256 intact); records identical to installed ones are returned as conda's own
+  ``PrefixRecord`` objects;
+- **errors**: ``PackagesNotFoundError``, ``UnsatisfiableError`` (``allow_retry = False``:
+  the core already learnt from conflicts, a conda-level retry would only repeat the work)
+  and ``SpecsConfigurationConflictError``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from functools import cache
+from pathlib import Path
+from boltons.setutils import IndexedSet
+from conda.auxlib import NULL
+from conda.base.constants import REPODATA_FN, ChannelPriority
+from conda.base.context import context
+from conda.common.path import paths_equal
+from conda.core.prefix_data import PrefixData
+from conda.core.solve import Solver
+from conda.exceptions import (
+    CondaError,
+    CondaValueError,
+    PackagesNotFoundError,
+    SpecsConfigurationConflictError,
+    UnsatisfiableError,
+)
+from conda.history import History
+from conda.models.channel import Channel
+from conda.models.match_spec import MatchSpec
+from conda.models.prefix_graph import PrefixGraph
+from conda.models.records import PackageRecord
+
+from . import __version__
+from . import exceptions as plus_errors
+from .backends import get_backend
+from .core import SolveOptions, solve
+from .index import ChannelRef, index_from_files
+from .records import canonical_channel_name, record_from_dict, record_name
+from .state import SolverInputState
+from .virtual import make_virtual
+
+log = logging.getLogger(f"conda.{__name__}")
+
+_PRIORITY = {
+    ChannelPriority.STRICT: "strict",
+    ChannelPriority.FLEXIBLE: "flexible",
+    ChannelPriority.DISABLED: "disabled",
+}
+
+
+class PlusUnsatisfiableError(UnsatisfiableError):
+    """conda's UnsatisfiableError carrying conda-solver-plus's explanation as its text."""
+
+    def __init__(self, message: str, **kwargs):
+        CondaError.__init__(self, str(message), **kwargs)  # skip the classic chain renderer
+        self.allow_retry = False
+
+
+def _configured_backend_name() -> str | None:
+    """``CONDA_SOLVER_PLUS_BACKEND`` or the ``plus_backend`` key of ``.condarc``."""
+    env = os.environ.get("CONDA_SOLVER_PLUS_BACKEND")
+    if env:
+        return env
+    for source in getattr(context, "raw_data", {}).values():
+        value = source.get("plus_backend")
+        if value is not None:
+            return str(getattr(value, "_raw_value", value))
+    return None
+
+
+class PlusSolver(Solver):
+    """conda's Solver API, answered by the conda-solver-plus core."""
+
+    _uses_ssc = False
+    supports_exclude_newer_global = False
+    supports_exclude_newer_channel = False
+    supports_exclude_newer_package = False
+
+    @staticmethod
+    @cache
+    def user_agent() -> str:
+        import rattler
+
+        return f"conda-solver-plus/{__version__} py-rattler/{rattler.__version__}"
+
+    def __init__(
+        self,
+        prefix,
+        channels,
+        subdirs=(),
+        specs_to_add=(),
+        specs_to_remove=(),
+        repodata_fn=REPODATA_FN,
+        command=NULL,
+        **kwargs,
+    ):
+        if specs_to_add and specs_to_remove:
+            raise ValueError("Only one of specs_to_add and specs_to_remove can be set at a time")
+        if specs_to_remove and command is NULL:
+            command = "remove"
+        super().__init__(
+            os.fspath(prefix),
+            channels,
+            subdirs=subdirs,
+            specs_to_add=specs_to_add,
+            specs_to_remove=specs_to_remove,
+            repodata_fn=repodata_fn,
+            command=command,
+        )
+        if "noarch" not in self.subdirs:
+            # conda-build passes native subdirs only; noarch must always be searched
+            self.subdirs = (*self.subdirs, "noarch")
+        if self._repodata_fn != REPODATA_FN:
+            # current_repodata.json is a subset; plus always solves on the full index
+            self._repodata_fn = REPODATA_FN
+
+    # -- conda -> core ----------------------------------------------------------------
+    def _input_state(self, update_modifier, deps_modifier, prune, ignore_pinned, force_remove):
+        def pick(value, default):
+            return default if value is NULL or value is None else value
+
+        installed = {}
+        self._conda_installed = {}
+        for prec in PrefixData(self.prefix).iter_records():
+            data = prec.dump()
+            data["channel"] = prec.channel.base_url or ""
+            record = record_from_dict(
+                data, source=f"{self.prefix}/conda-meta", fn=prec.fn, subdir=prec.subdir
+            )
+            installed[prec.name] = record
+            self._conda_installed[_key(record)] = prec
+        history = {
+            name: str(spec) for name, spec in History(self.prefix).get_requested_specs_map().items()
+        }
+        requested = self.unmerged_specs_to_remove if self.specs_to_remove else self.unmerged_specs_to_add
+        virtual = {}
+        for vrec in context.plugin_manager.get_virtual_package_records():
+            virtual[vrec.name] = make_virtual(vrec.name, str(vrec.version), vrec.build or "0")
+        command = self._command if isinstance(self._command, str) else "install"
+        if self.specs_to_remove:
+            command = "remove"
+        return SolverInputState(
+            self.prefix,
+            [_conda_spec_str(spec) for spec in requested],
+            command=command,
+            update_modifier=str(pick(update_modifier, context.update_modifier).value),
+            deps_modifier=str(pick(deps_modifier, context.deps_modifier).value),
+            pinned_packages=list(context.pinned_packages),
+            aggressive_update_packages=[str(s) for s in context.aggressive_update_packages],
+            auto_update_conda=context.auto_update_conda,
+            is_root_prefix=paths_equal(self.prefix, context.root_prefix),
+            virtual_packages=virtual,
+            ignore_pinned=pick(ignore_pinned, context.ignore_pinned),
+            force_reinstall=context.force_reinstall,
+            force_remove=pick(force_remove, context.force_remove),
+            prune=pick(prune, False),
+            installed=installed,
+            history=history,
+        )
+
+    def _channels_for(self, sis: SolverInputState) -> list[Channel]:
+        channels = list(self.channels)
+        for spec in self.specs_to_add:
+            channel = spec.get_exact_value("channel")
+            if channel:
+                channels.append(Channel(channel))
+        unique = {}
+        for channel in channels:
+            for url in channel.urls(with_credentials=False, subdirs=self.subdirs):
+                sub = Channel(url)
+                unique.setdefault(url, sub)
+        return list(unique.values())
+
+    def _load_index(self, sis: SolverInputState):
+        from conda.core.subdir_data import SubdirData
+
+        entries = []
+        for sub in self._channels_for(sis):
+            subdir = sub.subdir or sub.platform
+            try:
+                path, _ = SubdirData(sub, repodata_fn=self._repodata_fn).repo_fetch.fetch_latest_path()
+            except Exception as exc:
+                if subdir == "noarch":
+                    log.debug("no noarch repodata for %s: %s", sub, exc)
+                    continue
+                raise
+            if not Path(path).is_file():
+                continue
+            base = Channel(sub.base_url)
+            ref = ChannelRef(given=str(base), url=base.base_url.rstrip("/"), name=base.canonical_name)
+            entries.append((ref, subdir, Path(path)))
+        if not entries:
+            raise PackagesNotFoundError(
+                [str(s) for s in self.specs_to_add], [str(c) for c in self.channels]
+            )
+        return index_from_files(entries)
+
+    # -- core -> conda ------------------------------------------------------------------
+    def _to_conda(self, record) -> PackageRecord:
+        existing = self._conda_installed.get(_key(record))
+        if existing is not None:
+            return existing
+        data = json.loads(record.to_json())
+        channel_url = record.url.rsplit("/", 1)[0]
+        data.update(channel=Channel(channel_url), fn=record.file_name, url=record.url)
+        data.pop("extra_depends", None)
+        return PackageRecord(**data)
+
+    def solve_final_state(
+        self,
+        update_modifier=NULL,
+        deps_modifier=NULL,
+        prune=NULL,
+        ignore_pinned=NULL,
+        force_remove=NULL,
+        should_retry_solve=False,
+    ):
+        try:
+            sis = self._input_state(update_modifier, deps_modifier, prune, ignore_pinned, force_remove)
+            if sis.is_removing and sis.force_remove:
+                index = None
+            else:
+                index = self._load_index(sis)
+            options = SolveOptions(
+                channel_priority=_PRIORITY.get(context.channel_priority, "flexible"),
+                add_pip_as_python_dependency=context.add_pip_as_python_dependency,
+                timeout=_timeout(),
+            )
+            backend = get_backend(_configured_backend_name())
+            log.info("conda-solver-plus %s using the %s engine", __version__, backend.name)
+            if index is None:
+                from .state import SolverOutputState
+
+                out = SolverOutputState(sis)
+                out.early_exit()
+            else:
+                out = solve(sis, index, backend, options)
+        except plus_errors.PackagesNotFoundError as exc:
+            if sis.is_removing:
+                specs = [MatchSpec(s) for s in exc.specs]
+                error = PackagesNotFoundError(specs)
+            else:
+                error = PackagesNotFoundError(
+                    [_matchspec(s) for s in exc.specs],
+                    [str(c) for c in self.channels],
+                )
+            error.allow_retry = False
+            raise error from None
+        except plus_errors.UnsatisfiableError as exc:
+            raise PlusUnsatisfiableError(str(exc)) from None
+        except plus_errors.SpecsConfigurationConflictError as exc:
+            error = SpecsConfigurationConflictError(
+                requested_specs=[MatchSpec(s) for s in exc.requested_specs],
+                pinned_specs=[MatchSpec(s) for s in exc.pinned_specs],
+                prefix=self.prefix,
+            )
+            error.allow_retry = False
+            raise error from None
+        except plus_errors.InvalidInputError as exc:
+            raise CondaValueError(str(exc)) from None
+        except plus_errors.SolverPlusError as exc:
+            raise CondaError(str(exc)) from None
+
+        self.neutered_specs = tuple(MatchSpec(str(s)) for s in out.neutered.values())
+        if log.isEnabledFor(logging.DEBUG):
+            for name, spec in out.specs.items():
+                log.debug("spec %s <- %s", spec, out.specs.reason(name))
+        records = [self._to_conda(r) for r in out.records.values()]
+        return IndexedSet(PrefixGraph(records).graph)
+
+    def _notify_conda_outdated(self, link_precs, *args, **kwargs):
+        # conda's default implementation queries the classic index; plus does not build it
+        return
+
+
+def _key(record) -> tuple[str, str, str, str, str]:
+    return (
+        canonical_channel_name(record.channel or ""),
+        record.subdir,
+        record_name(record),
+        str(record.version),
+        str(record.build),
+    )
+
+
+def _conda_spec_str(spec: MatchSpec) -> str:
+    text = str(spec)
+    channel = spec.get_exact_value("channel")
+    if channel and "::" not in text:
+        text = f"{channel}::{text}"
+    return text
+
+
+def _matchspec(text: str) -> MatchSpec:
+    try:
+        return MatchSpec(text.split(",")[0].strip())
+    except Exception:
+        return MatchSpec(text.split()[0])
+
+
+def _timeout() -> float | None:
+    value = os.environ.get("CONDA_SOLVER_PLUS_TIMEOUT")
+    try:
+        return float(value) if value else None
+    except ValueError:
+        raise CondaValueError(f"CONDA_SOLVER_PLUS_TIMEOUT must be a number, got {value!r}") from None
+
