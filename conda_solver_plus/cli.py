@@ -173,7 +173,9 @@ def run_solve(args: argparse.Namespace):
 
     subdir = subdir or native_subdir()
     backend = get_backend(args.backend)
-    command = "remove" if args.remove else "update" if args.update or args.update_all else "install"
+    command = (
+        "remove" if args.remove else "update" if args.update or args.update_all else "install"
+    )
     deps_modifier = "no_deps" if args.no_deps else "only_deps" if args.only_deps else None
     sis = SolverInputState(
         args.prefix,
@@ -239,7 +241,10 @@ def _explain_payload(sis, out, backend) -> dict[str, Any]:
         "backend": backend.name,
         "input": sis.summary(),
         "attempts": out.attempts,
-        "specs": {name: {"spec": str(spec), "reason": out.specs.reason(name)} for name, spec in out.specs.items()},
+        "specs": {
+            name: {"spec": str(spec), "reason": out.specs.reason(name)}
+            for name, spec in out.specs.items()
+        },
         "constraints": {
             name: {"spec": str(spec), "reason": out.constraints.reason(name)}
             for name, spec in out.constraints.items()
@@ -262,11 +267,11 @@ def _print_explain(sis, out, backend, as_json: bool) -> None:
         return
     print(f"engine: {payload['backend']}  attempts: {payload['attempts']}")
     print("\nSpecs handed to the engine (and where they came from):")
-    for name, item in payload["specs"].items():
+    for item in payload["specs"].values():
         print(f"  {item['spec']:<40} <- {item['reason']}")
     if payload["constraints"]:
         print("\nConstraints:")
-        for name, item in payload["constraints"].items():
+        for item in payload["constraints"].values():
             print(f"  {item['spec']:<40} <- {item['reason']}")
     if payload["frozen"]:
         print("\nFrozen installed records:")
@@ -303,7 +308,7 @@ def _let_engine_threads_finish() -> None:
     """
     import time
 
-    time.sleep(0.05)
+    time.sleep(0.02)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

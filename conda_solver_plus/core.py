@@ -232,13 +232,17 @@ def _build_install_request(
         if requested is not None:
             # requested packages float to the best version, but like libsolv's update job
             # an installed one that is already the best stays (no pointless reinstall)
-            if installed is not None and not conflicting and not _has_better(
-                index, requested, installed
+            if (
+                installed is not None
+                and not conflicting
+                and not _has_better(index, requested, installed)
             ):
                 out.locked.set(name, installed, reason="requested, installed is the newest")
             continue
         if name in always_update:
-            if not (sis.update_modifier is UpdateModifier.UPDATE_ALL and conflicting and not history):
+            if not (
+                sis.update_modifier is UpdateModifier.UPDATE_ALL and conflicting and not history
+            ):
                 require(name, MatchSpec(name), always_update.reason(name) or "always update")
             if installed is not None and not conflicting:
                 # an update job never downgrades and keeps what is already the newest
@@ -358,7 +362,9 @@ def _learn_conflicts(
         if name in sis.installed or name in sis.history:
             record = sis.installed.get(name)
             spec = MatchSpec(name) if record is None else out.frozen_spec(name)
-            out.conflicts.set(name, spec, reason=f"reported by the engine (attempt {out.attempts})")
+            out.conflicts.set(
+                name, spec, reason=f"reported by the engine (attempt {out.attempts})"
+            )
             learnt = True
     return learnt
 
@@ -370,18 +376,9 @@ def _run_engine(
     out: SolverOutputState,
     options: SolveOptions,
 ) -> list[RepoDataRecord]:
-    attempts = max(1, min(len(sis.installed), MAX_ATTEMPTS))
     started = time.monotonic()
-    last_error: EngineUnsolvable | None = None
-    for final in [False] * attempts + [True]:
-        if final:
-            if not sis.installed or last_error is None:
-                break
-            for name in sis.installed:
-                if name not in out.conflicts:
-                    out.conflicts.set(
-                        name, out.frozen_spec(name), reason="last attempt: release everything"
-                    )
+
+    def attempt() -> list[RepoDataRecord]:
         out.attempts += 1
         request = build_request(sis, out, index, options)
         try:
@@ -392,13 +389,24 @@ def _run_engine(
                 time.monotonic() - started,
                 options.timeout or 0,
             ) from None
+
+    last_error: EngineUnsolvable | None = None
+    for _ in range(max(1, min(len(sis.installed), MAX_ATTEMPTS))):
+        try:
+            return attempt()
         except EngineUnsolvable as error:
             last_error = error
             log.info("attempt %d failed:\n%s", out.attempts, error.message)
-            if not final and not _learn_conflicts(sis, out, error):
-                # nothing installed to release; jump to the verdict
-                if not sis.installed:
-                    break
+            if not _learn_conflicts(sis, out, error):
+                break  # nothing new to release: go to the last attempt
+    unreleased = [name for name in sis.installed if name not in out.conflicts]
+    if unreleased:
+        for name in unreleased:
+            out.conflicts.set(name, out.frozen_spec(name), reason="last attempt: release all")
+        try:
+            return attempt()
+        except EngineUnsolvable as error:
+            last_error = error
     assert last_error is not None
     _raise_for(last_error, sis, out, index, options)
     raise AssertionError("unreachable")

@@ -81,7 +81,9 @@ class ChannelRef:
         return Channel(self.url + "/", ChannelConfig(DEFAULT_CHANNEL_ALIAS, "/"))
 
 
-def resolve_channel(text: str | os.PathLike, channel_alias: str = DEFAULT_CHANNEL_ALIAS) -> ChannelRef:
+def resolve_channel(
+    text: str | os.PathLike, channel_alias: str = DEFAULT_CHANNEL_ALIAS
+) -> ChannelRef:
     """Turn a channel as written by a user into a :class:`ChannelRef`."""
     if isinstance(text, os.PathLike):
         text = str(Path(text).resolve())
@@ -282,7 +284,9 @@ async def _fetch_one(channel: ChannelRef, subdir: str, cache: Path, offline: boo
     from rattler import Subdir, fetch_repo_data
     from rattler.networking import FetchRepoDataOptions
 
-    options = FetchRepoDataOptions(cache_action="force-cache-only" if offline else "cache-or-fetch")
+    options = FetchRepoDataOptions(
+        cache_action="force-cache-only" if offline else "cache-or-fetch"
+    )
     result = await fetch_repo_data(
         channels=[channel.rattler_channel()],
         platforms=[Subdir(subdir)],
@@ -348,7 +352,9 @@ def load_index(
     subdirs = list(dict.fromkeys([*subdirs, "noarch"]))
     refs: list[ChannelRef] = []
     for channel in channels:
-        ref = channel if isinstance(channel, ChannelRef) else resolve_channel(channel, channel_alias)
+        ref = (
+            channel if isinstance(channel, ChannelRef) else resolve_channel(channel, channel_alias)
+        )
         if ref.url not in {r.url for r in refs}:
             refs.append(ref)
     cache_dir = cache_dir or default_cache_dir()

@@ -207,8 +207,9 @@ def read_prefix(path: str | Path | None) -> PrefixState:
     history_entries = parse_history(meta / "history")
     history = {
         name: value
-        for name, value in requested_specs_from_history(history_entries, str(meta / "history"))
-        .items()
+        for name, value in requested_specs_from_history(
+            history_entries, str(meta / "history")
+        ).items()
         # conda forgets history specs of packages that are no longer installed
         if name in installed
     }

@@ -22,6 +22,7 @@ is ``conda-forge``, while a local or custom channel is named by its URL.
 from __future__ import annotations
 
 import datetime
+import functools
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlparse
@@ -113,7 +114,7 @@ def _str_list(value: Any, field: str, source: str) -> list[str]:
         raise InvalidInputError(
             source, f"field {field!r} must be a list of strings, got a string", "wrap it in [...]"
         )
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
         raise InvalidInputError(source, f"field {field!r} must be a list of strings")
     return list(value)
 
@@ -246,11 +247,10 @@ def dependency_names(record: PackageRecord) -> list[str]:
 
 def _parents(records: list[RepoDataRecord]) -> dict[str, set[str]]:
     """name -> names of the records matching one of its depends (conda's PrefixGraph)."""
-    from functools import lru_cache
 
     from rattler import MatchSpec
 
-    @lru_cache(maxsize=None)
+    @functools.cache
     def parse(dep: str) -> MatchSpec | None:
         try:
             return MatchSpec(dep, strict=False)

@@ -30,6 +30,7 @@ import logging
 import os
 from functools import cache
 from pathlib import Path
+
 from boltons.setutils import IndexedSet
 from conda.auxlib import NULL
 from conda.base.constants import REPODATA_FN, ChannelPriority
@@ -150,9 +151,12 @@ class PlusSolver(Solver):
             installed[prec.name] = record
             self._conda_installed[_key(record)] = prec
         history = {
-            name: str(spec) for name, spec in History(self.prefix).get_requested_specs_map().items()
+            name: str(spec)
+            for name, spec in History(self.prefix).get_requested_specs_map().items()
         }
-        requested = self.unmerged_specs_to_remove if self.specs_to_remove else self.unmerged_specs_to_add
+        requested = (
+            self.unmerged_specs_to_remove if self.specs_to_remove else self.unmerged_specs_to_add
+        )
         virtual = {}
         for vrec in context.plugin_manager.get_virtual_package_records():
             virtual[vrec.name] = make_virtual(vrec.name, str(vrec.version), vrec.build or "0")
@@ -198,7 +202,9 @@ class PlusSolver(Solver):
         for sub in self._channels_for(sis):
             subdir = sub.subdir or sub.platform
             try:
-                path, _ = SubdirData(sub, repodata_fn=self._repodata_fn).repo_fetch.fetch_latest_path()
+                path, _ = SubdirData(
+                    sub, repodata_fn=self._repodata_fn
+                ).repo_fetch.fetch_latest_path()
             except Exception as exc:
                 if subdir == "noarch":
                     log.debug("no noarch repodata for %s: %s", sub, exc)
@@ -207,7 +213,9 @@ class PlusSolver(Solver):
             if not Path(path).is_file():
                 continue
             base = Channel(sub.base_url)
-            ref = ChannelRef(given=str(base), url=base.base_url.rstrip("/"), name=base.canonical_name)
+            ref = ChannelRef(
+                given=str(base), url=base.base_url.rstrip("/"), name=base.canonical_name
+            )
             entries.append((ref, subdir, Path(path)))
         if not entries:
             raise PackagesNotFoundError(
@@ -236,11 +244,10 @@ class PlusSolver(Solver):
         should_retry_solve=False,
     ):
         try:
-            sis = self._input_state(update_modifier, deps_modifier, prune, ignore_pinned, force_remove)
-            if sis.is_removing and sis.force_remove:
-                index = None
-            else:
-                index = self._load_index(sis)
+            sis = self._input_state(
+                update_modifier, deps_modifier, prune, ignore_pinned, force_remove
+            )
+            index = None if sis.is_removing and sis.force_remove else self._load_index(sis)
             options = SolveOptions(
                 channel_priority=_PRIORITY.get(context.channel_priority, "flexible"),
                 add_pip_as_python_dependency=context.add_pip_as_python_dependency,
@@ -323,5 +330,6 @@ def _timeout() -> float | None:
     try:
         return float(value) if value else None
     except ValueError:
-        raise CondaValueError(f"CONDA_SOLVER_PLUS_TIMEOUT must be a number, got {value!r}") from None
-
+        raise CondaValueError(
+            f"CONDA_SOLVER_PLUS_TIMEOUT must be a number, got {value!r}"
+        ) from None

@@ -43,7 +43,7 @@ from rattler import GenericVirtualPackage, MatchSpec, RepoDataRecord
 from .exceptions import InvalidInputError
 from .prefix import read_prefix
 from .records import toposort
-from .specs import exact_spec_for, is_name_only, parse_spec, spec_name
+from .specs import exact_spec_for, parse_spec, spec_name
 
 log = logging.getLogger(__name__)
 
@@ -436,4 +436,3 @@ class SolverOutputState:
     def frozen_spec(self, name: str) -> MatchSpec:
         record = self.solver_input_state.installed[name]
         return exact_spec_for(name, str(record.version), str(record.build))
-

@@ -135,10 +135,7 @@ def virtual_packages(
     over detection and ``CONDA_OVERRIDE_*``.
     """
     subdir = subdir or native_subdir()
-    if subdir == native_subdir():
-        packages = _detect_native()
-    else:
-        packages = _foreign(subdir)
+    packages = _detect_native() if subdir == native_subdir() else _foreign(subdir)
     for name, value in (settings or {}).items():
         if value is None:
             packages.pop(name, None)
