@@ -213,7 +213,10 @@ def _decompressed(source: Path, cache_dir: Path) -> Path:
         if source.suffix == ".zst":
             import zstandard
 
-            data = zstandard.ZstdDecompressor().stream_reader(raw).read()
+            decompressor = zstandard.ZstdDecompressor().decompressobj()
+            data = decompressor.decompress(raw)
+            if not decompressor.eof:  # zstandard returns what it got from a cut-off frame
+                raise ValueError("the zstd frame is truncated")
         else:
             data = bz2.decompress(raw)
     except Exception as exc:

@@ -201,6 +201,16 @@ class PlusSolver(Solver):
         entries = []
         for sub in self._channels_for(sis):
             subdir = sub.subdir or sub.platform
+            base = Channel(sub.base_url)
+            ref = ChannelRef(
+                given=str(base), url=base.base_url.rstrip("/"), name=base.canonical_name
+            )
+            if ref.is_local:
+                # local channels are read in place (conda would copy them into its cache)
+                local = ref.local_path / subdir / "repodata.json"
+                if local.is_file():
+                    entries.append((ref, subdir, local))
+                    continue
             try:
                 path, _ = SubdirData(
                     sub, repodata_fn=self._repodata_fn
@@ -212,10 +222,6 @@ class PlusSolver(Solver):
                 raise
             if not Path(path).is_file():
                 continue
-            base = Channel(sub.base_url)
-            ref = ChannelRef(
-                given=str(base), url=base.base_url.rstrip("/"), name=base.canonical_name
-            )
             entries.append((ref, subdir, Path(path)))
         if not entries:
             raise PackagesNotFoundError(
