@@ -86,8 +86,13 @@ def write_channels(root: Path, target: Path) -> dict[str, Path]:
     channels: dict[str, Path] = {}
     for source in sorted(data.glob("channel-*_non-noarch.json")):
         name = source.name.split("_", 1)[0]
-        for subdir, filename in ((ARCH, f"{name}_non-noarch.json"), ("noarch", f"{name}_noarch.json")):
-            packages = json.loads((data / filename).read_text()) if (data / filename).exists() else {}
+        for subdir, filename in (
+            (ARCH, f"{name}_non-noarch.json"),
+            ("noarch", f"{name}_noarch.json"),
+        ):
+            packages = (
+                json.loads((data / filename).read_text()) if (data / filename).exists() else {}
+            )
             out = target / name / subdir
             out.mkdir(parents=True, exist_ok=True)
             (out / "repodata.json").write_text(
@@ -174,7 +179,10 @@ def prepare(case: Case, channels: dict[str, Path], workdir: Path) -> Prepared:
         aggressive_list = [a for a in as_list(aggressive) if a]
     auto_update = inp.get("auto_update_conda")
     env = {}
-    for key, var in (("override_cuda", "CONDA_OVERRIDE_CUDA"), ("override_glibc", "CONDA_OVERRIDE_GLIBC")):
+    for key, var in (
+        ("override_cuda", "CONDA_OVERRIDE_CUDA"),
+        ("override_glibc", "CONDA_OVERRIDE_GLIBC"),
+    ):
         if inp.get(key) is not None:
             env[var] = str(inp[key])
     kwargs = dict(

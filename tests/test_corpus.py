@@ -73,7 +73,9 @@ def _params():
         yield pytest.param(
             None,
             None,
-            marks=pytest.mark.skip(reason="pytest-conda-solvers is not installed (pip install .[test])"),
+            marks=pytest.mark.skip(
+                reason="pytest-conda-solvers is not installed (pip install .[test])"
+            ),
         )
         return
     for backend in BACKENDS:
@@ -159,5 +161,9 @@ def test_corpus_case(backend_name, case, corpus_channels, tmp_path):
         assert got == expected
     elif case.kind == "solve_for_diff":
         unlink, link = transaction_diff(sis, list(out.records.values()))
-        assert [record_dist(r) for r in unlink] == expected_dists(case.data["output"].get("unlink_precs"))
-        assert [record_dist(r) for r in link] == expected_dists(case.data["output"].get("link_precs"))
+        assert [record_dist(r) for r in unlink] == expected_dists(
+            case.data["output"].get("unlink_precs")
+        )
+        assert [record_dist(r) for r in link] == expected_dists(
+            case.data["output"].get("link_precs")
+        )

@@ -69,7 +69,11 @@ def lock_environment(env: str, platform: str = "linux-64") -> list[tuple[str, st
 # pixi.toml of examples-pytorch: env -> (channels, specs, __cuda)
 PYTORCH_ENVS = {
     "cf-channel": (["conda-forge"], ["pytorch"], "12.1"),
-    "pytorch-channel": (["pytorch", "conda-forge"], ["pytorch", "pytorch-cuda", "numpy<2"], "12.1"),
+    "pytorch-channel": (
+        ["pytorch", "conda-forge"],
+        ["pytorch", "pytorch-cuda", "numpy<2"],
+        "12.1",
+    ),
     "nvidia-channel": (
         ["nvidia", "pytorch", "conda-forge"],
         ["pytorch", "pytorch-cuda", "numpy<2"],
@@ -129,7 +133,9 @@ def test_data_science_stack_on_conda_forge(backend):
 
 
 def test_pytorch_cuda_build_needs_cuda_driver(backend):
-    with_cuda = run(["pytorch=*=*cuda*"], [UNION / "conda-forge"], backend, virtual={"__cuda": "12.6"})
+    with_cuda = run(
+        ["pytorch=*=*cuda*"], [UNION / "conda-forge"], backend, virtual={"__cuda": "12.6"}
+    )
     assert "cuda" in str(with_cuda["pytorch"].build)
     assert "cuda-version" in with_cuda
 

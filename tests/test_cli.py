@@ -1,0 +1,401 @@
+"""The standalone CLI as users and scripts see it: ``python -m conda_solver_plus`` in a
+subprocess, against the synthetic channel in ``tests/data/demo-channel``.
+
+The contract (see :mod:`conda_solver_plus.cli`): exit 0 with the solution, exit 1 when the
+request cannot be met (explanation on stderr, or an ``{"error": ...}`` object with
+``--json``), exit 2 for bad input with exactly one line on stderr and never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DEMO = Path(__file__).resolve().parent / "data" / "demo-channel"
+DEMO_URL = DEMO.as_uri()
+RECORD_KEYS = {"name", "version", "build", "build_number", "channel", "subdir", "fn", "url"}
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory) -> dict[str, str]:
+    """A clean environment: no engine choice, no CUDA/glibc overrides, a private cache."""
+    result = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("CONDA_OVERRIDE_", "CONDA_SOLVER_PLUS_"))
+    }
+    result["CONDA_SOLVER_PLUS_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    return result
+
+
+def cli(env, *args: str, channel: Path | str | None = DEMO, subdir: str = "linux-64"):
+    argv = [sys.executable, "-m", "conda_solver_plus", *args]
+    if channel is not None:
+        argv += ["-c", str(channel)]
+    if subdir:
+        argv += ["--subdir", subdir]
+    if "--backend" not in args:
+        argv += ["--backend", "rattler"]
+    return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
+
+
+def solved(env, *args: str, **kwargs) -> dict[str, dict]:
+    proc = cli(env, "solve", *args, "--json", **kwargs)
+    assert proc.returncode == 0, proc.stderr
+    return {r["name"]: r for r in json.loads(proc.stdout)["records"]}
+
+
+def assert_one_line_error(proc, *needles: str) -> None:
+    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1, proc.stderr
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+
+
+# -- exit 0 -------------------------------------------------------------------------------
+
+
+def test_json_records(env):
+    proc = cli(env, "solve", "python=3.12", "numpy", "--json")
+    assert proc.returncode == 0, proc.stderr
+    payload = json.loads(proc.stdout)
+    assert set(payload) == {"records"}
+    records = payload["records"]
+    for record in records:
+        assert set(record) == RECORD_KEYS, record
+        assert record["channel"] == DEMO_URL
+        assert record["url"] == f"{DEMO_URL}/{record['subdir']}/{record['fn']}"
+        assert isinstance(record["build_number"], int)
+    by_name = {r["name"]: r for r in records}
+    assert len(by_name) == len(records)
+    assert by_name["python"]["version"] == "3.12.8"
+    assert by_name["numpy"]["build"] == "py312h58c1407_1"
+    assert by_name["python_abi"]["build"] == "5_cp312"
+    assert by_name["tzdata"]["subdir"] == "noarch"
+    assert by_name["numpy"]["fn"] == "numpy-2.0.2-py312h58c1407_1.conda"
+    assert by_name["libffi"]["fn"].endswith(".tar.bz2")  # listed under "packages"
+    # dependencies come before their dependents
+    order = [r["name"] for r in records]
+    assert order.index("python") < order.index("numpy")
+    assert order.index("libgcc") < order.index("python")
+
+
+def test_numpy_pip_picks_python_for_both(env):
+    records = solved(env, "numpy", "pip")
+    assert records["pip"]["subdir"] == "noarch"
+    assert {"setuptools", "wheel"} <= set(records)
+    # numpy 2.0 exists only for python 3.12, pip allows <3.13: the newest of both wins
+    assert records["numpy"]["version"] == "2.0.2"
+    assert records["python"]["version"] == "3.12.8"
+
+
+def test_python_311_gets_the_311_numpy_build(env):
+    records = solved(env, "python=3.11", "numpy")
+    assert records["numpy"]["build"] == "py311h64a7726_0"
+    assert records["python_abi"]["version"] == "3.11"
+
+
+def test_human_output(env):
+    proc = cli(env, "solve", "python=3.12", "numpy")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    lines = {line.split()[0]: line.split() for line in proc.stdout.splitlines()}
+    assert lines["numpy"] == ["numpy", "2.0.2", "py312h58c1407_1", f"{DEMO_URL}/linux-64"]
+    assert lines["tzdata"][3] == f"{DEMO_URL}/noarch"
+    assert not proc.stdout.lstrip().startswith("{")
+
+
+def test_repeated_runs_exit_cleanly(env):
+    """py-rattler's async solve leaves a native thread finishing its Python work after the
+    result is delivered; exiting right away used to crash the interpreter (exit 139/134)
+    in roughly a third of the runs."""
+    for _ in range(4):
+        proc = cli(env, "solve", "numpy", "pip", "--json")
+        assert proc.returncode == 0, (proc.returncode, proc.stderr)
+        assert "Fatal Python error" not in proc.stderr
+
+
+def test_closed_stdout_is_not_a_traceback(env):
+    argv = [sys.executable, "-m", "conda_solver_plus", "solve", "numpy", "pip", "-c", str(DEMO)]
+    argv += ["--subdir", "linux-64", "--backend", "rattler", "--json"]
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True
+    )
+    proc.stdout.close()  # like `... | head -0`
+    stderr = proc.stderr.read()
+    proc.stderr.close()
+    returncode = proc.wait(timeout=120)
+    assert "Traceback" not in stderr, stderr
+    assert "Exception ignored" not in stderr, stderr
+    assert returncode not in (0, 3, 134, 139), (returncode, stderr)
+
+
+# -- exit 1 -------------------------------------------------------------------------------
+
+
+def test_unsatisfiable(env):
+    # numpy 2.0 is only built for python 3.12
+    proc = cli(env, "solve", "python=3.11", "numpy=2.0")
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout == ""
+    assert "Traceback" not in proc.stderr
+    assert "python" in proc.stderr and "numpy" in proc.stderr
+    assert "python_abi" in proc.stderr
+
+
+def test_unsatisfiable_json(env):
+    proc = cli(env, "solve", "python=3.11", "numpy=2.0", "--json")
+    assert proc.returncode == 1, proc.stderr
+    error = json.loads(proc.stdout)["error"]
+    assert error["type"] == "Unsatisfiable"
+    assert "numpy" in error["message"]
+    assert error["requested"] == ["python 3.11.*", "numpy 2.0.*"]
+
+
+def test_glibc_too_old_is_unsatisfiable(env):
+    proc = cli(env, "solve", "numpy", "--virtual", "__glibc=2.12", "--json")
+    assert proc.returncode == 1, proc.stderr
+    error = json.loads(proc.stdout)["error"]
+    assert error["type"] == "Unsatisfiable"
+    assert "__glibc" in error["message"]
+
+
+def test_missing_package(env):
+    proc = cli(env, "solve", "nosuchpkg")
+    assert proc.returncode == 1
+    assert "nosuchpkg" in proc.stderr
+    assert DEMO_URL in proc.stderr  # names the channel searched
+    assert "did you mean" not in proc.stderr
+
+    proc = cli(env, "solve", "nosuchpkg", "--json")
+    assert proc.returncode == 1
+    error = json.loads(proc.stdout)["error"]
+    assert error["type"] == "PackagesNotFound"
+    assert error["packages"] == ["nosuchpkg"]
+    assert error["channels"] == [DEMO_URL]
+
+
+def test_missing_version_is_not_found(env):
+    proc = cli(env, "solve", "numpy=3", "--json")
+    assert proc.returncode == 1
+    error = json.loads(proc.stdout)["error"]
+    assert error["type"] == "PackagesNotFound"
+    assert error["suggestions"] == {}
+
+
+def test_typo_gets_a_suggestion(env):
+    proc = cli(env, "solve", "numpyy")
+    assert proc.returncode == 1
+    assert "numpyy" in proc.stderr
+    assert "did you mean: numpy?" in proc.stderr
+
+    proc = cli(env, "solve", "numpyy", "--json")
+    assert json.loads(proc.stdout)["error"]["suggestions"] == {"numpyy": ["numpy"]}
+
+
+# -- exit 2 -------------------------------------------------------------------------------
+
+
+def test_missing_channel_dir(env, tmp_path):
+    missing = tmp_path / "no-such-channel"
+    assert_one_line_error(cli(env, "solve", "numpy", channel=missing), str(missing))
+
+
+def test_channel_without_repodata(env, tmp_path):
+    (tmp_path / "linux-64").mkdir()
+    assert_one_line_error(cli(env, "solve", "numpy", channel=tmp_path), "no repodata.json")
+
+
+def test_repodata_not_json(env, tmp_path):
+    path = tmp_path / "linux-64" / "repodata.json"
+    path.parent.mkdir()
+    path.write_text('{"info": {"subdir": "linux-64"}, "packages": {')
+    assert_one_line_error(cli(env, "solve", "numpy", channel=tmp_path), str(path))
+
+    proc = cli(env, "solve", "numpy", "--json", channel=tmp_path)
+    error = json.loads(proc.stdout)["error"]
+    assert error["type"] == "InvalidInput"
+    assert error["source"] == str(path)
+
+
+def test_repodata_wrong_types(env, tmp_path):
+    path = tmp_path / "linux-64" / "repodata.json"
+    path.parent.mkdir()
+    record = {"name": "foo", "version": 1.0, "build": "0", "build_number": 0, "depends": []}
+    path.write_text(
+        json.dumps(
+            {
+                "info": {"subdir": "linux-64"},
+                "packages": {"foo-1.0-0.tar.bz2": {**record, "subdir": "linux-64"}},
+                "packages.conda": {},
+            }
+        )
+    )
+    assert_one_line_error(cli(env, "solve", "foo", channel=tmp_path), str(path))
+
+
+@pytest.mark.parametrize("spec", ["numpy>=", "=1.0", "pkg[version=", "numpy ==="])
+def test_invalid_spec(env, spec):
+    assert_one_line_error(cli(env, "solve", spec), repr(spec))
+
+
+def test_unknown_backend(env):
+    assert_one_line_error(cli(env, "solve", "numpy", "--backend", "foo"), "foo")
+
+
+def test_prefix_is_a_file(env, tmp_path):
+    prefix = tmp_path / "env"
+    prefix.write_text("not an environment\n")
+    assert_one_line_error(cli(env, "solve", "numpy", "--prefix", str(prefix)), str(prefix))
+
+
+def test_virtual_without_equals(env):
+    assert_one_line_error(cli(env, "solve", "mylib", "--virtual", "__cuda"), "__cuda")
+
+
+def test_no_channel_and_no_specs(env):
+    assert_one_line_error(cli(env, "solve", "numpy", channel=None), "channel")
+    assert_one_line_error(cli(env, "solve"), "nothing to solve")
+
+
+# -- virtual packages -----------------------------------------------------------------------
+
+
+def test_cuda_variant_follows_virtual_package(env):
+    with_cuda = solved(env, "mylib", "--virtual", "__cuda=12.6")
+    assert with_cuda["mylib"]["build"].startswith("cuda126_")
+    assert "cuda-version" in with_cuda
+
+    without = solved(env, "mylib", "--virtual", "__cuda=")
+    assert without["mylib"]["build"].startswith("cpu_")
+    assert "cuda-version" not in without
+
+    # a driver older than the variant needs is as good as none
+    old_driver = solved(env, "mylib", "--virtual", "__cuda=11.8")
+    assert old_driver["mylib"]["build"].startswith("cpu_")
+
+
+# -- existing prefix ----------------------------------------------------------------------
+
+
+def _install(prefix: Path, subdir: str, fn: str, history_spec: str | None = None) -> None:
+    """Write ``conda-meta/<dist>.json`` for a record of the demo channel, like conda does."""
+    repodata = json.loads((DEMO / subdir / "repodata.json").read_text())
+    entry = {**repodata["packages"], **repodata["packages.conda"]}[fn]
+    meta = prefix / "conda-meta"
+    meta.mkdir(parents=True, exist_ok=True)
+    dist = fn.removesuffix(".conda").removesuffix(".tar.bz2")
+    record = {
+        **entry,
+        "fn": fn,
+        "url": f"{DEMO_URL}/{subdir}/{fn}",
+        "channel": f"{DEMO_URL}/{subdir}",
+        "files": [],
+        "paths_data": {"paths": [], "paths_version": 1},
+        "requested_spec": history_spec or "",
+        "extracted_package_dir": f"/opt/pkgs/{dist}",
+        "package_tarball_full_path": f"/opt/pkgs/{fn}",
+    }
+    (meta / f"{dist}.json").write_text(json.dumps(record, indent=2))
+    if history_spec:
+        with open(meta / "history", "a") as handle:
+            handle.write(
+                f"==> 2024-12-01 10:00:00 <==\n# cmd: conda install {history_spec}\n"
+                f"# conda version: 24.11.0\n+{DEMO_URL}/{subdir}::{dist}\n"
+                f"# update specs: [{history_spec!r}]\n"
+            )
+
+
+def _snapshot(root: Path) -> dict[str, tuple[bytes | None, int]]:
+    result: dict[str, tuple[bytes | None, int]] = {".": (None, root.stat().st_mtime_ns)}
+    for path in sorted(root.rglob("*")):
+        stat = path.stat()
+        content = path.read_bytes() if path.is_file() else None
+        result[str(path.relative_to(root))] = (content, stat.st_mtime_ns)
+    return result
+
+
+@pytest.fixture
+def prefix(tmp_path) -> Path:
+    prefix = tmp_path / "env"
+    _install(prefix, "noarch", "ca-certificates-2025.1.31-hbcca054_0.conda")
+    _install(prefix, "linux-64", "openssl-3.3.2-hb9d3cd8_0.conda", history_spec="openssl")
+    return prefix
+
+
+def test_prefix_installed_record_is_kept(env, prefix):
+    before = _snapshot(prefix)
+    records = solved(env, "python=3.11", "--prefix", str(prefix))
+    # python 3.11 accepts openssl >=3.3.2: the installed record stays
+    assert records["openssl"]["version"] == "3.3.2"
+    assert records["ca-certificates"]["version"] == "2025.1.31"
+    assert records["python"]["version"] == "3.11.11"
+    assert _snapshot(prefix) == before, "solving must not write to the prefix"
+
+    # the same request without the prefix takes the newest openssl
+    assert solved(env, "python=3.11")["openssl"]["version"] == "3.4.0"
+
+
+def test_prefix_record_released_when_needed(env, prefix):
+    before = _snapshot(prefix)
+    records = solved(env, "python=3.12", "--prefix", str(prefix))
+    # python 3.12 needs openssl >=3.4.0: the installed 3.3.2 has to go
+    assert records["openssl"]["version"] == "3.4.0"
+    assert records["python"]["version"] == "3.12.8"
+    assert _snapshot(prefix) == before
+
+
+def test_prefix_alone_keeps_the_environment(env, prefix):
+    """No specs: the installed records stay and their missing dependencies are filled in."""
+    records = solved(env, "--prefix", str(prefix))
+    assert {n: r["version"] for n, r in records.items()} == {
+        "_libgcc_mutex": "0.1",
+        "_openmp_mutex": "4.5",
+        "ca-certificates": "2025.1.31",
+        "libgcc": "14.2.0",
+        "libgomp": "14.2.0",
+        "openssl": "3.3.2",
+    }
+
+
+def test_corrupt_prefix_record_is_bad_input(env, prefix):
+    bad = prefix / "conda-meta" / "zlib-1.0-0.json"
+    bad.write_text("{not json")
+    assert_one_line_error(cli(env, "solve", "numpy", "--prefix", str(prefix)), str(bad))
+
+
+# -- explain --------------------------------------------------------------------------------
+
+
+def test_explain_prints_provenance(env):
+    proc = cli(env, "explain", "python=3.12", "numpy")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "engine: rattler" in out
+    assert "python 3.12.*" in out and "<- requested" in out
+    assert "requested as numpy" in out
+    assert "dependency of numpy via 'python_abi 3.12.* *_cp312'" in out
+    assert "dependency of python via 'tzdata'" in out
+
+
+def test_explain_json(env, prefix):
+    proc = cli(env, "explain", "python=3.11", "--prefix", str(prefix), "--json")
+    assert proc.returncode == 0, proc.stderr
+    payload = json.loads(proc.stdout)
+    assert payload["backend"] == "rattler"
+    assert payload["specs"]["python"] == {"spec": "python 3.11.*", "reason": "requested"}
+    assert payload["specs"]["openssl"]["reason"].startswith("history (")
+    assert "openssl" in payload["locked"]
+    why = {r["name"]: r["why"] for r in payload["records"]}
+    assert why["python"] == "requested as python 3.11.*"
+    assert why["openssl"].startswith("in history as openssl")
+    assert why["tzdata"] == "dependency of python via 'tzdata'"
+    for record in payload["records"]:
+        assert set(record) == {*RECORD_KEYS, "why"}
