@@ -8,15 +8,19 @@ request cannot be met (explanation on stderr, or an ``{"error": ...}`` object wi
 
 from __future__ import annotations
 
+import functools
+import http.server
 import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
-DEMO = Path(__file__).resolve().parent / "data" / "demo-channel"
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "tests" / "data" / "demo-channel"
 DEMO_URL = DEMO.as_uri()
 RECORD_KEYS = {"name", "version", "build", "build_number", "channel", "subdir", "fn", "url"}
 
@@ -41,7 +45,8 @@ def cli(env, *args: str, channel: Path | str | None = DEMO, subdir: str = "linux
         argv += ["--subdir", subdir]
     if "--backend" not in args:
         argv += ["--backend", "rattler"]
-    return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
+    # run from the checkout so `-m conda_solver_plus` is the code under test
+    return subprocess.run(argv, capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
 
 
 def solved(env, *args: str, **kwargs) -> dict[str, dict]:
@@ -126,7 +131,7 @@ def test_closed_stdout_is_not_a_traceback(env):
     argv = [sys.executable, "-m", "conda_solver_plus", "solve", "numpy", "pip", "-c", str(DEMO)]
     argv += ["--subdir", "linux-64", "--backend", "rattler", "--json"]
     proc = subprocess.Popen(
-        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT, text=True
     )
     proc.stdout.close()  # like `... | head -0`
     stderr = proc.stderr.read()
@@ -280,6 +285,38 @@ def test_cuda_variant_follows_virtual_package(env):
     # a driver older than the variant needs is as good as none
     old_driver = solved(env, "mylib", "--virtual", "__cuda=11.8")
     assert old_driver["mylib"]["build"].startswith("cpu_")
+
+
+# -- remote channel ---------------------------------------------------------------------------
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_http_channel_then_offline(env, tmp_path):
+    handler = functools.partial(_QuietHandler, directory=str(DEMO.parent))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02})
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_port}/demo-channel"
+    env = {**env, "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
+    cache = ["--cache-dir", str(tmp_path / "cache")]
+    try:
+        online = solved(env, "numpy", "pip", *cache, channel=url)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    assert online["numpy"]["channel"] == url
+    assert online["numpy"]["url"] == f"{url}/linux-64/numpy-2.0.2-py312h58c1407_1.conda"
+    # the server is gone: --offline answers from the cache
+    assert solved(env, "numpy", "pip", "--offline", *cache, channel=url) == online
+    proc = cli(
+        env, "solve", "numpy", "--offline", "--cache-dir", str(tmp_path / "empty"), channel=url
+    )
+    assert_one_line_error(proc, url, "offline")
 
 
 # -- existing prefix ----------------------------------------------------------------------
