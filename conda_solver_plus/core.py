@@ -39,7 +39,7 @@ from .exceptions import (
 )
 from .explain import build_explanation
 from .index import Index
-from .records import dependency_names, record_name, toposort
+from .records import dependency_names, record_key, record_name, toposort
 from .specs import is_name_only, spec_name, strictness
 from .state import DepsModifier, SolverInputState, SolverOutputState, UpdateModifier
 
@@ -189,6 +189,20 @@ def build_request(
     return request
 
 
+def python_minor(record: RepoDataRecord) -> str:
+    """``3.12`` for python ``3.12.4``: the part conda keeps unless python is requested."""
+    return ".".join(str(record.version).split(".")[:2])
+
+
+def _hold_python_minor(out: SolverOutputState, installed: RepoDataRecord) -> None:
+    out.constraints.set(
+        "python",
+        MatchSpec(f"python {python_minor(installed)}.*", strict=False),
+        reason="python keeps its minor version unless requested",
+        overwrite=False,
+    )
+
+
 def _build_install_request(
     sis: SolverInputState, out: SolverOutputState, index: Index, require
 ) -> None:
@@ -256,13 +270,7 @@ def _build_install_request(
                 else:
                     out.locked.set(name, installed, reason="always update; already the newest")
             if name == "python" and installed is not None and pinned is None:
-                minor = ".".join(str(installed.version).split(".")[:2])
-                out.constraints.set(
-                    "python",
-                    MatchSpec(f"python {minor}.*", strict=False),
-                    reason="python keeps its minor version unless requested",
-                    overwrite=False,
-                )
+                _hold_python_minor(out, installed)
             continue
         if sis.prune and name not in sis.history:
             continue
@@ -271,13 +279,7 @@ def _build_install_request(
                 require(name, history, f"history ({sis.history.reason(name)})")
             continue
         if name == "python" and pinned is None:
-            minor = ".".join(str(installed.version).split(".")[:2])
-            out.constraints.set(
-                "python",
-                MatchSpec(f"python {minor}.*", strict=False),
-                reason="python keeps its minor version unless requested",
-                overwrite=False,
-            )
+            _hold_python_minor(out, installed)
         if history is not None:
             if conflicting and strictness(history) == 3:
                 relaxed = _neuter(name, history)
@@ -570,7 +572,7 @@ def _update_deps(
         if name in sis.pinned:
             continue
         if name == "python" and "python" in sis.installed:
-            minor = ".".join(str(sis.installed["python"].version).split(".")[:2])
+            minor = python_minor(sis.installed["python"])
             new_specs[name] = MatchSpec(f"python {minor}.*", strict=False)
         else:
             new_specs[name] = MatchSpec(name)
@@ -609,17 +611,7 @@ def transaction_diff(
     dependency order, links in dependency order. ``--force-reinstall`` relinks requested
     packages; a python minor-version change relinks every ``noarch: python`` package."""
 
-    def key(record: RepoDataRecord) -> tuple[str, str, str, str, str]:
-        from .records import canonical_channel_name
-
-        return (
-            canonical_channel_name(record.channel or ""),
-            record.subdir,
-            record_name(record),
-            str(record.version),
-            str(record.build),
-        )
-
+    key = record_key
     previous = toposort(sis.installed.values())
     final = toposort(final)
     previous_keys = {key(r): r for r in previous}
@@ -640,10 +632,7 @@ def transaction_diff(
     old_python = next((r for r in previous if record_name(r) == "python"), None)
     new_python = next((r for r in final if record_name(r) == "python"), None)
 
-    def minor(record: RepoDataRecord) -> list[str]:
-        return str(record.version).split(".")[:2]
-
-    if old_python and new_python and minor(old_python) != minor(new_python):
+    if old_python and new_python and python_minor(old_python) != python_minor(new_python):
         for record in final:
             if record.noarch is not None and record.noarch.python:
                 relink(record)

@@ -232,6 +232,18 @@ def record_to_json(record: RepoDataRecord) -> dict[str, Any]:
     }
 
 
+def record_key(record: RepoDataRecord) -> tuple[str, str, str, str, str]:
+    """What makes two records the same package file for conda: canonical channel, subdir,
+    name, version and build (conda's ``PackageRecord._pkey`` without the build number)."""
+    return (
+        canonical_channel_name(record.channel or ""),
+        record.subdir,
+        record_name(record),
+        str(record.version),
+        str(record.build),
+    )
+
+
 def dependency_names(record: PackageRecord) -> list[str]:
     """Names of the packages ``record`` depends on (first word of each depends entry)."""
     names = []

@@ -56,7 +56,7 @@ from . import exceptions as plus_errors
 from .backends import get_backend
 from .core import SolveOptions, solve
 from .index import ChannelRef, index_from_files
-from .records import canonical_channel_name, record_from_dict, record_name
+from .records import record_from_dict, record_key
 from .state import SolverInputState
 from .virtual import make_virtual
 
@@ -149,7 +149,7 @@ class PlusSolver(Solver):
                 data, source=f"{self.prefix}/conda-meta", fn=prec.fn, subdir=prec.subdir
             )
             installed[prec.name] = record
-            self._conda_installed[_key(record)] = prec
+            self._conda_installed[record_key(record)] = prec
         history = {
             name: str(spec)
             for name, spec in History(self.prefix).get_requested_specs_map().items()
@@ -231,7 +231,7 @@ class PlusSolver(Solver):
 
     # -- core -> conda ------------------------------------------------------------------
     def _to_conda(self, record) -> PackageRecord:
-        existing = self._conda_installed.get(_key(record))
+        existing = self._conda_installed.get(record_key(record))
         if existing is not None:
             return existing
         data = json.loads(record.to_json())
@@ -304,16 +304,6 @@ class PlusSolver(Solver):
     def _notify_conda_outdated(self, link_precs, *args, **kwargs):
         # conda's default implementation queries the classic index; plus does not build it
         return
-
-
-def _key(record) -> tuple[str, str, str, str, str]:
-    return (
-        canonical_channel_name(record.channel or ""),
-        record.subdir,
-        record_name(record),
-        str(record.version),
-        str(record.build),
-    )
 
 
 def _conda_spec_str(spec: MatchSpec) -> str:
