@@ -173,6 +173,8 @@ def run_solve(args: argparse.Namespace):
 
     subdir = subdir or native_subdir()
     backend = get_backend(args.backend)
+    if args.cache_dir and hasattr(backend, "cache_dir"):  # libmamba keeps .solv files there
+        backend.cache_dir = Path(args.cache_dir).expanduser()
     command = (
         "remove" if args.remove else "update" if args.update or args.update_all else "install"
     )

@@ -180,6 +180,7 @@ def build_request(
         constraints=list(out.constraints.values()),
         locked=list(out.locked.values()),
         pinned=list(out.frozen.values()),
+        installed=list(sis.installed.values()),
         virtual_packages=list(sis.virtual.values()),
         channel_priority=options.channel_priority,
         timeout=options.timeout,
@@ -383,6 +384,9 @@ def _run_engine(
     def attempt() -> list[RepoDataRecord]:
         out.attempts += 1
         request = build_request(sis, out, index, options)
+        if options.timeout:
+            # one time limit for the whole solve, not one per attempt
+            request.timeout = max(0.01, options.timeout - (time.monotonic() - started))
         try:
             return backend.solve(index, request)
         except EngineTimeout:

@@ -61,7 +61,54 @@ ENGINE_DIFFERENCES = {
         "I004b": "expects libsolv's problem text ('package scikit-learn-0.13 requires "
         "python 2.7*'); resolvo reports the same conflict as a tree",
     },
+    "libmamba": {
+        "B179": "the link lists are one observed libmamba run; upstream marks this case "
+        "flaky and asserts only conda<4.4.10, python 3.6.2, conda-build 3.12.1 and "
+        "itsdangerous 0.24, which hold here; libsolv reaches them through channel-2's "
+        "pyyaml 3.12/yaml 0.1.6 instead of keeping yaml 0.1.7",
+    },
 }
+
+
+def _libsolv_prefers_newer_timestamp() -> bool:
+    """conda-forge's libsolv is patched to break a version + build-number tie by the newer
+    timestamp; upstream libsolv (e.g. built from the PyPI ``solv`` sdist) is not. Ask the
+    installed one with two such builds."""
+    try:
+        from libmambapy import solver, specs
+        from libmambapy.solver import libsolv
+    except ImportError:
+        return True
+    db = libsolv.Database(specs.ChannelResolveParams(platforms={"noarch"}))
+    # build strings sort against the timestamps: unpatched libsolv takes the larger string
+    builds = [("a", 1_600_000_000_000), ("b", 1_500_000_000_000)]
+    repo = db.add_repo_from_packages(
+        [
+            specs.PackageInfo(
+                name="probe", version="1", build_string=build, timestamp=ts, platform="noarch"
+            )
+            for build, ts in builds
+        ]
+    )
+    db.set_repo_priority(repo, libsolv.Priorities(0, 0))
+    Request = solver.Request
+    outcome = libsolv.Solver().solve(
+        db, Request(jobs=[Request.Install(specs.MatchSpec.parse("probe"))])
+    )
+    return [p.build_string for p in outcome.to_install()] == ["a"]
+
+
+if "libmamba" in BACKENDS and not _libsolv_prefers_newer_timestamp():
+    _NO_TIMESTAMP = (
+        "this libsolv lacks conda-forge's timestamp tie-break patch; the case expects the "
+        "newer of two builds with equal version and build number ({})"
+    )
+    ENGINE_DIFFERENCES["libmamba"].update(
+        {
+            "B019": _NO_TIMESTAMP.format("patchelf-0.9-hf484d3e_2"),
+            "B033": _NO_TIMESTAMP.format("markupsafe-1.0-py36h14c3975_1"),
+        }
+    )
 
 
 def spec_name(text) -> str:

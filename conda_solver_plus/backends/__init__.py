@@ -9,6 +9,7 @@ history, pins, freezing and update modifiers — and phrases it as a declarative
 - ``constraints`` — conditions that hold *if* a name ends up in the result (pins);
 - ``locked`` — records to prefer (the installed ones), changed only when needed;
 - ``pinned`` — records that must not change (frozen installed packages);
+- ``installed`` — the prefix's records, for engines that solve from a starting point;
 - the virtual packages, channel priority, time limit and a few flags.
 
 An engine answers with the list of records of the final environment, or raises
@@ -43,6 +44,9 @@ class EngineRequest:
     constraints: list[MatchSpec] = field(default_factory=list)
     locked: list[RepoDataRecord] = field(default_factory=list)
     pinned: list[RepoDataRecord] = field(default_factory=list)
+    #: the prefix as it is; ``locked``/``pinned`` already say what to keep, so a declarative
+    #: engine ignores it, a transactional one (libsolv) needs it as its starting point
+    installed: list[RepoDataRecord] = field(default_factory=list)
     virtual_packages: list[GenericVirtualPackage] = field(default_factory=list)
     channel_priority: str = "strict"
     timeout: float | None = None

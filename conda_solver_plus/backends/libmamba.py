@@ -1,0 +1,407 @@
+"""
+The libmamba engine: libmambapy 2.x's libsolv database and solver.
+
+libsolv is *transactional*: it sees an **installed** repository next to the channels and
+answers with the actions (install, upgrade, remove, keep) that turn one into the other.
+The core speaks declaratively (see :class:`~conda_solver_plus.backends.EngineRequest`), so
+this module translates:
+
+- ``locked`` and ``pinned`` records, plus the virtual packages, form the installed repo —
+  libsolv keeps an installed package unless a job or a dependency forces a change, which is
+  exactly "prefer the current version". A record that its channel no longer lists stays a
+  candidate this way, as it does for resolvo.
+- ``specs`` become ``Install`` jobs; ``pinned`` records are also ``Freeze``-d;
+  ``constraints`` become ``Pin`` jobs (libmamba adds a dummy package that only
+  *constrains*, so a constraint never pulls its package in).
+- channel order becomes repo priorities: strict priority makes libsolv ignore a name's
+  candidates in every repo below the first that has it; flexible keeps them as fallbacks;
+  disabled gives every channel the same priority.
+
+libsolv keeps installed packages that nothing needs any more; resolvo drops them. To give
+the same answer, the final environment is the part of libsolv's result reachable from the
+requested specs through ``depends``.
+
+Repodata is parsed by libmamba itself (simdjson) and, per file, serialized to libsolv's
+native ``.solv`` format in the cache directory, so a warm solve skips JSON entirely. On
+failure, libmamba's problem graph gives the names in conflict and the specs that had no
+candidates; the message is libsolv's problem lines followed by libmamba's tree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import selectors
+import signal
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import libmambapy
+from libmambapy import solver as mamba_solver
+from libmambapy import specs as mamba_specs
+from libmambapy.solver import libsolv
+
+from ..records import dependency_names, record_name
+from . import EngineRequest, EngineTimeout, EngineUnsolvable
+
+if TYPE_CHECKING:
+    from rattler import GenericVirtualPackage, RepoDataRecord
+
+    from ..index import Index, SubdirRepo
+
+log = logging.getLogger(__name__)
+
+#: bump when what we put into a ``.solv`` file changes
+_SOLV_FORMAT = "1"
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+#: libsolv's problem lines: "nothing provides [requested ]SPEC[ needed by DIST]"
+_NOTHING_PROVIDES = re.compile(r"nothing provides (?:requested )?(.+?)(?: needed by |$)")
+#: a package as libsolv prints it: name-version-build (the name may contain dashes)
+_DIST = re.compile(r"^([A-Za-z0-9_][A-Za-z0-9_.\-]*?)-[^-\s]+-[^-\s]+$")
+
+
+def _noarch(record: RepoDataRecord) -> mamba_specs.NoArchType:
+    if record.noarch.python:
+        return mamba_specs.NoArchType.Python
+    if record.noarch.generic:
+        return mamba_specs.NoArchType.Generic
+    return mamba_specs.NoArchType.No
+
+
+def package_info(record: RepoDataRecord) -> mamba_specs.PackageInfo:
+    """A libmamba ``PackageInfo`` carrying everything the solver reads from ``record``."""
+    timestamp = record.timestamp
+    return mamba_specs.PackageInfo(
+        name=record_name(record),
+        version=str(record.version),
+        build_string=str(record.build),
+        build_number=record.build_number,
+        channel=record.channel or "",
+        package_url=record.url,
+        platform=record.subdir,
+        filename=record.file_name,
+        license=record.license or "",
+        md5=record.md5.hex() if record.md5 else "",
+        sha256=record.sha256.hex() if record.sha256 else "",
+        track_features=list(record.track_features),
+        depends=list(record.depends),
+        constrains=list(record.constrains),
+        noarch=_noarch(record),
+        size=record.size or 0,
+        # libmamba keeps repodata's milliseconds
+        timestamp=int(timestamp.timestamp() * 1000) if timestamp else 0,
+    )
+
+
+def virtual_package_info(package: GenericVirtualPackage) -> mamba_specs.PackageInfo:
+    return mamba_specs.PackageInfo(
+        name=package.name.normalized,
+        version=str(package.version),
+        build_string=str(package.build_string) or "0",
+    )
+
+
+def solv_cache_path(cache_dir: Path, repo: SubdirRepo, request: EngineRequest) -> Path:
+    """Where the ``.solv`` serialization of ``repo`` is kept, keyed by everything that
+    changes its content: the file's identity and the load options."""
+    stat = repo.path.stat()
+    key = "\0".join(
+        (
+            _SOLV_FORMAT,
+            libmambapy.__version__,
+            str(repo.path.resolve()),
+            str(stat.st_size),
+            str(stat.st_mtime_ns),
+            repo.channel.url,
+            repo.subdir,
+            str(request.add_pip_as_python_dependency),
+            str(request.exclude_newer),
+        )
+    )
+    digest = hashlib.sha256(key.encode()).hexdigest()[:24]
+    return cache_dir / "solv" / f"{digest}.solv"
+
+
+class LibMambaBackend:
+    name = "libmamba"
+
+    def __init__(self, cache_dir: Path | None = None) -> None:
+        self.cache_dir = cache_dir
+
+    # -- database ---------------------------------------------------------------------------
+
+    def _database(self, index: Index, request: EngineRequest):
+        params = mamba_specs.ChannelResolveParams(platforms=set(index.subdirs) | {"noarch"})
+        exclude_newer = (
+            int(request.exclude_newer.timestamp()) if request.exclude_newer is not None else None
+        )
+        db = libsolv.Database(params, exclude_newer_timestamp=exclude_newer)
+        repos: dict[str, SubdirRepo] = {}
+        for repo in index.repos:
+            url = f"{repo.channel.url}/{repo.subdir}"
+            info = self._load_repo(db, repo, url, request)
+            repos[url] = repo
+            self._set_priority(db, info, index, repo, request.channel_priority)
+        return db, repos
+
+    def _load_repo(self, db, repo: SubdirRepo, url: str, request: EngineRequest):
+        pip = (
+            libsolv.PipAsPythonDependency.Yes
+            if request.add_pip_as_python_dependency
+            else libsolv.PipAsPythonDependency.No
+        )
+        cache_dir = self.cache_dir
+        if cache_dir is None:
+            from ..index import default_cache_dir
+
+            cache_dir = default_cache_dir()
+        solv = solv_cache_path(cache_dir, repo, request)
+        origin = libsolv.RepodataOrigin(url=url, etag=solv.stem, mod="")
+        if solv.exists():
+            try:
+                return db.add_repo_from_native_serialization(
+                    path=str(solv),
+                    expected=origin,
+                    channel_id=repo.channel.url,
+                    add_pip_as_python_dependency=pip,
+                )
+            except Exception as exc:  # a stale or truncated cache entry: reparse
+                log.debug("ignoring %s: %s", solv, exc)
+        try:
+            info = db.add_repo_from_repodata_json(
+                path=str(repo.path),
+                url=url,
+                channel_id=repo.channel.url,
+                add_pip_as_python_dependency=pip,
+            )
+        except Exception as exc:
+            from ..exceptions import InvalidInputError
+
+            raise InvalidInputError(
+                str(repo.path),
+                f"libmamba cannot load this repodata ({exc})",
+                "re-index the channel (conda index) or fix the file",
+            ) from None
+        try:
+            solv.parent.mkdir(parents=True, exist_ok=True)
+            partial = solv.with_suffix(f".{os.getpid()}.part")
+            db.native_serialize_repo(repo=info, path=str(partial), metadata=origin)
+            os.replace(partial, solv)
+        except Exception as exc:  # the cache is an optimisation; a read-only one is fine
+            log.debug("cannot write %s: %s", solv, exc)
+        return info
+
+    @staticmethod
+    def _set_priority(db, info, index: Index, repo: SubdirRepo, channel_priority: str) -> None:
+        if channel_priority == "disabled":
+            # same priority everywhere; earlier repos win ties only by subpriority
+            position = index.repos.index(repo)
+            priority = libsolv.Priorities(0, len(index.repos) - position)
+        else:
+            position = index.channels.index(repo.channel)
+            priority = libsolv.Priorities(len(index.channels) - position, 1)
+        db.set_repo_priority(info, priority)
+
+    # -- solve ------------------------------------------------------------------------------
+
+    def solve(self, index: Index, request: EngineRequest) -> list[RepoDataRecord]:
+        db, repos = self._database(index, request)
+        installed_by_url: dict[str, RepoDataRecord] = {}
+        packages = []
+        for record in [*request.locked, *request.pinned, *request.installed]:
+            if record.url not in installed_by_url:
+                installed_by_url[record.url] = record
+                packages.append(package_info(record))
+        packages.extend(virtual_package_info(v) for v in request.virtual_packages)
+        installed = db.add_repo_from_packages(packages, name="installed")
+        db.set_installed_repo(installed)
+
+        Request = mamba_solver.Request
+        parse = mamba_specs.MatchSpec.parse
+        jobs = [Request.Install(parse(str(spec))) for spec in request.specs]
+        jobs += [Request.Freeze(parse(_exact(record))) for record in request.pinned]
+        # installed packages the core did not lock are free to move, as in resolvo; they
+        # stay in the installed repo (libsolv does not check dependencies of an installed
+        # package whose own dependencies are not installed) and get an Update job
+        held = {record_name(record) for record in [*request.locked, *request.pinned]}
+        jobs += [
+            Request.Update(parse(record_name(record)))
+            for record in request.installed
+            if record_name(record) not in held
+        ]
+        jobs += [Request.Pin(parse(str(spec))) for spec in request.constraints]
+        flags = Request.Flags(
+            keep_dependencies=True,
+            keep_user_specs=True,
+            force_reinstall=False,
+            allow_downgrade=True,
+            allow_uninstall=True,
+            strict_repo_priority=request.channel_priority == "strict",
+            order_request=False,
+        )
+        solve_request = Request(jobs=jobs, flags=flags)
+
+        def run() -> dict:
+            return _summarize(db, installed, libsolv.Solver().solve(db, solve_request))
+
+        summary = run_bounded(run, request.timeout) if request.timeout else run()
+        if "unsolvable" in summary:
+            report = summary["unsolvable"]
+            raise EngineUnsolvable(report["message"], set(report["names"]), report["missing"])
+        return _reachable(self._records(summary["packages"], repos, installed_by_url), request)
+
+    @staticmethod
+    def _records(
+        packages: Iterable[tuple[str, str, str]],
+        repos: dict[str, SubdirRepo],
+        installed_by_url: dict[str, RepoDataRecord],
+    ) -> list[RepoDataRecord]:
+        """Our records for libsolv's ``(name, package_url, filename)`` answers."""
+        from rattler import PackageName
+
+        by_name: dict[str, RepoDataRecord] = {}
+        for name, url, filename in packages:
+            record = installed_by_url.get(url)
+            if record is None:
+                repo = repos[url.rsplit("/", 1)[0]]
+                for candidate in repo.sparse.load_records(PackageName(name)):
+                    if candidate.file_name == filename:
+                        record = candidate
+                        break
+                else:
+                    raise RuntimeError(f"libmamba returned unknown {url}")
+            by_name[name] = record
+        return list(by_name.values())
+
+
+def _exact(record: RepoDataRecord) -> str:
+    return f"{record_name(record)}=={record.version}={record.build}"
+
+
+def _reachable(records: list[RepoDataRecord], request: EngineRequest) -> list[RepoDataRecord]:
+    """The records needed by ``request.specs``: libsolv also keeps installed packages no
+    spec needs any more, which a declarative solve drops."""
+    by_name = {record_name(record): record for record in records}
+    todo = [spec.name.normalized for spec in request.specs if spec.name is not None]
+    seen: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in by_name:
+            continue
+        seen.add(name)
+        todo.extend(dependency_names(by_name[name]))
+        if name == "python" and request.add_pip_as_python_dependency:
+            todo.append("pip")
+    return [record for name, record in by_name.items() if name in seen]
+
+
+def _summarize(db, installed, outcome) -> dict:
+    """libsolv's answer as plain data (it may have to cross a process boundary): the
+    final environment's ``(name, url, filename)`` or the unsolvable report."""
+    if not isinstance(outcome, mamba_solver.Solution):
+        return {"unsolvable": _unsolvable(db, outcome)}
+    removed = {(p.package_url, p.filename) for p in outcome.to_remove()}
+    kept = [
+        p for p in db.packages_in_repo(installed) if (p.package_url, p.filename) not in removed
+    ]
+    return {
+        "packages": [
+            (p.name, p.package_url, p.filename)
+            for p in [*kept, *outcome.to_install()]
+            # virtual packages and the dummies behind Pin jobs have no URL
+            if p.package_url
+        ]
+    }
+
+
+def run_bounded(function: Callable[[], dict], timeout: float) -> dict:
+    """Run ``function`` in a forked child and return its JSON-able result, or raise
+    :class:`EngineTimeout` after ``timeout`` seconds.
+
+    libsolv holds the GIL and cannot be interrupted, so a thread cannot bound it; a child
+    process can be killed. The child shares the loaded database copy-on-write, so forking
+    costs page tables, not a reload. Where ``fork`` does not exist the solve runs inline,
+    unbounded."""
+    if not hasattr(os, "fork"):
+        log.warning("no fork() on this platform: the libmamba solve is not time-bounded")
+        return function()
+    started = time.monotonic()
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: solve, send, and leave without running any cleanup
+        status = 0
+        try:
+            os.close(read_end)
+            payload = json.dumps(function()).encode()
+            with os.fdopen(write_end, "wb") as pipe:
+                pipe.write(payload)
+        except BaseException:
+            status = 1
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    chunks: list[bytes] = []
+    try:
+        with selectors.DefaultSelector() as selector:
+            selector.register(read_end, selectors.EVENT_READ)
+            while True:
+                remaining = timeout - (time.monotonic() - started)
+                if remaining <= 0:
+                    os.kill(pid, signal.SIGKILL)
+                    raise EngineTimeout(time.monotonic() - started)
+                if selector.select(remaining):
+                    chunk = os.read(read_end, 1 << 20)
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+    finally:
+        os.close(read_end)
+        _, status = os.waitpid(pid, 0)
+    if status != 0 or not chunks:
+        raise RuntimeError(f"the libmamba solver process failed (wait status {status})")
+    return json.loads(b"".join(chunks))
+
+
+def _unsolvable(db, outcome) -> dict:
+    # libsolv's own lines ("Encountered problems while solving:\n  - nothing provides ..."),
+    # which conda-libmamba-solver users know, then libmamba's tree
+    problems = [
+        line
+        for line in _ANSI.sub("", outcome.problems_to_str(db)).splitlines()
+        if line.strip() != "- unsupported request"
+    ]
+    tree = _ANSI.sub("", outcome.explain_problems(db, mamba_solver.ProblemsMessageFormat()))
+    graph = outcome.problems_graph(db)
+    nodes, edges = graph.graph()
+    names: set[str] = set()
+    missing: list[str] = []
+    root = graph.root_node()
+    Graph = mamba_solver.ProblemsGraph
+    for node_id, node in nodes.items():
+        if isinstance(node, Graph.RootNode):
+            continue
+        name = str(node.name)
+        # libmamba names the dummy package behind a Pin job "pin-<hash>"
+        if name and not name.startswith("pin-"):
+            names.add(name.lower())
+        if isinstance(node, Graph.UnresolvedDependencyNode) and (root, node_id) in edges:
+            missing.append(str(node))
+    # the graph is simplified; libsolv's own lines still name every package involved
+    for line in problems:
+        found = _NOTHING_PROVIDES.search(line)
+        if found:
+            spec = found.group(1).strip()
+            names.add(spec.split()[0].lower())
+            if spec not in missing:
+                missing.append(spec)
+        for token in line.replace(",", " ").split():
+            dist = _DIST.match(token)
+            if dist and dist.group(1) != "pin":
+                names.add(dist.group(1).lower())
+    message = "\n".join([*problems, tree] if len(problems) > 1 else [tree])
+    return {"message": message, "names": sorted(names), "missing": missing}
