@@ -49,7 +49,7 @@ class CliHelp(Directive):
     def run(self) -> list[nodes.Node]:
         from conda_solver_plus.cli import build_parser
 
-        os.environ["COLUMNS"] = "88"  # argparse wraps help text to this width
+        os.environ["COLUMNS"] = "76"  # argparse wraps help text to this width
         parser = build_parser()
         if self.arguments:
             subparsers = next(
