@@ -3,11 +3,7 @@
 # demo channel shipped in tests/data, first as a table, then explained.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PYTHON="${PYTHON:-python3}"
-if [ ! -x .venv/bin/python ]; then
-    "$PYTHON" -m venv .venv
-fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e .
+bash dev/setup.sh --extras ""
 set -x
 .venv/bin/python -m conda_solver_plus solve "python=3.12" numpy pip \
     -c tests/data/demo-channel --subdir linux-64

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Prepare a development environment: .venv in the checkout (created if missing) with this
+# package installed in editable mode and the extras of pyproject.toml that are asked for.
+#
+#   bash dev/setup.sh                 # the `dev` extra: test + docs + pre-commit
+#   bash dev/setup.sh --extras test,docs
+#   bash dev/setup.sh --extras ""     # the package only
+#   bash dev/setup.sh --hooks         # also install the pre-commit git hook
+#
+# The extras are the development requirements (there is no separate requirements file).
+# conda and libmambapy are not on PyPI: tests that need them skip (see docs/real-conda.md).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON="${PYTHON:-python3}"
+extras="dev"
+hooks=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --extras) extras="$2"; shift 2 ;;
+        --hooks) hooks=1; shift ;;
+        *) echo "dev/setup.sh: unknown argument '$1' (use --extras LIST or --hooks)" >&2; exit 2 ;;
+    esac
+done
+if [ ! -x .venv/bin/python ]; then
+    "$PYTHON" -m venv .venv
+fi
+target="."
+if [ -n "$extras" ]; then
+    target=".[$extras]"
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e "$target"
+if [ "$hooks" = 1 ]; then
+    .venv/bin/python -m pre_commit install
+fi
