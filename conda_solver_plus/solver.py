@@ -115,9 +115,7 @@ class PlusSolver(Solver):
         command=NULL,
         **kwargs,
     ):
-        if specs_to_add and specs_to_remove:
-            raise ValueError("Only one of specs_to_add and specs_to_remove can be set at a time")
-        if specs_to_remove and command is NULL:
+        if specs_to_remove and not specs_to_add and command is NULL:
             command = "remove"
         super().__init__(
             os.fspath(prefix),
@@ -154,21 +152,22 @@ class PlusSolver(Solver):
             name: str(spec)
             for name, spec in History(self.prefix).get_requested_specs_map().items()
         }
-        requested = (
-            self.unmerged_specs_to_remove if self.specs_to_remove else self.unmerged_specs_to_add
-        )
+        # conda may pass both lists: an install that also removes packages
+        removing_only = bool(self.specs_to_remove) and not self.specs_to_add
+        requested = self.unmerged_specs_to_remove if removing_only else self.unmerged_specs_to_add
+        also_remove = [] if removing_only else [str(s) for s in self.specs_to_remove]
         virtual = {}
         for vrec in context.plugin_manager.get_virtual_package_records():
             virtual[vrec.name] = make_virtual(vrec.name, str(vrec.version), vrec.build or "0")
         command = self._command if isinstance(self._command, str) else "install"
-        if self.specs_to_remove:
+        if removing_only:
             command = "remove"
         return SolverInputState(
             self.prefix,
             [_conda_spec_str(spec) for spec in requested],
             command=command,
-            update_modifier=str(pick(update_modifier, context.update_modifier).value),
-            deps_modifier=str(pick(deps_modifier, context.deps_modifier).value),
+            update_modifier=_enum_value(pick(update_modifier, context.update_modifier)),
+            deps_modifier=_enum_value(pick(deps_modifier, context.deps_modifier)),
             pinned_packages=list(context.pinned_packages),
             aggressive_update_packages=[str(s) for s in context.aggressive_update_packages],
             auto_update_conda=context.auto_update_conda,
@@ -180,6 +179,7 @@ class PlusSolver(Solver):
             prune=pick(prune, False),
             installed=installed,
             history=history,
+            also_remove=also_remove,
         )
 
     def _channels_for(self, sis: SolverInputState) -> list[Channel]:
@@ -283,8 +283,8 @@ class PlusSolver(Solver):
             raise PlusUnsatisfiableError(str(exc)) from None
         except plus_errors.SpecsConfigurationConflictError as exc:
             error = SpecsConfigurationConflictError(
-                requested_specs=[MatchSpec(s) for s in exc.requested_specs],
-                pinned_specs=[MatchSpec(s) for s in exc.pinned_specs],
+                requested_specs=sorted(str(MatchSpec(s)) for s in exc.requested_specs),
+                pinned_specs=sorted(str(MatchSpec(s)) for s in exc.pinned_specs),
                 prefix=self.prefix,
             )
             error.allow_retry = False
@@ -304,6 +304,11 @@ class PlusSolver(Solver):
     def _notify_conda_outdated(self, link_precs, *args, **kwargs):
         # conda's default implementation queries the classic index; plus does not build it
         return
+
+
+def _enum_value(value) -> str:
+    """conda passes modifiers as its enums or as their plain string values."""
+    return str(getattr(value, "value", value))
 
 
 def _conda_spec_str(spec: MatchSpec) -> str:

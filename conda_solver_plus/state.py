@@ -247,6 +247,7 @@ class SolverInputState:
         installed: Mapping[str, RepoDataRecord] | None = None,
         history: Mapping[str, str | MatchSpec] | None = None,
         pinned_source: str = "pinned_packages setting",
+        also_remove: Iterable[str | MatchSpec] = (),
     ) -> None:
         self.prefix = Path(prefix) if prefix is not None else None
         self.command = command
@@ -290,6 +291,12 @@ class SolverInputState:
         for name, spec, _ in _spec_items(requested, "command line"):
             self.requested.set(name, spec, reason="requested on the command line")
             self.requested_specs.append(spec)
+
+        #: installed packages an install/update must also remove (conda's Solver accepts
+        #: ``specs_to_add`` and ``specs_to_remove`` together)
+        self.also_remove: TrackedMap[str, MatchSpec] = TrackedMap("also_remove")
+        for name, spec, _ in _spec_items(also_remove, "command line"):
+            self.also_remove.set(name, spec, reason="removal requested with an install")
 
         self.pinned: TrackedMap[str, MatchSpec] = TrackedMap("pinned")
         if not self.ignore_pinned:
