@@ -579,9 +579,32 @@ def solve(
             continue
         out.records.set(name, record, reason=f"solution (attempt {out.attempts})")
     _post_solve(sis, out, index, backend, options)
+    out.held_back = _held_back(sis, out, index)
     out.neuter_history()
     _explain_records(sis, out)
     return out
+
+
+def _held_back(sis: SolverInputState, out: SolverOutputState, index: Index) -> dict[str, str]:
+    """Requested packages an ordinary install left at their installed version although
+    a newer one exists: conda tells the user which installed packages hold them back."""
+    if sis.is_removing or sis.update_modifier is not UpdateModifier.UPDATE_SPECS:
+        return {}
+    held: dict[str, str] = {}
+    for name in sis.requested:
+        installed = sis.installed.get(name)
+        final = out.records.get(name)
+        if name.startswith("__") or installed is None or final is None:
+            continue
+        if final.version != installed.version:
+            continue
+        newest = max(
+            (record.version for record in _matching_records(index, MatchSpec(name))),
+            default=None,
+        )
+        if newest is not None and newest > installed.version:
+            held[name] = str(newest)
+    return held
 
 
 def _post_solve(

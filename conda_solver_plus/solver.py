@@ -280,6 +280,10 @@ class PlusSolver(Solver):
             error.allow_retry = False
             raise error from None
         except plus_errors.UnsatisfiableError as exc:
+            if exc.explanation.virtual_blockers:
+                error = _virtual_package_error(exc.explanation.virtual_blockers)
+                error.allow_retry = False
+                raise error from None
             raise PlusUnsatisfiableError(str(exc)) from None
         except plus_errors.SpecsConfigurationConflictError as exc:
             error = SpecsConfigurationConflictError(
@@ -299,11 +303,42 @@ class PlusSolver(Solver):
             for name, spec in out.specs.items():
                 log.debug("spec %s <- %s", spec, out.specs.reason(name))
         records = [self._to_conda(r) for r in out.records.values()]
+        if out.held_back and not context.json:
+            # conda's own report of what keeps a requested package from updating
+            for spec in self.specs_to_add:
+                if spec.name in out.held_back:
+                    self.determine_constricting_specs(spec, records)
         return IndexedSet(PrefixGraph(records).graph)
 
     def _notify_conda_outdated(self, link_precs, *args, **kwargs):
         # conda's default implementation queries the classic index; plus does not build it
         return
+
+
+def _virtual_package_error(blockers: dict[str, list[str]]) -> UnsatisfiableError:
+    """conda's "incompatible with your system" error: each requested package with the
+    virtual-package versions its candidates need, and the system's own virtual package."""
+    system = {
+        record.name: record for record in context.plugin_manager.get_virtual_package_records()
+    }
+    chains = set()
+    reference = "not available"
+    for name, deps in blockers.items():
+        versions: dict[str, set[str]] = {}
+        for dep in deps:
+            spec = MatchSpec(dep)
+            versions.setdefault(spec.name, set())
+            if spec.version is not None:
+                versions[spec.name].add(str(spec.version))
+        for virtual_name, wanted in versions.items():
+            needed = MatchSpec(name=virtual_name, version="|".join(sorted(wanted)) or None)
+            present = system.get(virtual_name)
+            reference = str(present.version) if present else "not available"
+            chains.add(((MatchSpec(name), needed), reference))
+            if present is not None:
+                text = f"@/{present.subdir}::{present.name}=={present.version}={present.build}"
+                chains.add(((MatchSpec(text),), reference))
+    return UnsatisfiableError({"virtual_package": chains})
 
 
 def _enum_value(value) -> str:

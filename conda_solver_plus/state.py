@@ -386,6 +386,9 @@ class SolverOutputState:
         self.neutered: TrackedMap[str, MatchSpec] = TrackedMap("neutered")
         #: why each record of the result is there (filled after a solve)
         self.why: dict[str, str] = {}
+        #: requested packages that stayed at their installed version although a channel
+        #: has a newer one (something in the environment holds them back), with that version
+        self.held_back: dict[str, str] = {}
         self.attempts = 0
 
     def reset_request(self) -> None:
