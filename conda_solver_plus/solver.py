@@ -25,6 +25,7 @@ mapping; every rule lives in the conda-free core:
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 import os
@@ -93,7 +94,10 @@ class PlusSolver(Solver):
     """conda's Solver API, answered by the conda-solver-plus core."""
 
     _uses_ssc = False
-    supports_exclude_newer_global = False
+    #: ``exclude_newer`` (conda >= 26): the global cutoff goes to the engine, which drops
+    #: records timestamped after it (records without a timestamp stay, like conda).
+    #: Per-channel and per-package cutoffs are not implemented, so conda refuses them.
+    supports_exclude_newer_global = True
     supports_exclude_newer_channel = False
     supports_exclude_newer_package = False
 
@@ -229,6 +233,15 @@ class PlusSolver(Solver):
             )
         return index_from_files(entries)
 
+    def _exclude_newer_cutoff(self) -> datetime.datetime | None:
+        """The global ``exclude_newer`` cutoff conda resolved (``--exclude-newer``,
+        ``exclude_newer`` in .condarc), as the engine's datetime."""
+        policy = getattr(self, "exclude_newer_policy", None)  # conda < 26 has none
+        cutoff = getattr(policy, "global_cutoff", None)
+        if cutoff is None:
+            return None
+        return datetime.datetime.fromtimestamp(cutoff, tz=datetime.timezone.utc)
+
     # -- core -> conda ------------------------------------------------------------------
     def _to_conda(self, record) -> PackageRecord:
         existing = self._conda_installed.get(record_key(record))
@@ -258,6 +271,7 @@ class PlusSolver(Solver):
                 channel_priority=_PRIORITY.get(context.channel_priority, "flexible"),
                 add_pip_as_python_dependency=context.add_pip_as_python_dependency,
                 timeout=_timeout(),
+                exclude_newer=self._exclude_newer_cutoff(),
             )
             backend = get_backend(_configured_backend_name())
             log.info("conda-solver-plus %s using the %s engine", __version__, backend.name)
