@@ -20,7 +20,29 @@ mapping; every rule lives in the conda-free core:
   ``PrefixRecord`` objects;
 - **errors**: ``PackagesNotFoundError``, ``UnsatisfiableError`` (``allow_retry = False``:
   the core already learnt from conflicts, a conda-level retry would only repeat the work)
-  and ``SpecsConfigurationConflictError``.
+  and ``SpecsConfigurationConflictError`` (a request that only fails because of pins).
+  When every candidate of a requested package needs a virtual package this machine lacks
+  (``__cuda >=10``), the error is conda's own "incompatible with your system" message.
+
+Sharded repodata: conda 26 can fetch per-package shards (``build_repodata_subset``); plus
+does not use them. It always asks ``SubdirData`` for the monolithic ``repodata.json``
+(``current_repodata.json`` requests are also answered from the full file), whatever
+``repodata_use_shards`` says. With ``offline`` that comes from conda's cache only, and a
+channel with nothing cached counts as empty, so an offline solve never waits on the network.
+
+``context`` settings honoured: ``channels`` (and channels named in specs,
+``channel::pkg``), ``channel_priority``, ``custom_channels``/``custom_multichannels``
+(expanded by conda's ``Channel.urls``; each member channel is its own priority tier),
+``subdirs`` (``noarch`` always added), ``offline``, ``use_index_cache``/
+``local_repodata_ttl`` (through ``SubdirData``), ``pinned_packages`` and
+``conda-meta/pinned``, ``ignore_pinned``, ``aggressive_update_packages``,
+``auto_update_conda``, update/deps modifiers, ``force_remove``, ``force_reinstall``
+(conda's ``solve_for_diff`` relinks), ``prune``, ``add_pip_as_python_dependency``,
+virtual packages with ``override_virtual_packages``/``CONDA_OVERRIDE_*`` (conda's
+plugin manager computes them), the global ``exclude_newer`` cutoff, and
+``quiet``/``json``/``verbosity`` (conda's spinners and logging). Not honoured:
+``track_features`` and the legacy ``features`` mechanism (like conda-libmamba-solver),
+per-channel and per-package ``exclude_newer`` (declared unsupported, so conda refuses them).
 """
 
 from __future__ import annotations
@@ -104,9 +126,19 @@ class PlusSolver(Solver):
     @staticmethod
     @cache
     def user_agent() -> str:
-        import rattler
+        """``conda-solver-plus/<version>`` and the engine library conda will solve with."""
+        from importlib.metadata import PackageNotFoundError, version
 
-        return f"conda-solver-plus/{__version__} py-rattler/{rattler.__version__}"
+        agent = f"conda-solver-plus/{__version__}"
+        try:
+            engine = get_backend(_configured_backend_name()).name
+        except plus_errors.SolverPlusError:
+            return agent
+        distribution = {"rattler": "py-rattler", "libmamba": "libmambapy"}.get(engine, engine)
+        try:
+            return f"{agent} {distribution}/{version(distribution)}"
+        except PackageNotFoundError:
+            return f"{agent} {distribution}"
 
     def __init__(
         self,
@@ -227,7 +259,8 @@ class PlusSolver(Solver):
             if not Path(path).is_file():
                 continue
             entries.append((ref, subdir, Path(path)))
-        if not entries:
+        if not entries and self.specs_to_add:
+            # nothing to search (offline with an empty cache, a channel without repodata)
             raise PackagesNotFoundError(
                 [str(s) for s in self.specs_to_add], [str(c) for c in self.channels]
             )
@@ -266,7 +299,11 @@ class PlusSolver(Solver):
             sis = self._input_state(
                 update_modifier, deps_modifier, prune, ignore_pinned, force_remove
             )
-            index = None if sis.is_removing and sis.force_remove else self._load_index(sis)
+            if sis.is_removing and sis.force_remove:
+                index = None
+            else:
+                with _spinner(f"Collecting package metadata ({self._repodata_fn})"):
+                    index = self._load_index(sis)
             options = SolveOptions(
                 channel_priority=_PRIORITY.get(context.channel_priority, "flexible"),
                 add_pip_as_python_dependency=context.add_pip_as_python_dependency,
@@ -281,7 +318,8 @@ class PlusSolver(Solver):
                 out = SolverOutputState(sis)
                 out.early_exit()
             else:
-                out = solve(sis, index, backend, options)
+                with _spinner("Solving environment"):
+                    out = solve(sis, index, backend, options)
         except plus_errors.PackagesNotFoundError as exc:
             if sis.is_removing:
                 specs = [MatchSpec(s) for s in exc.specs]
@@ -353,6 +391,17 @@ def _virtual_package_error(blockers: dict[str, list[str]]) -> UnsatisfiableError
                 text = f"@/{present.subdir}::{present.name}=={present.version}={present.build}"
                 chains.add(((MatchSpec(text),), reference))
     return UnsatisfiableError({"virtual_package": chains})
+
+
+def _spinner(message: str):
+    """conda's progress spinner (silent under --quiet/--json, as conda configures it)."""
+    try:
+        from conda.reporters import get_spinner
+    except ImportError:  # conda < 24.9
+        from conda.common.io import Spinner
+
+        return Spinner(message, not context.verbose and not context.quiet, context.json)
+    return get_spinner(message)
 
 
 def _enum_value(value) -> str:
