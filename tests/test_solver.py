@@ -265,3 +265,58 @@ def test_real_conda_exclude_newer_global_cutoff(built_channel, tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     linked = {r["name"]: r["version"] for r in json.loads(proc.stdout)["actions"]["LINK"]}
     assert linked == {"greet": "1.0", "libcolor": "1.0"}
+
+
+def _write_prefix(prefix: Path, records, history: list[str]) -> None:
+    meta = prefix / "conda-meta"
+    meta.mkdir(parents=True)
+    for record in records:
+        data = dict(record.dump())
+        data.update(files=[], paths_data={"paths": [], "paths_version": 1})
+        (meta / f"{record.name}-{record.version}-{record.build}.json").write_text(json.dumps(data))
+    (meta / "history").write_text(
+        f"==> 2024-01-01 00:00:00 <==\n# cmd: conda create\n# update specs: {history!r}\n"
+    )
+
+
+def demo_solver(prefix: Path, **kwargs):
+    return plus_solver_class()(
+        str(prefix), [Channel(DEMO.as_uri())], ("linux-64", "noarch"), **kwargs
+    )
+
+
+def test_virtual_package_blocker_is_conda_system_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("CONDA_OVERRIDE_CUDA", "")  # no CUDA driver on this "machine"
+    reset_context()
+    solver = demo_solver(tmp_path / "env", specs_to_add=["mylib=*=cuda*"])
+    with pytest.raises(UnsatisfiableError) as info:
+        solver.solve_final_state()
+    message = str(info.value)
+    assert "incompatible with your system" in message
+    assert "mylib -> __cuda" in message and ">=12.0" in message
+    assert "Your installed version is: not available" in message
+    assert info.value.allow_retry is False
+
+
+def test_install_and_remove_in_one_request(tmp_path):
+    prefix = tmp_path / "env"
+    first = demo_solver(prefix, specs_to_add=["python=3.12", "numpy"]).solve_final_state()
+    _write_prefix(prefix, first, ["python=3.12", "numpy"])
+    final = demo_solver(
+        prefix, specs_to_add=["openssl"], specs_to_remove=["numpy"]
+    ).solve_final_state()
+    names = {r.name for r in final}
+    assert "numpy" not in names
+    assert {"python", "openssl"} <= names
+
+
+def test_request_failing_only_on_a_pin_is_a_configuration_conflict(tmp_path, monkeypatch):
+    from conda.exceptions import SpecsConfigurationConflictError
+
+    monkeypatch.setenv("CONDA_PINNED_PACKAGES", "python=3.11")
+    reset_context()
+    solver = demo_solver(tmp_path / "env", specs_to_add=["numpy=2.0.2"])  # needs 3.12
+    with pytest.raises(SpecsConfigurationConflictError) as info:
+        solver.solve_final_state()
+    assert info.value._kwargs["requested_specs"] == ["numpy=2.0.2"]
+    assert info.value._kwargs["pinned_specs"] == ["python=3.11"]
