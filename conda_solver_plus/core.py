@@ -132,6 +132,29 @@ def _has_better(index: Index, spec: MatchSpec, installed: RepoDataRecord) -> boo
     )
 
 
+def _channel_rank(index: Index, record: RepoDataRecord) -> int | None:
+    channel = index.channel_for_url(record.url)
+    return None if channel is None else index.channels.index(channel)
+
+
+def _higher_channel_has(
+    index: Index, spec: MatchSpec, installed: RepoDataRecord, channel_priority: str
+) -> bool:
+    """Does a channel of higher priority than the installed record's offer ``spec``?
+    conda ranks channel priority above "keep what is installed" for requested packages,
+    so re-requesting a package after reordering channels moves it to the first channel."""
+    if channel_priority == "disabled":
+        return False
+    current = _channel_rank(index, installed)
+    if current is None:
+        return False
+    for record in _matching_records(index, spec):
+        rank = _channel_rank(index, record)
+        if rank is not None and rank < current:
+            return True
+    return False
+
+
 def check_pins(sis: SolverInputState, index: Index) -> None:
     """A request that contradicts a pin fails before solving, naming both
     (conda's SpecsConfigurationConflictError)."""
@@ -173,7 +196,7 @@ def build_request(
     if sis.is_removing:
         _build_remove_request(sis, out, require)
     else:
-        _build_install_request(sis, out, index, require)
+        _build_install_request(sis, out, index, require, options.channel_priority)
 
     request = EngineRequest(
         specs=specs,
@@ -205,17 +228,37 @@ def _hold_python_minor(out: SolverOutputState, installed: RepoDataRecord) -> Non
 
 
 def _build_install_request(
-    sis: SolverInputState, out: SolverOutputState, index: Index, require
+    sis: SolverInputState,
+    out: SolverOutputState,
+    index: Index,
+    require,
+    channel_priority: str = "strict",
 ) -> None:
     always_update = sis.always_update
     installed_python = sis.installed.get("python")
     requested_python = sis.requested.get("python")
+    # python is requested and may move: packages built for the installed python must be
+    # free to follow it (a newer python is the point of `conda update python`)
     python_may_change = bool(
-        installed_python and requested_python and not requested_python.matches(installed_python)
+        installed_python
+        and requested_python
+        and (
+            not requested_python.matches(installed_python)
+            or _has_better(index, requested_python, installed_python)
+        )
     )
+
+    def follows_python(record: RepoDataRecord) -> bool:
+        depends_on_python = any(d in ("python", "python_abi") for d in dependency_names(record))
+        return python_may_change and depends_on_python and record.noarch is None
 
     for spec in sis.requested_specs:
         require(spec_name(spec), spec, "requested")
+    removed = _names_to_remove(sis, sis.also_remove)
+    for name in removed:
+        out.constraints.set(
+            name, MatchSpec(f"{name} <0.0.0dev0", strict=False), reason="requested removal"
+        )
 
     # libsolv's "update" job cleans dependencies: installed packages that only served a
     # package being updated (requested or always-update) may go if nothing needs them
@@ -228,7 +271,7 @@ def _build_install_request(
         [*sis.requested, *sis.pinned, *sis.history, *sis.aggressive_updates, *sis.installed]
     )
     for name in names:
-        if "*" in name or name.startswith("__"):
+        if "*" in name or name.startswith("__") or name in removed:
             continue
         installed = sis.installed.get(name)
         requested = sis.requested.get(name)
@@ -251,13 +294,22 @@ def _build_install_request(
                 installed is not None
                 and not conflicting
                 and not _has_better(index, requested, installed)
+                and not _higher_channel_has(index, requested, installed, channel_priority)
             ):
                 out.locked.set(name, installed, reason="requested, installed is the newest")
             continue
         if name in always_update:
-            if not (
-                sis.update_modifier is UpdateModifier.UPDATE_ALL and conflicting and not history
-            ):
+            # `update --all` updates what the user asked for (the history) and lets
+            # dependencies nobody needs anymore go; without a history every installed
+            # package counts as asked for
+            update_all = sis.update_modifier is UpdateModifier.UPDATE_ALL
+            only_a_dependency = (
+                update_all
+                and bool(sis.history)
+                and name not in user_installed
+                and name not in sis.aggressive_updates
+            )
+            if not (update_all and conflicting and not history) and not only_a_dependency:
                 require(name, MatchSpec(name), always_update.reason(name) or "always update")
             if installed is not None and not conflicting:
                 # an update job never downgrades and keeps what is already the newest
@@ -268,12 +320,14 @@ def _build_install_request(
                         reason="updates never downgrade",
                         overwrite=False,
                     )
-                else:
+                elif not follows_python(installed):
                     out.locked.set(name, installed, reason="always update; already the newest")
             if name == "python" and installed is not None and pinned is None:
                 _hold_python_minor(out, installed)
             continue
-        if sis.prune and name not in sis.history:
+        if sis.prune:
+            # --prune solves the request as if from scratch (conda ignores history and
+            # the installed state), so whatever the request no longer needs goes
             continue
         if installed is None:
             if history is not None:
@@ -282,6 +336,8 @@ def _build_install_request(
         if name == "python" and pinned is None:
             _hold_python_minor(out, installed)
         if history is not None:
+            if conflicting and removed:
+                continue  # may have to go with what the request removes
             if conflicting and strictness(history) == 3:
                 relaxed = _neuter(name, history)
                 require(name, relaxed, f"history {history} relaxed after a conflict")
@@ -300,8 +356,7 @@ def _build_install_request(
         freeze = sis.update_modifier is UpdateModifier.FREEZE_INSTALLED and not conflicting
         if pinned is not None and is_name_only(pinned):
             freeze = True
-        depends_on_python = any(d in ("python", "python_abi") for d in dependency_names(installed))
-        if python_may_change and depends_on_python and installed.noarch is None:
+        if follows_python(installed):
             continue  # must follow python to its new version
         if freeze:
             out.frozen.set(name, installed, reason="frozen (--freeze-installed or name-only pin)")
@@ -309,13 +364,19 @@ def _build_install_request(
             out.locked.set(name, installed, reason="installed (prefer current version)")
 
 
-def _build_remove_request(sis: SolverInputState, out: SolverOutputState, require) -> None:
+def _names_to_remove(sis: SolverInputState, specs) -> set[str]:
+    """Installed names a removal request covers (``name*`` globs expand)."""
     remove: set[str] = set()
-    for name, spec in sis.requested.items():
+    for name, spec in specs.items():
         if "*" in name:
             remove.update(n for n, r in sis.installed.items() if spec.matches(r))
         else:
             remove.add(name)
+    return remove
+
+
+def _build_remove_request(sis: SolverInputState, out: SolverOutputState, require) -> None:
+    remove = _names_to_remove(sis, sis.requested)
     for name in remove:
         out.constraints.set(
             name, MatchSpec(f"{name} <0.0.0dev0", strict=False), reason="requested removal"
@@ -414,8 +475,40 @@ def _run_engine(
         except EngineUnsolvable as error:
             last_error = error
     assert last_error is not None
+    _raise_for_pins(last_error, sis, out, index, backend, options)
     _raise_for(last_error, sis, out, index, options)
     raise AssertionError("unreachable")
+
+
+def _raise_for_pins(
+    error: EngineUnsolvable,
+    sis: SolverInputState,
+    out: SolverOutputState,
+    index: Index,
+    backend: Backend,
+    options: SolveOptions,
+) -> None:
+    """conda reports a request that only fails because of pins as a configuration
+    conflict (SpecsConfigurationConflictError) naming the pins, not as unsatisfiable.
+    The pins named in the engine's report are dropped for one more attempt; if that
+    solves, those pins are the cause."""
+    pins = {name for name in error.names if name in sis.pinned}
+    if not pins or sis.is_removing:
+        return
+    request = build_request(sis, out, index, options)
+    request.constraints = [
+        spec for key, spec in out.constraints.items() if key.split()[0] not in pins
+    ]
+    request.pinned = [record for name, record in out.frozen.items() if name not in pins]
+    try:
+        backend.solve(index, request)
+    except (EngineUnsolvable, EngineTimeout):
+        return
+    raise SpecsConfigurationConflictError(
+        sorted(str(s) for s in sis.requested_specs),
+        sorted(str(sis.pinned[name]) for name in pins),
+        origin=", ".join(sorted({sis.pinned.reason(name) or "" for name in pins})),
+    )
 
 
 def _raise_for(
@@ -490,9 +583,32 @@ def solve(
             continue
         out.records.set(name, record, reason=f"solution (attempt {out.attempts})")
     _post_solve(sis, out, index, backend, options)
+    out.held_back = _held_back(sis, out, index)
     out.neuter_history()
     _explain_records(sis, out)
     return out
+
+
+def _held_back(sis: SolverInputState, out: SolverOutputState, index: Index) -> dict[str, str]:
+    """Requested packages an ordinary install left at their installed version although
+    a newer one exists: conda tells the user which installed packages hold them back."""
+    if sis.is_removing or sis.update_modifier is not UpdateModifier.UPDATE_SPECS:
+        return {}
+    held: dict[str, str] = {}
+    for name in sis.requested:
+        installed = sis.installed.get(name)
+        final = out.records.get(name)
+        if name.startswith("__") or installed is None or final is None:
+            continue
+        if final.version != installed.version:
+            continue
+        newest = max(
+            (record.version for record in _matching_records(index, MatchSpec(name))),
+            default=None,
+        )
+        if newest is not None and newest > installed.version:
+            held[name] = str(newest)
+    return held
 
 
 def _post_solve(
@@ -601,7 +717,7 @@ def _update_deps(
 
 
 def _prune(sis: SolverInputState, out: SolverOutputState) -> None:
-    roots = [n for n in out.records if n in sis.requested or n in sis.history]
+    roots = [n for n in out.records if n in sis.requested or n in sis.pinned]
     keep = set(roots) | _ancestors(dict(out.records.items()), roots)
     for name in list(out.records):
         if name not in keep:

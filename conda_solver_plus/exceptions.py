@@ -71,6 +71,9 @@ class Explanation:
     engine_message: str
     conflicts: dict[str, str] = field(default_factory=dict)
     culprits: list[Culprit] = field(default_factory=list)
+    #: requested name -> the virtual-package dependencies (``__cuda >=10.0``) that rule
+    #: out every candidate of it on this system; empty unless that is the whole story
+    virtual_blockers: dict[str, list[str]] = field(default_factory=dict)
 
     def render(self) -> str:
         lines = [self.engine_message.rstrip()]

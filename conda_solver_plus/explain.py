@@ -14,8 +14,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rattler import BuildString, MatchSpec, PackageRecord
+
 from .exceptions import Culprit, Explanation
-from .specs import is_name_only
+from .specs import is_name_only, spec_name
 
 if TYPE_CHECKING:
     from .backends import EngineUnsolvable
@@ -51,6 +53,49 @@ def _priority_culprits(names: set[str], index: Index, channel_priority: str) -> 
                 )
             )
     return culprits
+
+
+def _virtual_record(package) -> PackageRecord:
+    return PackageRecord(
+        name=package.name.normalized,
+        version=str(package.version),
+        build=BuildString(str(package.build_string)),
+        build_number=0,
+        subdir="noarch",
+    )
+
+
+def virtual_blockers(
+    sis: SolverInputState, index: Index, requested: list[MatchSpec]
+) -> dict[str, list[str]]:
+    """Requested packages that no candidate can satisfy on this machine because each
+    candidate depends on a virtual package (``__cuda``, ``__glibc``...) the system lacks
+    or has in another version. Maps the requested name to those dependencies."""
+    system = [_virtual_record(package) for package in sis.virtual.values()]
+    blockers: dict[str, list[str]] = {}
+    for spec in requested:
+        name = spec_name(spec)
+        if name.startswith("__") or name in blockers:
+            continue
+        candidates = [
+            record
+            for repo in index.repos
+            if name in repo.sparse.package_names()
+            for record in repo.sparse.load_records(spec.name.as_package_name())
+            if spec.matches(record)
+        ]
+        unmet_per_candidate = []
+        for record in candidates:
+            unmet = [
+                dep
+                for dep in record.depends
+                if dep.startswith("__")
+                and not any(MatchSpec(dep, strict=False).matches(v) for v in system)
+            ]
+            unmet_per_candidate.append(unmet)
+        if candidates and all(unmet_per_candidate):
+            blockers[name] = sorted({dep for unmet in unmet_per_candidate for dep in unmet})
+    return blockers
 
 
 def build_explanation(
@@ -121,4 +166,9 @@ def build_explanation(
                 )
     culprits.extend(_priority_culprits(names, index, channel_priority))
     conflicts = {name: str(spec) for name, spec in out.conflicts.items() if name in names}
-    return Explanation(error.message, conflicts=conflicts, culprits=culprits)
+    return Explanation(
+        error.message,
+        conflicts=conflicts,
+        culprits=culprits,
+        virtual_blockers=virtual_blockers(sis, index, sis.requested_specs),
+    )

@@ -155,6 +155,10 @@ def record_from_dict(
         raise InvalidInputError(source, f"field 'url' must be a string, got {url!r}")
     # like conda, a missing file name or channel is read off the URL when there is one
     fn = data.get("fn") or fn or url.rpartition("/")[2] or f"{name}-{version}-{build}.tar.bz2"
+    if not fn.endswith((".conda", ".tar.bz2")):
+        # conda itself accepts records whose fn has no archive extension (ones it or a
+        # tool synthesised, pip-interop records); rattler needs a package file name
+        fn = f"{fn}.tar.bz2"
     channel = data.get("channel") or channel or ("://" in url and url.rpartition("/")[0]) or ""
     if channel and "://" not in channel:
         # a bare channel name (``conda-forge``) lives under the channel alias, as in conda;

@@ -20,11 +20,34 @@ mapping; every rule lives in the conda-free core:
   ``PrefixRecord`` objects;
 - **errors**: ``PackagesNotFoundError``, ``UnsatisfiableError`` (``allow_retry = False``:
   the core already learnt from conflicts, a conda-level retry would only repeat the work)
-  and ``SpecsConfigurationConflictError``.
+  and ``SpecsConfigurationConflictError`` (a request that only fails because of pins).
+  When every candidate of a requested package needs a virtual package this machine lacks
+  (``__cuda >=10``), the error is conda's own "incompatible with your system" message.
+
+Sharded repodata: conda 26 can fetch per-package shards (``build_repodata_subset``); plus
+does not use them. It always asks ``SubdirData`` for the monolithic ``repodata.json``
+(``current_repodata.json`` requests are also answered from the full file), whatever
+``repodata_use_shards`` says. With ``offline`` that comes from conda's cache only, and a
+channel with nothing cached counts as empty, so an offline solve never waits on the network.
+
+``context`` settings honoured: ``channels`` (and channels named in specs,
+``channel::pkg``), ``channel_priority``, ``custom_channels``/``custom_multichannels``
+(expanded by conda's ``Channel.urls``; each member channel is its own priority tier),
+``subdirs`` (``noarch`` always added), ``offline``, ``use_index_cache``/
+``local_repodata_ttl`` (through ``SubdirData``), ``pinned_packages`` and
+``conda-meta/pinned``, ``ignore_pinned``, ``aggressive_update_packages``,
+``auto_update_conda``, update/deps modifiers, ``force_remove``, ``force_reinstall``
+(conda's ``solve_for_diff`` relinks), ``prune``, ``add_pip_as_python_dependency``,
+virtual packages with ``override_virtual_packages``/``CONDA_OVERRIDE_*`` (conda's
+plugin manager computes them), the global ``exclude_newer`` cutoff, and
+``quiet``/``json``/``verbosity`` (conda's spinners and logging). Not honoured:
+``track_features`` and the legacy ``features`` mechanism (like conda-libmamba-solver),
+per-channel and per-package ``exclude_newer`` (declared unsupported, so conda refuses them).
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 import os
@@ -93,16 +116,29 @@ class PlusSolver(Solver):
     """conda's Solver API, answered by the conda-solver-plus core."""
 
     _uses_ssc = False
-    supports_exclude_newer_global = False
+    #: ``exclude_newer`` (conda >= 26): the global cutoff goes to the engine, which drops
+    #: records timestamped after it (records without a timestamp stay, like conda).
+    #: Per-channel and per-package cutoffs are not implemented, so conda refuses them.
+    supports_exclude_newer_global = True
     supports_exclude_newer_channel = False
     supports_exclude_newer_package = False
 
     @staticmethod
     @cache
     def user_agent() -> str:
-        import rattler
+        """``conda-solver-plus/<version>`` and the engine library conda will solve with."""
+        from importlib.metadata import PackageNotFoundError, version
 
-        return f"conda-solver-plus/{__version__} py-rattler/{rattler.__version__}"
+        agent = f"conda-solver-plus/{__version__}"
+        try:
+            engine = get_backend(_configured_backend_name()).name
+        except plus_errors.SolverPlusError:
+            return agent
+        distribution = {"rattler": "py-rattler", "libmamba": "libmambapy"}.get(engine, engine)
+        try:
+            return f"{agent} {distribution}/{version(distribution)}"
+        except PackageNotFoundError:
+            return f"{agent} {distribution}"
 
     def __init__(
         self,
@@ -115,9 +151,7 @@ class PlusSolver(Solver):
         command=NULL,
         **kwargs,
     ):
-        if specs_to_add and specs_to_remove:
-            raise ValueError("Only one of specs_to_add and specs_to_remove can be set at a time")
-        if specs_to_remove and command is NULL:
+        if specs_to_remove and not specs_to_add and command is NULL:
             command = "remove"
         super().__init__(
             os.fspath(prefix),
@@ -154,21 +188,22 @@ class PlusSolver(Solver):
             name: str(spec)
             for name, spec in History(self.prefix).get_requested_specs_map().items()
         }
-        requested = (
-            self.unmerged_specs_to_remove if self.specs_to_remove else self.unmerged_specs_to_add
-        )
+        # conda may pass both lists: an install that also removes packages
+        removing_only = bool(self.specs_to_remove) and not self.specs_to_add
+        requested = self.unmerged_specs_to_remove if removing_only else self.unmerged_specs_to_add
+        also_remove = [] if removing_only else [str(s) for s in self.specs_to_remove]
         virtual = {}
         for vrec in context.plugin_manager.get_virtual_package_records():
             virtual[vrec.name] = make_virtual(vrec.name, str(vrec.version), vrec.build or "0")
         command = self._command if isinstance(self._command, str) else "install"
-        if self.specs_to_remove:
+        if removing_only:
             command = "remove"
         return SolverInputState(
             self.prefix,
             [_conda_spec_str(spec) for spec in requested],
             command=command,
-            update_modifier=str(pick(update_modifier, context.update_modifier).value),
-            deps_modifier=str(pick(deps_modifier, context.deps_modifier).value),
+            update_modifier=_enum_value(pick(update_modifier, context.update_modifier)),
+            deps_modifier=_enum_value(pick(deps_modifier, context.deps_modifier)),
             pinned_packages=list(context.pinned_packages),
             aggressive_update_packages=[str(s) for s in context.aggressive_update_packages],
             auto_update_conda=context.auto_update_conda,
@@ -180,6 +215,7 @@ class PlusSolver(Solver):
             prune=pick(prune, False),
             installed=installed,
             history=history,
+            also_remove=also_remove,
         )
 
     def _channels_for(self, sis: SolverInputState) -> list[Channel]:
@@ -223,11 +259,21 @@ class PlusSolver(Solver):
             if not Path(path).is_file():
                 continue
             entries.append((ref, subdir, Path(path)))
-        if not entries:
+        if not entries and self.specs_to_add:
+            # nothing to search (offline with an empty cache, a channel without repodata)
             raise PackagesNotFoundError(
                 [str(s) for s in self.specs_to_add], [str(c) for c in self.channels]
             )
         return index_from_files(entries)
+
+    def _exclude_newer_cutoff(self) -> datetime.datetime | None:
+        """The global ``exclude_newer`` cutoff conda resolved (``--exclude-newer``,
+        ``exclude_newer`` in .condarc), as the engine's datetime."""
+        policy = getattr(self, "exclude_newer_policy", None)  # conda < 26 has none
+        cutoff = getattr(policy, "global_cutoff", None)
+        if cutoff is None:
+            return None
+        return datetime.datetime.fromtimestamp(cutoff, tz=datetime.timezone.utc)
 
     # -- core -> conda ------------------------------------------------------------------
     def _to_conda(self, record) -> PackageRecord:
@@ -253,11 +299,16 @@ class PlusSolver(Solver):
             sis = self._input_state(
                 update_modifier, deps_modifier, prune, ignore_pinned, force_remove
             )
-            index = None if sis.is_removing and sis.force_remove else self._load_index(sis)
+            if sis.is_removing and sis.force_remove:
+                index = None
+            else:
+                with _spinner(f"Collecting package metadata ({self._repodata_fn})"):
+                    index = self._load_index(sis)
             options = SolveOptions(
                 channel_priority=_PRIORITY.get(context.channel_priority, "flexible"),
                 add_pip_as_python_dependency=context.add_pip_as_python_dependency,
                 timeout=_timeout(),
+                exclude_newer=self._exclude_newer_cutoff(),
             )
             backend = get_backend(_configured_backend_name())
             log.info("conda-solver-plus %s using the %s engine", __version__, backend.name)
@@ -267,7 +318,8 @@ class PlusSolver(Solver):
                 out = SolverOutputState(sis)
                 out.early_exit()
             else:
-                out = solve(sis, index, backend, options)
+                with _spinner("Solving environment"):
+                    out = solve(sis, index, backend, options)
         except plus_errors.PackagesNotFoundError as exc:
             if sis.is_removing:
                 specs = [MatchSpec(s) for s in exc.specs]
@@ -280,11 +332,15 @@ class PlusSolver(Solver):
             error.allow_retry = False
             raise error from None
         except plus_errors.UnsatisfiableError as exc:
+            if exc.explanation.virtual_blockers:
+                error = _virtual_package_error(exc.explanation.virtual_blockers)
+                error.allow_retry = False
+                raise error from None
             raise PlusUnsatisfiableError(str(exc)) from None
         except plus_errors.SpecsConfigurationConflictError as exc:
             error = SpecsConfigurationConflictError(
-                requested_specs=[MatchSpec(s) for s in exc.requested_specs],
-                pinned_specs=[MatchSpec(s) for s in exc.pinned_specs],
+                requested_specs=sorted(str(MatchSpec(s)) for s in exc.requested_specs),
+                pinned_specs=sorted(str(MatchSpec(s)) for s in exc.pinned_specs),
                 prefix=self.prefix,
             )
             error.allow_retry = False
@@ -299,11 +355,58 @@ class PlusSolver(Solver):
             for name, spec in out.specs.items():
                 log.debug("spec %s <- %s", spec, out.specs.reason(name))
         records = [self._to_conda(r) for r in out.records.values()]
+        if out.held_back and not context.json:
+            # conda's own report of what keeps a requested package from updating
+            for spec in self.specs_to_add:
+                if spec.name in out.held_back:
+                    self.determine_constricting_specs(spec, records)
         return IndexedSet(PrefixGraph(records).graph)
 
     def _notify_conda_outdated(self, link_precs, *args, **kwargs):
         # conda's default implementation queries the classic index; plus does not build it
         return
+
+
+def _virtual_package_error(blockers: dict[str, list[str]]) -> UnsatisfiableError:
+    """conda's "incompatible with your system" error: each requested package with the
+    virtual-package versions its candidates need, and the system's own virtual package."""
+    system = {
+        record.name: record for record in context.plugin_manager.get_virtual_package_records()
+    }
+    chains = set()
+    reference = "not available"
+    for name, deps in blockers.items():
+        versions: dict[str, set[str]] = {}
+        for dep in deps:
+            spec = MatchSpec(dep)
+            versions.setdefault(spec.name, set())
+            if spec.version is not None:
+                versions[spec.name].add(str(spec.version))
+        for virtual_name, wanted in versions.items():
+            needed = MatchSpec(name=virtual_name, version="|".join(sorted(wanted)) or None)
+            present = system.get(virtual_name)
+            reference = str(present.version) if present else "not available"
+            chains.add(((MatchSpec(name), needed), reference))
+            if present is not None:
+                text = f"@/{present.subdir}::{present.name}=={present.version}={present.build}"
+                chains.add(((MatchSpec(text),), reference))
+    return UnsatisfiableError({"virtual_package": chains})
+
+
+def _spinner(message: str):
+    """conda's progress spinner (silent under --quiet/--json, as conda configures it)."""
+    try:
+        from conda.reporters import get_spinner
+    except ImportError:  # conda < 24.9
+        from conda.common.io import Spinner
+
+        return Spinner(message, not context.verbose and not context.quiet, context.json)
+    return get_spinner(message)
+
+
+def _enum_value(value) -> str:
+    """conda passes modifiers as its enums or as their plain string values."""
+    return str(getattr(value, "value", value))
 
 
 def _conda_spec_str(spec: MatchSpec) -> str:

@@ -247,6 +247,7 @@ class SolverInputState:
         installed: Mapping[str, RepoDataRecord] | None = None,
         history: Mapping[str, str | MatchSpec] | None = None,
         pinned_source: str = "pinned_packages setting",
+        also_remove: Iterable[str | MatchSpec] = (),
     ) -> None:
         self.prefix = Path(prefix) if prefix is not None else None
         self.command = command
@@ -290,6 +291,12 @@ class SolverInputState:
         for name, spec, _ in _spec_items(requested, "command line"):
             self.requested.set(name, spec, reason="requested on the command line")
             self.requested_specs.append(spec)
+
+        #: installed packages an install/update must also remove (conda's Solver accepts
+        #: ``specs_to_add`` and ``specs_to_remove`` together)
+        self.also_remove: TrackedMap[str, MatchSpec] = TrackedMap("also_remove")
+        for name, spec, _ in _spec_items(also_remove, "command line"):
+            self.also_remove.set(name, spec, reason="removal requested with an install")
 
         self.pinned: TrackedMap[str, MatchSpec] = TrackedMap("pinned")
         if not self.ignore_pinned:
@@ -379,6 +386,9 @@ class SolverOutputState:
         self.neutered: TrackedMap[str, MatchSpec] = TrackedMap("neutered")
         #: why each record of the result is there (filled after a solve)
         self.why: dict[str, str] = {}
+        #: requested packages that stayed at their installed version although a channel
+        #: has a newer one (something in the environment holds them back), with that version
+        self.held_back: dict[str, str] = {}
         self.attempts = 0
 
     def reset_request(self) -> None:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import sys
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+import pytest
 import yaml
 from packaging.requirements import Requirement
 
@@ -41,7 +42,11 @@ def test_one_ruff_version_for_hook_ci_and_this_environment():
     (ruff_repo,) = [r for r in config["repos"] if r["repo"].endswith("/ruff-pre-commit")]
     hook_version = ruff_repo["rev"].removeprefix("v")
     assert hook_version == _pinned("test", "ruff")
-    assert version("ruff") == hook_version, "reinstall: bash dev/setup.sh"
+    try:
+        installed = version("ruff")
+    except PackageNotFoundError:  # e.g. a conda environment used only to run the tests
+        pytest.skip("ruff is not installed in this environment; the pins above agree")
+    assert installed == hook_version, "reinstall: bash dev/setup.sh"
 
 
 def test_dev_extra_covers_test_and_docs():

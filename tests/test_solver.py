@@ -8,6 +8,9 @@ on a local file channel, PrefixData on a real prefix, and conda's exceptions.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,6 +23,7 @@ from conda.models.channel import Channel  # noqa: E402
 from conda.models.records import PackageRecord  # noqa: E402
 
 DEMO = Path(__file__).parent / "data" / "demo-channel"
+REPO_ROOT = Path(__file__).parents[1]
 
 
 @pytest.fixture(autouse=True)
@@ -104,3 +108,215 @@ def test_installed_records_and_history_are_respected(tmp_path):
     kept = next(r for r in second if r.name == "python")
     assert (kept.version, kept.build) == (python.version, python.build)
     assert "pip" in {r.name for r in second}
+
+
+# -- a real conda create/install/update/remove cycle on packages built here ---------------
+#
+# The packages are built by this test (plain tarfile, conda's v1 ``.tar.bz2`` layout:
+# ``info/index.json``, ``info/files``, ``info/paths.json`` and the payload), indexed with
+# a repodata.json written here, and installed by conda itself in a subprocess
+# (``python -m conda``), so conda downloads, extracts and links them into a real prefix.
+
+#: name, version, build number, depends, timestamp (ms) — greet 2.0 is the newest
+PACKAGES = [
+    ("libcolor", "1.0", 0, [], 1_600_000_000_000),
+    ("greet", "1.0", 0, ["libcolor >=1.0"], 1_600_000_000_000),
+    ("greet", "2.0", 0, ["libcolor >=1.0"], 1_700_000_000_000),
+    ("shout", "0.1", 0, ["greet"], 1_600_000_000_000),
+]
+
+
+def _build_package(subdir_dir: Path, name, version, number, depends, timestamp) -> dict:
+    import hashlib
+    import io
+    import tarfile
+
+    build = f"h0_{number}"
+    subdir = subdir_dir.name
+    payload_path = f"share/{name}/VERSION"
+    payload = f"{name} {version}\n".encode()
+    index = {
+        "name": name,
+        "version": version,
+        "build": build,
+        "build_number": number,
+        "depends": depends,
+        "subdir": subdir,
+        "license": "BSD-3-Clause",
+        "timestamp": timestamp,
+    }
+    paths = {
+        "paths": [
+            {
+                "_path": payload_path,
+                "path_type": "hardlink",
+                "sha256": hashlib.sha256(payload).hexdigest(),
+                "size_in_bytes": len(payload),
+            }
+        ],
+        "paths_version": 1,
+    }
+    members = {
+        "info/index.json": json.dumps(index).encode(),
+        "info/files": f"{payload_path}\n".encode(),
+        "info/paths.json": json.dumps(paths).encode(),
+        payload_path: payload,
+    }
+    fn = f"{name}-{version}-{build}.tar.bz2"
+    with tarfile.open(subdir_dir / fn, "w:bz2") as tar:
+        for member, data in members.items():
+            info = tarfile.TarInfo(member)
+            info.size = len(data)
+            info.mtime = timestamp // 1000
+            tar.addfile(info, io.BytesIO(data))
+    blob = (subdir_dir / fn).read_bytes()
+    return fn, {
+        **index,
+        "md5": hashlib.md5(blob).hexdigest(),
+        "sha256": hashlib.sha256(blob).hexdigest(),
+        "size": len(blob),
+    }
+
+
+@pytest.fixture(scope="module")
+def built_channel(tmp_path_factory) -> Path:
+    channel = tmp_path_factory.mktemp("built-channel")
+    subdir = context.subdir
+    for name in (subdir, "noarch"):
+        (channel / name).mkdir()
+        (channel / name / "repodata.json").write_text(
+            json.dumps({"info": {"subdir": name}, "packages": {}, "packages.conda": {}})
+        )
+    packages = {}
+    for spec in PACKAGES:
+        fn, record = _build_package(channel / subdir, *spec)
+        packages[fn] = record
+    (channel / subdir / "repodata.json").write_text(
+        json.dumps({"info": {"subdir": subdir}, "packages": packages, "packages.conda": {}})
+    )
+    return channel
+
+
+def run_conda(tmp_path: Path, channel: Path, *args: str) -> subprocess.CompletedProcess:
+    """Real conda from this interpreter, solving with plus (this checkout's code)."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]),
+        "CONDA_SOLVER": "plus",
+        "CONDA_SOLVER_PLUS_BACKEND": "rattler",
+        "CONDA_PKGS_DIRS": str(tmp_path / "pkgs"),
+        "CONDA_REPODATA_USE_SHARDS": "false",
+        "CONDA_OFFLINE": "true",  # a file channel needs no network; nothing may wait on it
+        "CONDA_CHANNELS": channel.as_uri(),
+        "CONDA_NUMBER_CHANNEL_NOTICES": "0",
+        "CONDA_AUTO_UPDATE_CONDA": "false",
+    }
+    command = [sys.executable, "-m", "conda", *args, "--override-channels", "-c"]
+    command += [channel.as_uri(), "--yes"]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+
+
+def installed(prefix: Path) -> dict[str, str]:
+    return {
+        data["name"]: data["version"]
+        for data in (json.loads(p.read_text()) for p in (prefix / "conda-meta").glob("*.json"))
+    }
+
+
+def test_real_conda_create_install_update_remove(built_channel, tmp_path):
+    prefix = tmp_path / "env"
+
+    def conda(*args: str) -> None:
+        proc = run_conda(tmp_path, built_channel, *args)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+
+    conda("create", "-p", str(prefix), "greet=1.0")
+    assert installed(prefix) == {"greet": "1.0", "libcolor": "1.0"}
+    assert (prefix / "share" / "greet" / "VERSION").read_text() == "greet 1.0\n"
+
+    conda("install", "-p", str(prefix), "shout")
+    # greet was asked for as 1.0 and stays there; shout accepts any greet
+    assert installed(prefix) == {"greet": "1.0", "libcolor": "1.0", "shout": "0.1"}
+
+    conda("update", "-p", str(prefix), "--all")
+    assert installed(prefix)["greet"] == "2.0"
+    assert (prefix / "share" / "greet" / "VERSION").read_text() == "greet 2.0\n"
+
+    conda("remove", "-p", str(prefix), "shout")
+    assert "shout" not in installed(prefix)
+    assert not (prefix / "share" / "shout").exists()
+    assert installed(prefix)["greet"] == "2.0"
+
+
+def test_real_conda_exclude_newer_global_cutoff(built_channel, tmp_path):
+    # greet 2.0 is timestamped 2023-11-14, greet 1.0 2020-09-13
+    proc = run_conda(
+        tmp_path,
+        built_channel,
+        "create",
+        "-p",
+        str(tmp_path / "env"),
+        "greet",
+        "--dry-run",
+        "--json",
+        "--exclude-newer",
+        "2021-01-01",
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    linked = {r["name"]: r["version"] for r in json.loads(proc.stdout)["actions"]["LINK"]}
+    assert linked == {"greet": "1.0", "libcolor": "1.0"}
+
+
+def _write_prefix(prefix: Path, records, history: list[str]) -> None:
+    meta = prefix / "conda-meta"
+    meta.mkdir(parents=True)
+    for record in records:
+        data = dict(record.dump())
+        data.update(files=[], paths_data={"paths": [], "paths_version": 1})
+        (meta / f"{record.name}-{record.version}-{record.build}.json").write_text(json.dumps(data))
+    (meta / "history").write_text(
+        f"==> 2024-01-01 00:00:00 <==\n# cmd: conda create\n# update specs: {history!r}\n"
+    )
+
+
+def demo_solver(prefix: Path, **kwargs):
+    return plus_solver_class()(
+        str(prefix), [Channel(DEMO.as_uri())], ("linux-64", "noarch"), **kwargs
+    )
+
+
+def test_virtual_package_blocker_is_conda_system_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("CONDA_OVERRIDE_CUDA", "")  # no CUDA driver on this "machine"
+    reset_context()
+    solver = demo_solver(tmp_path / "env", specs_to_add=["mylib=*=cuda*"])
+    with pytest.raises(UnsatisfiableError) as info:
+        solver.solve_final_state()
+    message = str(info.value)
+    assert "incompatible with your system" in message
+    assert "mylib -> __cuda" in message and ">=12.0" in message
+    assert "Your installed version is: not available" in message
+    assert info.value.allow_retry is False
+
+
+def test_install_and_remove_in_one_request(tmp_path):
+    prefix = tmp_path / "env"
+    first = demo_solver(prefix, specs_to_add=["python=3.12", "numpy"]).solve_final_state()
+    _write_prefix(prefix, first, ["python=3.12", "numpy"])
+    final = demo_solver(
+        prefix, specs_to_add=["openssl"], specs_to_remove=["numpy"]
+    ).solve_final_state()
+    names = {r.name for r in final}
+    assert "numpy" not in names
+    assert {"python", "openssl"} <= names
+
+
+def test_request_failing_only_on_a_pin_is_a_configuration_conflict(tmp_path, monkeypatch):
+    from conda.exceptions import SpecsConfigurationConflictError
+
+    monkeypatch.setenv("CONDA_PINNED_PACKAGES", "python=3.11")
+    reset_context()
+    solver = demo_solver(tmp_path / "env", specs_to_add=["numpy=2.0.2"])  # needs 3.12
+    with pytest.raises(SpecsConfigurationConflictError) as info:
+        solver.solve_final_state()
+    assert info.value._kwargs["requested_specs"] == ["numpy=2.0.2"]
+    assert info.value._kwargs["pinned_specs"] == ["python=3.11"]
