@@ -22,7 +22,7 @@ from rattler import Version
 from conda_solver_plus.backends import get_backend
 from conda_solver_plus.core import SolveOptions, solve
 from conda_solver_plus.exceptions import InvalidInputError
-from conda_solver_plus.index import ChannelRef, load_index, resolve_channel
+from conda_solver_plus.index import ChannelRef, load_index, looks_like_path, resolve_channel
 from conda_solver_plus.specs import parse_spec
 from conda_solver_plus.state import SolverInputState
 from conda_solver_plus.virtual import make_virtual
@@ -130,6 +130,43 @@ def test_resolve_bare_name_uses_channel_alias():
 def test_resolve_alias_url_gets_canonical_name():
     ref = resolve_channel("https://conda.anaconda.org/conda-forge/")
     assert ref.name == "conda-forge"
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("conda-forge/label/dev", "conda-forge/label/dev"),
+        ("pytorch/label/nightly/", "pytorch/label/nightly"),
+        (".hidden-name", ".hidden-name"),  # conda: a leading dot alone is not a path
+    ],
+)
+def test_resolve_name_with_slash_is_a_labelled_channel(text, name, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # nothing of that name exists here
+    ref = resolve_channel(text)
+    assert ref.url == f"https://conda.anaconda.org/{name}"
+    assert ref.name == name
+    assert not ref.is_local
+    assert ref.rattler_channel().base_url == f"https://conda.anaconda.org/{name}/"
+
+
+def test_resolve_bare_name_is_a_name_even_when_a_directory_has_it(tmp_path, monkeypatch):
+    """``-c pytorch`` next to a clone of pytorch still means the channel."""
+    (tmp_path / "pytorch").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert resolve_channel("pytorch").url == "https://conda.anaconda.org/pytorch"
+    assert resolve_channel("./pytorch").local_path == tmp_path / "pytorch"
+
+
+@pytest.mark.parametrize("text", ["./x/y", "../x", "..", ".", "~/x", "/x", "//server/share"])
+def test_looks_like_path_follows_conda(text):
+    assert looks_like_path(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["conda-forge", "conda-forge/label/dev", ".hidden", "https://x.org/a", "a.b/c"]
+)
+def test_looks_like_path_rejects_names_and_urls(text):
+    assert not looks_like_path(text)
 
 
 @pytest.mark.parametrize("text", ["", "   "])
