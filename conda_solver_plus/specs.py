@@ -37,7 +37,8 @@ def parse_spec(text: str, source: str = "command line", *, allow_glob: bool = Fa
     try:
         return MatchSpec(text, strict=False, exact_names_only=not allow_glob)
     except Exception as exc:  # py-rattler raises its own InvalidMatchSpecError subclasses
-        reason = str(exc).strip().strip('"') or type(exc).__name__
+        # py-rattler appends the cause chain ("\nCaused by: ...") repeating the first line
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0].strip()
         raise InvalidInputError(
             f"{source}: spec {text!r}",
             f"not a valid match spec: {reason}",
