@@ -35,7 +35,7 @@ def parse_spec(text: str, source: str = "command line", *, allow_glob: bool = Fa
         raise InvalidInputError(source, f"empty package spec {text!r}", "give a package name")
     text = text.strip()
     try:
-        return MatchSpec(text, strict=False, exact_names_only=not allow_glob)
+        spec = MatchSpec(text, strict=False, exact_names_only=not allow_glob)
     except Exception as exc:  # py-rattler raises its own InvalidMatchSpecError subclasses
         # py-rattler appends the cause chain ("\nCaused by: ...") repeating the first line
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0].strip()
@@ -44,6 +44,15 @@ def parse_spec(text: str, source: str = "command line", *, allow_glob: bool = Fa
             f"not a valid match spec: {reason}",
             "write it like 'numpy', 'numpy>=1.26' or 'numpy=1.26=py312*'",
         ) from None
+    if "unrepresentable-namespace" in str(spec):
+        # ``ns:name`` is conda's (ignored) namespace; one with quotes or backslashes parses
+        # but cannot be written back as a spec, so history, pins and reports would break
+        raise InvalidInputError(
+            f"{source}: spec {text!r}",
+            "not a valid match spec: the part before ':' is not a channel or namespace",
+            "write it like 'numpy' or 'conda-forge::numpy'",
+        )
+    return spec
 
 
 def spec_name(spec: MatchSpec) -> str:

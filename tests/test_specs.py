@@ -99,7 +99,9 @@ def test_exact_spec_matches_its_record_only(name, version, build):
 # -- examples ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text", ["numpy>=", "=1.0", "pkg[version=", "numpy ===", "<>"])
+@pytest.mark.parametrize(
+    "text", ["numpy>=", "=1.0", "pkg[version=", "numpy ===", "<>", "\\\\:_", "'y2p\"a:b#"]
+)
 def test_invalid_spec_names_spec_and_source(text):
     with pytest.raises(InvalidInputError) as info:
         parse_spec(text, "conda-meta/pinned:3")
@@ -118,3 +120,11 @@ def test_glob_names_only_when_allowed():
     with pytest.raises(InvalidInputError, match="glob"):
         parse_spec("num*")
     assert spec_name(parse_spec("num*", allow_glob=True)) == "num*"
+
+
+def test_namespace_is_accepted_and_round_trips():
+    """conda ignores a ``namespace:`` before the name; it still has to survive a round trip
+    (found by dev/fuzz.py: ``\\:_`` parsed into a spec that could not be written back)."""
+    spec = parse_spec("ns:numpy>=1")
+    assert spec_name(spec) == "numpy"
+    assert str(parse_spec(str(spec))) == str(spec)
