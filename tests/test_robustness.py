@@ -25,6 +25,7 @@ should be) and the ``chmod`` variants are skipped under root with that reason.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import http.server
 import json
@@ -32,7 +33,10 @@ import os
 import shutil
 import socket
 import stat
+import subprocess
+import sys
 import threading
+import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -837,3 +841,181 @@ def test_dependency_that_does_not_parse_excludes_its_record(tmp_path, clean_env,
     code, _out, err = run_main(world.argv(), capsys)
     assert code == 1, err
     assert "bar >>= 1" in err
+
+
+# -- nothing but the cache directory is ever written ------------------------------------------
+
+
+def _cli_subprocess(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "conda_solver_plus", *argv]
+    return subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+
+
+def _sealed_env(root: Path) -> dict[str, str]:
+    """An environment whose home, temp and cache directories all live under ``root``, so a
+    stray write anywhere a process usually writes shows up in a snapshot of ``root``."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("CONDA_OVERRIDE_", "CONDA_SOLVER_PLUS_"))
+        and k.lower() not in ("http_proxy", "https_proxy", "all_proxy")
+    }
+    for name in ("home", "tmp", "xdg-cache", "xdg-config", "xdg-data"):
+        (root / name).mkdir(exist_ok=True)
+    env.update(
+        HOME=str(root / "home"),
+        TMPDIR=str(root / "tmp"),
+        XDG_CACHE_HOME=str(root / "xdg-cache"),
+        XDG_CONFIG_HOME=str(root / "xdg-config"),
+        XDG_DATA_HOME=str(root / "xdg-data"),
+        NO_PROXY="127.0.0.1,localhost",
+        no_proxy="127.0.0.1,localhost",
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+    return env
+
+
+def _make_read_only(root: Path) -> None:
+    for dirpath, _dirnames, filenames in os.walk(root):
+        for name in filenames:
+            Path(dirpath, name).chmod(0o444)
+        Path(dirpath).chmod(0o555)
+
+
+def _make_writable(root: Path) -> None:
+    for dirpath, _dirnames, filenames in os.walk(root):
+        Path(dirpath).chmod(0o755)
+        for name in filenames:
+            Path(dirpath, name).chmod(0o644)
+
+
+def test_solves_write_nothing_outside_the_cache(tmp_path, servers):
+    """Install, update-all, freeze, remove and explain against a read-only prefix, from a
+    local and an HTTP channel: afterwards everything under the test's directory (the prefix,
+    the channels, $HOME, $TMPDIR, XDG dirs) is as it was, except the cache directory.
+
+    Under root, permission bits do not stop writes, so the snapshot is what checks it."""
+    world = World(tmp_path)
+    served = tmp_path / "www"
+    shutil.copytree(DEMO, served / "demo")
+    handler = type(
+        "Files", (http.server.SimpleHTTPRequestHandler,), {"log_message": _Quiet.log_message}
+    )
+    url = servers.start(functools.partial(handler, directory=str(served))) + "/demo"
+    env = _sealed_env(tmp_path)
+    _make_read_only(world.prefix)
+    before = snapshot(tmp_path, DEMO, exclude=world.cache)
+    base = ["--prefix", str(world.prefix), "--cache-dir", str(world.cache), "--subdir", "linux-64"]
+    base += ["--backend", "rattler", "--json"]
+    runs = [
+        ["solve", "numpy", "-c", str(DEMO)],
+        ["solve", "numpy", "-c", url],
+        ["solve", "--update-all", "-c", url],
+        ["solve", "pip", "--freeze-installed", "-c", str(DEMO)],
+        ["solve", "--remove", "openssl", "-c", str(DEMO)],
+        ["explain", "numpy", "-c", url, "-c", str(DEMO)],
+        ["solve", "numpy", "-c", url, "--offline"],
+    ]
+    try:
+        for argv in runs:
+            proc = _cli_subprocess([*argv, *base], env)
+            assert proc.returncode in (0, 1), (argv, proc.stderr)
+            assert "Traceback" not in proc.stderr
+    finally:
+        after = snapshot(tmp_path, DEMO, exclude=world.cache)
+        _make_writable(world.prefix)
+    assert after == before
+    assert any(world.cache.rglob("*")), "the HTTP channel was cached"
+
+
+# -- concurrency: processes sharing one cache directory -----------------------------------------
+
+
+class _SlowFiles(http.server.SimpleHTTPRequestHandler):
+    """Static files, each answer held back a little so concurrent fetches overlap."""
+
+    def send_head(self):
+        time.sleep(0.3)
+        return super().send_head()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def _solve_concurrently(argvs: list[list[str]], env: dict[str, str]) -> list[dict]:
+    command = [sys.executable, "-m", "conda_solver_plus"]
+    processes = [
+        subprocess.Popen(
+            [*command, *argv],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=ROOT,
+        )
+        for argv in argvs
+    ]
+    answers = []
+    for process in processes:
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err
+        assert "Traceback" not in err
+        answers.append({r["name"]: r["url"] for r in json.loads(out)["records"]})
+    return answers
+
+
+def _cache_is_sound(cache: Path) -> None:
+    """Every JSON file py-rattler or we left in the cache parses; no temp files remain."""
+    for path in cache.rglob("*"):
+        if path.suffix == ".json":
+            json.loads(path.read_bytes())
+        assert not path.name.endswith(".tmp"), path
+
+
+def test_processes_sharing_an_http_cache_do_not_corrupt_it(tmp_path, servers):
+    served = tmp_path / "www"
+    shutil.copytree(DEMO, served / "demo")
+    url = servers.start(functools.partial(_SlowFiles, directory=str(served))) + "/demo"
+    cache = tmp_path / "cache"
+    env = _sealed_env(tmp_path)
+    argv = ["solve", "numpy", "pip", "-c", url, "--subdir", "linux-64", "--backend", "rattler"]
+    argv += ["--cache-dir", str(cache), "--json"]
+
+    first = _solve_concurrently([argv] * 4, env)
+    assert all(answer == first[0] for answer in first)
+    assert first[0]["numpy"].endswith("numpy-2.0.2-py312h58c1407_1.conda")
+    _cache_is_sound(cache)
+
+    # the channel changes (numpy 2.0.2 withdrawn): concurrent processes refresh the cache
+    linux = served / "demo" / "linux-64" / "repodata.json"
+    data = json.loads(linux.read_text())
+    withdrawn = [fn for fn in data["packages.conda"] if fn.startswith("numpy-2.0.2-")]
+    assert withdrawn
+    for fn in withdrawn:
+        del data["packages.conda"][fn]
+    linux.write_text(json.dumps(data))
+    os.utime(linux, (time.time() + 10, time.time() + 10))  # a new Last-Modified
+
+    second = _solve_concurrently([argv] * 4, env)
+    assert all(answer == second[0] for answer in second)
+    assert "numpy-2.0.2-" not in second[0]["numpy"]
+    _cache_is_sound(cache)
+
+    # and the cache they left answers on its own
+    offline = _solve_concurrently([[*argv, "--offline"]], env)
+    assert offline[0] == second[0]
+
+
+def test_processes_decompressing_one_local_zst_do_not_corrupt_the_cache(tmp_path):
+    world = World(tmp_path)
+    data = zstandard.ZstdCompressor().compress(DEMO_LINUX.read_bytes())
+    channel = world.channel({"linux-64/repodata.json.zst": data})
+    argv = ["solve", "numpy", "-c", str(channel), "-c", str(DEMO), "--subdir", "linux-64"]
+    argv += ["--backend", "rattler", "--cache-dir", str(world.cache), "--json"]
+    answers = _solve_concurrently([argv] * 4, _sealed_env(tmp_path))
+    assert all(answer == answers[0] for answer in answers)
+    assert answers[0]["numpy"].startswith(channel.as_uri())
+    decompressed = list((world.cache / "decompressed").glob("*.json"))
+    assert len(decompressed) == 1
+    assert decompressed[0].read_bytes() == DEMO_LINUX.read_bytes()
+    _cache_is_sound(world.cache)
