@@ -331,6 +331,13 @@ def _(world, servers, monkeypatch):
     return ["empty channel name"]
 
 
+@case("channel-label-offline-uncached")  # a labelled channel name, not a local path
+def _(world, servers, monkeypatch):
+    world.channels = ["conda-forge/label/dev"]
+    world.extra = ["--offline"]
+    return ["channel conda-forge/label/dev", "offline", "conda.anaconda.org/conda-forge/label/dev"]
+
+
 @case("channel-subdir-unknown")
 def _(world, servers, monkeypatch):
     world.subdir = "linux-65"
