@@ -942,7 +942,7 @@ class _SlowFiles(http.server.SimpleHTTPRequestHandler):
     """Static files, each answer held back a little so concurrent fetches overlap."""
 
     def send_head(self):
-        time.sleep(0.3)
+        time.sleep(0.1)
         return super().send_head()
 
     def log_message(self, *args) -> None:
