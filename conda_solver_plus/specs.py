@@ -44,13 +44,15 @@ def parse_spec(text: str, source: str = "command line", *, allow_glob: bool = Fa
             f"not a valid match spec: {reason}",
             "write it like 'numpy', 'numpy>=1.26' or 'numpy=1.26=py312*'",
         ) from None
-    if "unrepresentable-namespace" in str(spec):
-        # ``ns:name`` is conda's (ignored) namespace; one with quotes or backslashes parses
-        # but cannot be written back as a spec, so history, pins and reports would break
+    if "[unrepresentable-" in str(spec):
+        # py-rattler accepts some parts (a ``ns:`` namespace, a build string) with quotes,
+        # backslashes or spaces that it cannot write back as a spec (found by dev/fuzz.py);
+        # history, pins and reports need the text form, so refuse them here
+        part = str(spec).split("[unrepresentable-", 1)[1].split("=", 1)[0]
         raise InvalidInputError(
             f"{source}: spec {text!r}",
-            "not a valid match spec: the part before ':' is not a channel or namespace",
-            "write it like 'numpy' or 'conda-forge::numpy'",
+            f"not a valid match spec: the {part} has characters a spec cannot carry",
+            "write it like 'numpy', 'conda-forge::numpy' or 'numpy=1.26=py312*'",
         )
     return spec
 

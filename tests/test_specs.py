@@ -100,7 +100,17 @@ def test_exact_spec_matches_its_record_only(name, version, build):
 
 
 @pytest.mark.parametrize(
-    "text", ["numpy>=", "=1.0", "pkg[version=", "numpy ===", "<>", "\\\\:_", "'y2p\"a:b#"]
+    "text",
+    [
+        "numpy>=",
+        "=1.0",
+        "pkg[version=",
+        "numpy ===",
+        "<>",
+        "\\\\:_",
+        "'y2p\"a:b#",
+        "c3\ty~\"u>u_ '",
+    ],
 )
 def test_invalid_spec_names_spec_and_source(text):
     with pytest.raises(InvalidInputError) as info:
