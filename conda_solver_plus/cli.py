@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -27,7 +28,7 @@ from typing import Any, NoReturn
 
 from . import __version__
 from .exceptions import InvalidInputError, SolverPlusError
-from .records import record_to_json
+from .records import KNOWN_SUBDIRS, record_to_json
 
 log = logging.getLogger("conda_solver_plus")
 
@@ -142,9 +143,30 @@ def _timeout(args: argparse.Namespace) -> float | None:
             value = float(env)
         except ValueError:
             raise InvalidInputError(source, f"not a number: {env!r}") from None
-    if value <= 0:
-        raise InvalidInputError(source, f"must be positive, got {value:g}")
+    if math.isnan(value) or value <= 0:
+        raise InvalidInputError(source, f"must be a positive number of seconds, got {value:g}")
+    if value >= _NO_LIMIT:  # inf, or so long that engines cannot represent it: no limit
+        return None
     return value
+
+
+#: timeouts from here on (about 68 years) mean "no limit"; engines keep seconds in 32 bits
+_NO_LIMIT = 2.0**31 - 1
+
+
+def _subdir(args: argparse.Namespace) -> str | None:
+    """``--subdir`` must be a platform conda knows (conda's ``--subdir`` has the same
+    choices); a typo would otherwise load only ``noarch`` and report every package as
+    missing."""
+    if args.subdir is None:
+        return None
+    subdir = args.subdir.strip()
+    if subdir not in KNOWN_SUBDIRS or subdir == "noarch":
+        known = ", ".join(sorted(KNOWN_SUBDIRS - {"noarch"}))
+        raise InvalidInputError(
+            f"--subdir {args.subdir!r}", "unknown platform", f"use one of: {known}"
+        )
+    return subdir
 
 
 def run_solve(args: argparse.Namespace):
@@ -167,7 +189,7 @@ def run_solve(args: argparse.Namespace):
     for text in args.virtual:
         name, version, build = parse_virtual_setting(text)
         settings[name] = None if version is None else f"{version}={build}"
-    subdir = args.subdir
+    subdir = _subdir(args)
     virtual = virtual_packages(subdir, settings)
     from .virtual import native_subdir
 

@@ -157,6 +157,12 @@ class PackagesNotFoundError(SolverPlusError):
             lines.append(line)
         if reason:
             lines.append(reason)
+        for name in _virtual_names(self.specs):
+            lines.append(
+                f"{name} is a virtual package: it describes the system, no channel has it, "
+                f"and the system solved for has no matching one (set "
+                f"CONDA_OVERRIDE_{name[2:].upper()}=<version> to solve for another system)."
+            )
         if self.channels:
             lines.append("Channels searched:")
             lines.extend(f"  - {channel}" for channel in self.channels)
@@ -172,6 +178,18 @@ class PackagesNotFoundError(SolverPlusError):
             "subdirs": self.subdirs,
             "suggestions": self.suggestions,
         }
+
+
+def _virtual_names(specs: Iterable[str]) -> list[str]:
+    """Names of virtual packages (``__cuda``, ``__glibc``) among ``specs``, in order."""
+    names: list[str] = []
+    for spec in specs:
+        name = spec.split("::")[-1].lstrip()
+        for stop in " =<>!~[":
+            name = name.split(stop, 1)[0]
+        if name.startswith("__") and name not in names:
+            names.append(name)
+    return names
 
 
 class SpecsConfigurationConflictError(SolverPlusError):

@@ -31,6 +31,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,10 +82,37 @@ class ChannelRef:
         return Channel(self.url + "/", ChannelConfig(DEFAULT_CHANNEL_ALIAS, "/"))
 
 
+#: what conda's ``is_path`` accepts as the start of a path: ``./``, ``..``, ``~``, ``/``,
+#: a drive letter, a UNC path (conda.common.path.PATH_MATCH_REGEX)
+_PATH_START = re.compile(r"\./|\.\.|~|/|[a-zA-Z]:[/\\]|\\\\|//")
+
+
+def looks_like_path(text: str) -> bool:
+    """Is ``text`` a filesystem path by its spelling alone (the way conda decides)?
+
+    ``conda-forge/label/dev`` is not: a ``/`` inside a name is a channel *label*.
+    """
+    return "://" not in text and (text == "." or _PATH_START.match(text) is not None)
+
+
+def _has_separator(text: str) -> bool:
+    return os.sep in text or (os.altsep is not None and os.altsep in text)
+
+
 def resolve_channel(
     text: str | os.PathLike, channel_alias: str = DEFAULT_CHANNEL_ALIAS
 ) -> ChannelRef:
-    """Turn a channel as written by a user into a :class:`ChannelRef`."""
+    """Turn a channel as written by a user into a :class:`ChannelRef`.
+
+    Like conda: a URL is a URL; text spelled like a path (``./x``, ``../x``, ``~/x``,
+    ``/x``) is a local directory; anything else is a channel *name* under the channel
+    alias, labels included (``conda-forge/label/dev`` ->
+    ``https://conda.anaconda.org/conda-forge/label/dev``). One convenience on top of
+    conda: a relative path with a separator that names an existing directory
+    (``tests/data/demo-channel``) is read as that directory, since that is evidently what
+    the user means. A bare name (``pytorch``) is always a channel name, even when a
+    directory of that name happens to be in the working directory.
+    """
     if isinstance(text, os.PathLike):
         text = str(Path(text).resolve())
     given = text
@@ -96,10 +124,10 @@ def resolve_channel(
         url = "file://" + quote(str(path))
     elif "://" in text:
         url = text
-    elif text.startswith(("/", ".", "~")) or os.sep in text or (os.altsep or "\0") in text:
+    elif looks_like_path(text) or (_has_separator(text) and Path(text).is_dir()):
         path = Path(text).expanduser().resolve()
         url = "file://" + quote(str(path))
-    else:
+    else:  # a name, possibly with a label: conda-forge, conda-forge/label/dev
         url = channel_alias.rstrip("/") + "/" + text
     return ChannelRef(given=given, url=url, name=canonical_channel_name(url, channel_alias))
 
@@ -267,6 +295,10 @@ def _load_local(channel: ChannelRef, subdirs: list[str], cache_dir: Path) -> lis
             candidate = root / subdir / filename
             if candidate.is_file():
                 break
+            if candidate.exists():  # a directory (or socket...) where the file belongs
+                raise InvalidInputError(
+                    str(candidate), "is not a file", "re-index the channel (conda index)"
+                )
         else:
             continue
         if not os.access(candidate, os.R_OK):
@@ -283,8 +315,34 @@ def _load_local(channel: ChannelRef, subdirs: list[str], cache_dir: Path) -> lis
     return repos
 
 
-async def _fetch_one(channel: ChannelRef, subdir: str, cache: Path, offline: bool):
-    from rattler import Subdir, fetch_repo_data
+#: seconds one repodata request may take, connection to last byte, before it is given up
+DEFAULT_FETCH_TIMEOUT = 120
+
+
+def fetch_timeout() -> int:
+    """``$CONDA_SOLVER_PLUS_FETCH_TIMEOUT`` or :data:`DEFAULT_FETCH_TIMEOUT` (seconds).
+
+    Without a limit a server that accepts the connection and never answers hangs the
+    solve forever; with one it is a clear error naming the channel.
+    """
+    text = os.environ.get("CONDA_SOLVER_PLUS_FETCH_TIMEOUT", "").strip()
+    if not text:
+        return DEFAULT_FETCH_TIMEOUT
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value != value:  # also rejects nan
+        raise InvalidInputError(
+            "CONDA_SOLVER_PLUS_FETCH_TIMEOUT",
+            f"not a positive number of seconds: {text!r}",
+            f"unset it for the default of {DEFAULT_FETCH_TIMEOUT}s",
+        )
+    return max(1, round(value))
+
+
+async def _fetch_one(channel: ChannelRef, subdir: str, cache: Path, offline: bool, timeout: int):
+    from rattler import Client, Subdir, fetch_repo_data
     from rattler.networking import FetchRepoDataOptions
 
     options = FetchRepoDataOptions(
@@ -295,6 +353,7 @@ async def _fetch_one(channel: ChannelRef, subdir: str, cache: Path, offline: boo
         platforms=[Subdir(subdir)],
         cache_path=str(cache),
         callback=None,
+        client=Client(timeout=timeout),
         fetch_options=options,
     )
     return result[0]
@@ -313,10 +372,11 @@ def _load_remote(
             "set CONDA_SOLVER_PLUS_CACHE to a writable directory",
         ) from None
     pairs = [(channel, subdir) for channel in channels for subdir in subdirs]
+    timeout = fetch_timeout()
 
     async def fetch_all():
         return await asyncio.gather(
-            *(_fetch_one(channel, subdir, cache, offline) for channel, subdir in pairs),
+            *(_fetch_one(channel, subdir, cache, offline, timeout) for channel, subdir in pairs),
             return_exceptions=True,
         )
 
@@ -325,7 +385,11 @@ def _load_remote(
     errors: dict[str, list[str]] = {channel.url: [] for channel in channels}
     for (channel, subdir), result in zip(pairs, results, strict=True):
         if isinstance(result, BaseException):
-            errors[channel.url].append(f"{subdir}: {str(result).splitlines()[-1].strip()}")
+            lines = str(result).strip().splitlines() or [type(result).__name__]
+            reason = lines[-1].strip().removeprefix("Caused by: ")
+            if "timed out" in reason:
+                reason += f" after {timeout}s (CONDA_SOLVER_PLUS_FETCH_TIMEOUT)"
+            errors[channel.url].append(f"{subdir}: {reason}")
             log.debug("fetching %s/%s failed: %s", channel.url, subdir, result)
             continue
         sparse = CheckedSparseRepoData.wrap(result, f"{channel.url}/{subdir}/repodata.json")

@@ -35,14 +35,26 @@ def parse_spec(text: str, source: str = "command line", *, allow_glob: bool = Fa
         raise InvalidInputError(source, f"empty package spec {text!r}", "give a package name")
     text = text.strip()
     try:
-        return MatchSpec(text, strict=False, exact_names_only=not allow_glob)
+        spec = MatchSpec(text, strict=False, exact_names_only=not allow_glob)
     except Exception as exc:  # py-rattler raises its own InvalidMatchSpecError subclasses
-        reason = str(exc).strip().strip('"') or type(exc).__name__
+        # py-rattler appends the cause chain ("\nCaused by: ...") repeating the first line
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0].strip()
         raise InvalidInputError(
             f"{source}: spec {text!r}",
             f"not a valid match spec: {reason}",
             "write it like 'numpy', 'numpy>=1.26' or 'numpy=1.26=py312*'",
         ) from None
+    if "[unrepresentable-" in str(spec):
+        # py-rattler accepts some parts (a ``ns:`` namespace, a build string) with quotes,
+        # backslashes or spaces that it cannot write back as a spec (found by dev/fuzz.py);
+        # history, pins and reports need the text form, so refuse them here
+        part = str(spec).split("[unrepresentable-", 1)[1].split("=", 1)[0]
+        raise InvalidInputError(
+            f"{source}: spec {text!r}",
+            f"not a valid match spec: the {part} has characters a spec cannot carry",
+            "write it like 'numpy', 'conda-forge::numpy' or 'numpy=1.26=py312*'",
+        )
+    return spec
 
 
 def spec_name(spec: MatchSpec) -> str:

@@ -12,20 +12,24 @@ import functools
 import http.server
 import json
 import shutil
+import tempfile
 import threading
 from pathlib import Path
 
 import pytest
 import zstandard
-from rattler import Version
+from hypothesis import HealthCheck, given, settings
+from rattler import PackageName, Version
 
 from conda_solver_plus.backends import get_backend
 from conda_solver_plus.core import SolveOptions, solve
 from conda_solver_plus.exceptions import InvalidInputError
-from conda_solver_plus.index import ChannelRef, load_index, resolve_channel
+from conda_solver_plus.index import ChannelRef, Index, load_index, looks_like_path, resolve_channel
 from conda_solver_plus.specs import parse_spec
 from conda_solver_plus.state import SolverInputState
 from conda_solver_plus.virtual import make_virtual
+
+from .strategies import damaged_repodata, repodata
 
 DEMO = Path(__file__).resolve().parent / "data" / "demo-channel"
 LINUX = DEMO / "linux-64" / "repodata.json"
@@ -130,6 +134,43 @@ def test_resolve_bare_name_uses_channel_alias():
 def test_resolve_alias_url_gets_canonical_name():
     ref = resolve_channel("https://conda.anaconda.org/conda-forge/")
     assert ref.name == "conda-forge"
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("conda-forge/label/dev", "conda-forge/label/dev"),
+        ("pytorch/label/nightly/", "pytorch/label/nightly"),
+        (".hidden-name", ".hidden-name"),  # conda: a leading dot alone is not a path
+    ],
+)
+def test_resolve_name_with_slash_is_a_labelled_channel(text, name, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # nothing of that name exists here
+    ref = resolve_channel(text)
+    assert ref.url == f"https://conda.anaconda.org/{name}"
+    assert ref.name == name
+    assert not ref.is_local
+    assert ref.rattler_channel().base_url == f"https://conda.anaconda.org/{name}/"
+
+
+def test_resolve_bare_name_is_a_name_even_when_a_directory_has_it(tmp_path, monkeypatch):
+    """``-c pytorch`` next to a clone of pytorch still means the channel."""
+    (tmp_path / "pytorch").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert resolve_channel("pytorch").url == "https://conda.anaconda.org/pytorch"
+    assert resolve_channel("./pytorch").local_path == tmp_path / "pytorch"
+
+
+@pytest.mark.parametrize("text", ["./x/y", "../x", "..", ".", "~/x", "/x", "//server/share"])
+def test_looks_like_path_follows_conda(text):
+    assert looks_like_path(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["conda-forge", "conda-forge/label/dev", ".hidden", "https://x.org/a", "a.b/c"]
+)
+def test_looks_like_path_rejects_names_and_urls(text):
+    assert not looks_like_path(text)
 
 
 @pytest.mark.parametrize("text", ["", "   "])
@@ -580,3 +621,57 @@ def test_channel_ref_passes_through(tmp_path):
     ref = ChannelRef(given="demo", url=DEMO.as_uri(), name=DEMO.as_uri())
     index = load_index([ref], ["linux-64"], cache_dir=tmp_path)
     assert index.channels == [ref]
+
+
+# -- properties of loading (hypothesis) ---------------------------------------------------
+
+PROPERTY = settings(
+    max_examples=40,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+
+def _load_one(document: bytes | str) -> tuple[Index | None, InvalidInputError | None]:
+    """Load a channel whose linux-64 repodata is ``document`` and read every record the
+    way the core does (per package name); returns the index or the input error."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = make_channel(Path(tmp) / "chan", {"linux-64/repodata.json": document})
+        try:
+            index = load_index([root], ["linux-64"], cache_dir=Path(tmp) / "cache")
+            found = {}
+            for repo in index.repos:
+                for name in repo.sparse.package_names():
+                    for record in repo.sparse.load_records(PackageName(name)):
+                        found[record.file_name] = record
+        except InvalidInputError as exc:
+            return None, exc
+    return found, None
+
+
+@PROPERTY
+@given(repodata())
+def test_wellformed_repodata_loads_every_record_as_written(document):
+    found, error = _load_one(json.dumps(document))
+    assert error is None, error
+    expected = {**document["packages"], **document["packages.conda"]}
+    assert set(found) == set(expected)
+    for filename, entry in expected.items():
+        record = found[filename]
+        assert record.name.normalized == entry["name"]
+        assert str(record.version) == entry["version"]
+        assert str(record.build) == entry["build"]
+        assert record.build_number == entry["build_number"]
+        assert record.depends == entry["depends"]
+
+
+@PROPERTY
+@given(damaged_repodata())
+def test_damaged_repodata_loads_or_is_one_error_naming_the_file(document):
+    found, error = _load_one(document)
+    if error is not None:
+        assert error.source.endswith("linux-64/repodata.json"), error
+        assert "\n" not in str(error)
+    else:
+        assert isinstance(found, dict)  # damage rattler tolerates (an extra field, ...)
