@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from rattler import MatchSpec, RepoDataRecord
 
 from .backends import Backend, EngineRequest, EngineTimeout, EngineUnsolvable
+from .exclude_newer import ExcludeNewer, with_policy_applied
 from .exceptions import (
     PackagesNotFoundError,
     SolveTimeoutError,
@@ -52,8 +53,10 @@ MAX_ATTEMPTS = 10
 @dataclass
 class SolveOptions:
     channel_priority: str = "strict"
+    #: seconds for the whole solve (all attempts); ``None`` is no limit
     timeout: float | None = None
-    exclude_newer: datetime.datetime | None = None
+    #: a global cutoff, or conda's whole policy (see :mod:`.exclude_newer`)
+    exclude_newer: datetime.datetime | ExcludeNewer | None = None
     add_pip_as_python_dependency: bool = False
 
 
@@ -472,6 +475,8 @@ def solve(
 ) -> SolverOutputState:
     """Solve the final state for ``sis`` on ``index`` with ``backend``."""
     options = options or SolveOptions()
+    # per-channel/per-package cutoffs become a filtered index, a global one stays native
+    index, options = with_policy_applied(index, options)
     out = SolverOutputState(sis)
     early = out.early_exit()
     if early is not None:
