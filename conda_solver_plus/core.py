@@ -27,17 +27,18 @@ import difflib
 import logging
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from rattler import MatchSpec, RepoDataRecord
 
 from .backends import Backend, EngineRequest, EngineTimeout, EngineUnsolvable
-from .exclude_newer import ExcludeNewer, with_policy_applied
 from .exceptions import (
     PackagesNotFoundError,
     SolveTimeoutError,
     SpecsConfigurationConflictError,
     UnsatisfiableError,
 )
+from .exclude_newer import ExcludeNewer, with_policy_applied
 from .explain import build_explanation
 from .index import Index
 from .records import dependency_names, record_key, record_name, toposort
@@ -58,6 +59,8 @@ class SolveOptions:
     #: a global cutoff, or conda's whole policy (see :mod:`.exclude_newer`)
     exclude_newer: datetime.datetime | ExcludeNewer | None = None
     add_pip_as_python_dependency: bool = False
+    #: where derived files (exclude-newer's filtered repodata) go; default: the user cache
+    cache_dir: Path | None = None
 
 
 def bind_spec_channel(spec: MatchSpec, index: Index) -> MatchSpec:
@@ -397,6 +400,7 @@ def _run_engine(
                 [str(s) for s in sis.requested_specs],
                 time.monotonic() - started,
                 options.timeout or 0,
+                engine=getattr(backend, "name", ""),
             ) from None
 
     last_error: EngineUnsolvable | None = None
@@ -476,7 +480,7 @@ def solve(
     """Solve the final state for ``sis`` on ``index`` with ``backend``."""
     options = options or SolveOptions()
     # per-channel/per-package cutoffs become a filtered index, a global one stays native
-    index, options = with_policy_applied(index, options)
+    index, options = with_policy_applied(index, options, options.cache_dir)
     out = SolverOutputState(sis)
     early = out.early_exit()
     if early is not None:

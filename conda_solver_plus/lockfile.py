@@ -78,7 +78,8 @@ _EXPLICIT_LINE = re.compile(
 class LockedEnvironment:
     """One environment on one platform of a lockfile, as records."""
 
-    path: Path
+    #: the file read (``None`` for an environment that only exists to be written)
+    path: Path | None
     format: str
     #: the environment's name (``default`` for conda-lock and explicit files)
     environment: str
@@ -247,9 +248,7 @@ def record_from_url(
     hash written next to it). Dependencies are unknown."""
     parsed = urlparse(url)
     filename = unquote(parsed.path.rpartition("/")[2])
-    stem = next(
-        (filename[: -len(s)] for s in _PACKAGE_SUFFIXES if filename.endswith(s)), None
-    )
+    stem = next((filename[: -len(s)] for s in _PACKAGE_SUFFIXES if filename.endswith(s)), None)
     parts = stem.rsplit("-", 2) if stem else []
     if len(parts) != 3 or not all(parts):
         raise InvalidInputError(
@@ -486,6 +485,25 @@ def write_lockfile(
     _write_text(path, text)
 
 
+def _original(source: LockedEnvironment):
+    """The parsed file ``source`` was read from, to carry its other contents over."""
+    if source.path is None or not source.path.exists():
+        return None
+    return _load_rattler_lock(source.path)
+
+
+def format_for_path(path: str | Path) -> str:
+    """The format to write a new lockfile in, from its name: ``pixi.lock`` (or any
+    ``*.lock`` in pixi's layout) is pixi, ``*.yml``/``*.yaml`` conda-lock, anything else
+    (``*.txt``, ``explicit``) an @EXPLICIT file."""
+    name = Path(path).name.lower()
+    if name == "pixi.lock":
+        return PIXI
+    if name.endswith((".yml", ".yaml")):
+        return CONDA_LOCK
+    return EXPLICIT
+
+
 def _write_text(path: Path, text: str) -> None:
     try:
         path.write_text(text, encoding="utf-8")
@@ -511,14 +529,24 @@ def _explicit_text(records: list[RepoDataRecord], platform: str) -> str:
 
 
 def _dependency_map(depends: Iterable[str]) -> dict[str, str]:
-    result: dict[str, str] = {}
+    """conda-lock's ``dependencies`` (name -> "version [build]"): depends on the same name
+    (``libabseil * cxx17*`` and ``libabseil >=20240116.2``) are merged into one entry."""
+    parts: dict[str, tuple[list[str], str]] = {}
     for dep in depends:
         name, _, rest = dep.strip().partition(" ")
-        rest = rest.strip() or "*"
-        if name in result and result[name] != "*":
-            result[name] = f"{result[name]},{rest}" if rest != "*" else result[name]
-        else:
-            result[name] = rest
+        version, _, build = rest.strip().partition(" ")
+        versions, known_build = parts.setdefault(name, ([], ""))
+        if version and version != "*":
+            # "|" binds looser than "," in a version spec: keep alternatives together
+            versions.append(f"({version})" if "|" in version else version)
+        if build.strip() and not known_build:
+            parts[name] = (versions, build.strip())
+    result = {}
+    for name, (versions, build) in parts.items():
+        if len(versions) == 1 and versions[0].startswith("("):
+            versions = [versions[0][1:-1]]
+        version = ",".join(versions) or "*"
+        result[name] = f"{version} {build}" if build else version
     return result
 
 
@@ -558,7 +586,7 @@ def _conda_lock_text(
     records: list[RepoDataRecord], source: LockedEnvironment, channels: list[str]
 ) -> str:
     by_platform: dict[str, list[RepoDataRecord]] = {}
-    lock = _load_rattler_lock(source.path) if source.path.exists() else None
+    lock = _original(source)
     if lock is not None:
         env = dict(lock.environments()).get(source.environment)
         for lock_platform in env.platforms() if env is not None else []:
@@ -587,9 +615,9 @@ def _conda_lock_text(
 def _write_pixi(
     path: Path, records: list[RepoDataRecord], source: LockedEnvironment, channels: list[str]
 ) -> None:
-    from rattler import LockChannel, LockFile
+    from rattler import LockChannel
 
-    original = _load_rattler_lock(source.path) if source.path.exists() else None
+    original = _original(source)
     environments: dict[str, Any] = dict(original.environments()) if original else {}
     platform_names = {p.name for p in original.platforms()} if original else set()
     platform_names.add(source.platform)
@@ -654,7 +682,7 @@ def _new_pixi_lock(original, platform_names: set[str]):
 def locked_summary(locked: LockedEnvironment) -> Mapping[str, Any]:
     """What was read, for ``explain`` and ``--json``."""
     return {
-        "path": str(locked.path),
+        "path": str(locked.path) if locked.path else None,
         "format": locked.format,
         "environment": locked.environment,
         "platform": locked.platform,
