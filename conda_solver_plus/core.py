@@ -480,7 +480,9 @@ def solve(
     """Solve the final state for ``sis`` on ``index`` with ``backend``."""
     options = options or SolveOptions()
     # per-channel/per-package cutoffs become a filtered index, a global one stays native
-    index, options = with_policy_applied(index, options, options.cache_dir)
+    index, options = with_policy_applied(
+        index, options, options.cache_dir, kept=sis.installed.values()
+    )
     out = SolverOutputState(sis)
     early = out.early_exit()
     if early is not None:

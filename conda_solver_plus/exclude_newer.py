@@ -26,7 +26,9 @@ How the engines get it: a global cutoff alone is handed to both engines natively
 (:attr:`EngineRequest.exclude_newer`). Per-channel and per-package cutoffs cannot be
 phrased as specs, so the core writes a filtered copy of each affected subdir's repodata
 (cached under the cache directory, keyed by the source file and the cutoffs) and solves
-on that index. Either way both engines see exactly the records the policy allows.
+on that index. The engines' native filter also drops installed and locked records, so
+when one of those is newer than a global cutoff the filtered index is used too. Either
+way both engines see exactly the records the policy allows.
 """
 
 from __future__ import annotations
@@ -295,21 +297,30 @@ def _needs_filter(policy: ExcludeNewer, channel_url: str) -> bool:
     return any(cutoff is not None for cutoff in policy.packages.values())
 
 
-def apply_to_index(index, policy: ExcludeNewer | datetime.datetime | None, cache_dir=None):
+def apply_to_index(
+    index,
+    policy: ExcludeNewer | datetime.datetime | None,
+    cache_dir=None,
+    kept: Iterable[Any] = (),
+):
     """``(index, engine_cutoff)`` for a solve under ``policy``.
 
     A global cutoff alone goes to the engines natively (``engine_cutoff``); with
     per-channel or per-package cutoffs the returned index serves filtered copies of the
-    repodata and ``engine_cutoff`` is ``None``.
+    repodata and ``engine_cutoff`` is ``None``. ``kept`` are the installed/locked records:
+    the engines' own filter would drop those that are newer than the cutoff too, so then
+    the filtered index is used even for a global cutoff.
     """
     from .index import Index, SubdirRepo, _open_sparse, default_cache_dir
 
-    if policy is None or isinstance(policy, datetime.datetime):
-        return index, policy
-    if not policy.active:
+    if isinstance(policy, datetime.datetime):
+        policy = ExcludeNewer(policy)
+    if policy is None or not policy.active:
         return index, None
     if not policy.has_overrides:
-        return index, policy.cutoff
+        cutoff = policy.cutoff
+        if not any(r.timestamp and r.timestamp > cutoff for r in kept):
+            return index, cutoff
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
     repos = []
     for repo in index.repos:
@@ -328,8 +339,8 @@ def apply_to_index(index, policy: ExcludeNewer | datetime.datetime | None, cache
     return Index(channels=index.channels, subdirs=index.subdirs, repos=repos), None
 
 
-def with_policy_applied(index, options, cache_dir=None):
+def with_policy_applied(index, options, cache_dir=None, kept: Iterable[Any] = ()):
     """``(index, options)`` with ``options.exclude_newer`` turned into what the engines
     take (see :func:`apply_to_index`)."""
-    filtered, cutoff = apply_to_index(index, options.exclude_newer, cache_dir)
+    filtered, cutoff = apply_to_index(index, options.exclude_newer, cache_dir, kept)
     return filtered, dataclasses.replace(options, exclude_newer=cutoff)

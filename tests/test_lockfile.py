@@ -288,9 +288,7 @@ def test_locked_specs_as_history_keep_the_locked_set(env, backend):
     channels = {"cf-channel": ["conda-forge"], "pytorch-channel": ["pytorch", "conda-forge"]}
     index = _index(channels[env])
     locked = read_lockfile(PYTORCH, environment=env, platform="linux-64", index=index)
-    result = _solve(
-        locked, index, backend, cuda="12.1", history={spec: spec for spec in specs}
-    )
+    result = _solve(locked, index, backend, cuda="12.1", history={spec: spec for spec in specs})
     assert {r.url for r in result.values()} == {r.url for r in locked.records}
 
 
@@ -364,9 +362,7 @@ def test_pixi_round_trip_keeps_every_field_and_the_other_environments(tmp_path, 
     write_lockfile(out, result.values(), locked)
 
     back = read_lockfile(out, environment="cf-channel", platform="linux-64")
-    assert {r.url: _full(r) for r in back.records} == {
-        r.url: _full(r) for r in result.values()
-    }
+    assert {r.url: _full(r) for r in back.records} == {r.url: _full(r) for r in result.values()}
     assert back.channels == locked.channels
     # every other environment and platform is carried over record for record
     for env in ("pytorch-channel", "nvidia-channel"):
@@ -437,7 +433,11 @@ def test_conda_lock_without_the_channel_keeps_its_dependencies(tmp_path):
     assert set(back.reconstructed) == set(locked.by_name())
     for name, record in locked.by_name().items():
         written = back.by_name()[name]
-        assert (written.url, written.md5, written.sha256) == (record.url, record.md5, record.sha256)
+        assert (written.url, written.md5, written.sha256) == (
+            record.url,
+            record.md5,
+            record.sha256,
+        )
         for dep in record.depends:
             spec = MatchSpec(dep, strict=False)
             matches = [
