@@ -59,7 +59,7 @@ _ISO_DURATION = re.compile(
     re.IGNORECASE,
 )
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_FALSE = {"false", "no", "off", "0.0"}
+_FALSE = {"false", "off", "n", "no", "non", "none", ""}
 #: a timestamp above this is in milliseconds (year 9999 in seconds)
 _MAX_SECONDS = 253402300799
 
@@ -119,15 +119,30 @@ def parse_cutoff(
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _is_false(value: Any) -> bool:
+    """conda's "false" for an override: ``false``/``no``/``off``/``none``/empty or a zero
+    number (``0`` exempts a package; for the global cutoff ``0`` means "now")."""
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, (int, float)):
+        return value == 0
+    text = str(value).strip().lower()
+    if text.replace(".", "", 1).isdigit():
+        return float(text) == 0
+    return text in _FALSE
+
+
 def _optional_cutoff(
-    value: Any, source: str, now: datetime.datetime
+    value: Any, source: str, now: datetime.datetime, *, override: bool = True
 ) -> tuple[bool, datetime.datetime | None]:
-    """(applies, cutoff): ``false`` applies with no cutoff (exempt); ``None``/``""``/
-    ``true`` does not apply at all."""
-    if value is None or value is True or (isinstance(value, str) and not value.strip()):
+    """(applies, cutoff). For an override, a false value applies with no cutoff (exempt)
+    and ``None``/``true`` does not apply; for the global cutoff ``None``/empty is off."""
+    if value is None or value is True:
         return False, None
-    if value is False or (isinstance(value, str) and value.strip().lower() in _FALSE):
+    if override and _is_false(value):
         return True, None
+    if isinstance(value, str) and not value.strip():
+        return False, None
     return True, parse_cutoff(value, source=source, now=now)
 
 
@@ -183,7 +198,7 @@ class ExcludeNewer:
         """Resolve user values (durations, dates, ``false``) against ``now``, once, so
         every record of a solve is compared to the same instant."""
         now = now or datetime.datetime.now(UTC)
-        _, cutoff = _optional_cutoff(exclude_newer, "exclude-newer", now)
+        _, cutoff = _optional_cutoff(exclude_newer, "exclude-newer", now, override=False)
         items = channels.items() if isinstance(channels, Mapping) else channels or ()
         resolved_channels = []
         for selector, value in items:

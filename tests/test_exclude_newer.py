@@ -65,28 +65,33 @@ def test_bad_cutoff_is_bad_input(value):
 def test_most_specific_layer_wins_and_false_exempts():
     policy = ExcludeNewer.from_values(
         "30d",
-        packages={"numpy": "1d", "openssl": False, "ignored": None},
+        packages={"numpy": "1d", "openssl": False, "zlib": "0", "ignored": None},
         channels=[("conda-forge", "10d"), ("https://example.com/*", False), ("pytorch", "")],
         now=NOW,
     )
     forge = "https://conda.anaconda.org/conda-forge"
     assert policy.cutoff_for("numpy", forge) == NOW - datetime.timedelta(days=1)
     assert policy.cutoff_for("openssl", forge) is None
+    assert policy.cutoff_for("zlib", forge) is None  # conda reads 0 as false for overrides
     assert policy.cutoff_for("python", forge) == NOW - datetime.timedelta(days=10)
     assert policy.cutoff_for("python", "https://example.com/private") is None
-    assert policy.cutoff_for("python", "https://conda.anaconda.org/pytorch") == (
+    # conda's boolify reads an empty override as false: pytorch is exempt
+    assert policy.cutoff_for("python", "https://conda.anaconda.org/pytorch") is None
+    assert policy.cutoff_for("python", "https://conda.anaconda.org/bioconda") == (
         NOW - datetime.timedelta(days=30)
-    )  # an empty value does not apply
+    )
     assert "ignored" not in policy.packages
     old = {"timestamp": int((NOW - datetime.timedelta(days=20)).timestamp() * 1000)}
     assert policy.includes("python", forge, old)  # older than conda-forge's 10 days
-    assert not policy.includes("python", "https://conda.anaconda.org/pytorch", old)
+    assert not policy.includes("python", "https://conda.anaconda.org/bioconda", old)
     assert policy.includes("python", forge, {})  # no timestamp: kept, like conda
     assert policy.active and policy.has_overrides
 
 
 def test_inactive_policy_and_global_only_stay_native():
     assert not ExcludeNewer.from_values(None, {"numpy": False}).active
+    assert not ExcludeNewer.from_values("", {"numpy": "false"}).active
+    assert ExcludeNewer.from_values("0", now=NOW).cutoff == NOW  # global 0: no delay
     assert apply_to_index("index", ExcludeNewer.from_values(None)) == ("index", None)
     policy = ExcludeNewer.from_values("2025-01-01")
     assert not policy.has_overrides
