@@ -96,6 +96,46 @@ def _add_solve_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="stop the engine after this many seconds (default: CONDA_SOLVER_PLUS_TIMEOUT)",
     )
+    lock = parser.add_argument_group("lockfiles")
+    lock.add_argument(
+        "--locked",
+        metavar="FILE",
+        help="start from a lockfile (pixi.lock, conda-lock.yml or an @EXPLICIT file): its "
+        "packages are kept and preferred like installed ones",
+    )
+    lock.add_argument(
+        "--lock-env",
+        metavar="NAME",
+        help="environment of a multi-environment lockfile (default: 'default' or the only one)",
+    )
+    lock.add_argument(
+        "--lock-out",
+        metavar="FILE",
+        help="write the result as a lockfile, in the format of --locked (else from the "
+        "name: pixi.lock, *.yml conda-lock, anything else @EXPLICIT)",
+    )
+    newer = parser.add_argument_group("exclude-newer (cutoff: 7d, 3d12h, P7D, 2026-04-01, ...)")
+    newer.add_argument(
+        "--exclude-newer",
+        metavar="CUTOFF",
+        help="ignore packages published after CUTOFF (a date counts whole; a duration is "
+        "back from now)",
+    )
+    newer.add_argument(
+        "--exclude-newer-channel",
+        action="append",
+        default=[],
+        metavar="CHANNEL=CUTOFF",
+        help="cutoff for one channel (name, URL or URL glob); CUTOFF 'false' exempts it "
+        "(repeatable; the last matching one wins)",
+    )
+    newer.add_argument(
+        "--exclude-newer-package",
+        action="append",
+        default=[],
+        metavar="NAME=CUTOFF",
+        help="cutoff for one package name, whatever its channel; 'false' exempts it (repeatable)",
+    )
     parser.add_argument("--cache-dir", help="where remote repodata is cached")
     parser.add_argument("--offline", action="store_true", help="never touch the network")
     parser.add_argument("-v", "--verbose", action="count", default=0)
@@ -169,6 +209,23 @@ def _subdir(args: argparse.Namespace) -> str | None:
     return subdir
 
 
+def _key_value(text: str, option: str) -> tuple[str, str]:
+    key, sep, value = text.rpartition("=")
+    if not sep or not key.strip() or not value.strip():
+        raise InvalidInputError(f"{option} {text!r}", "expected KEY=CUTOFF", "e.g. numpy=30d")
+    return key.strip(), value.strip()
+
+
+def _exclude_newer(args: argparse.Namespace):
+    from .exclude_newer import ExcludeNewer
+
+    if not (args.exclude_newer or args.exclude_newer_channel or args.exclude_newer_package):
+        return None
+    channels = [_key_value(t, "--exclude-newer-channel") for t in args.exclude_newer_channel]
+    packages = dict(_key_value(t, "--exclude-newer-package") for t in args.exclude_newer_package)
+    return ExcludeNewer.from_values(args.exclude_newer, packages, channels)
+
+
 def run_solve(args: argparse.Namespace):
     """Build the state, load the index, run the core. Returns (input, output, index)."""
     from pathlib import Path
@@ -176,13 +233,24 @@ def run_solve(args: argparse.Namespace):
     from .backends import get_backend
     from .core import SolveOptions, solve
     from .index import load_index
+    from .lockfile import complete_records, read_lockfile
     from .specs import parse_spec
     from .state import SolverInputState
     from .virtual import parse_virtual_setting, virtual_packages
 
+    if args.lock_env and not args.locked:
+        raise InvalidInputError("--lock-env", "only makes sense with --locked FILE")
+    locked = None
+    if args.locked:
+        locked = read_lockfile(args.locked, environment=args.lock_env, platform=args.subdir)
+        if not args.subdir:
+            args.subdir = locked.platform
+        if not args.channels:
+            args.channels = list(locked.channels)
+    args.lockfile = locked
     if not args.channels:
         raise InvalidInputError("channels", "no channel given", "pass at least one -c CHANNEL")
-    if not args.specs and not (args.update_all or args.prefix):
+    if not args.specs and not (args.update_all or args.prefix or locked):
         raise InvalidInputError("specs", "nothing to solve", "give at least one SPEC")
     specs = [parse_spec(text, "command line") for text in args.specs]
     settings: dict[str, str | None] = {}
@@ -201,6 +269,18 @@ def run_solve(args: argparse.Namespace):
         "remove" if args.remove else "update" if args.update or args.update_all else "install"
     )
     deps_modifier = "no_deps" if args.no_deps else "only_deps" if args.only_deps else None
+    channels = list(args.channels)
+    for spec in specs:  # conda adds channels named in specs (channel::pkg)
+        if spec.channel is not None and "::" in str(spec):
+            channels.append(str(spec).split("::", 1)[0])
+    index = load_index(
+        channels,
+        [subdir],
+        cache_dir=Path(args.cache_dir).expanduser() if args.cache_dir else None,
+        offline=args.offline,
+    )
+    if locked is not None:
+        complete_records(locked, index)
     sis = SolverInputState(
         args.prefix,
         specs,
@@ -214,24 +294,38 @@ def run_solve(args: argparse.Namespace):
         ignore_pinned=args.ignore_pinned,
         force_reinstall=args.force_reinstall,
         prune=args.prune,
-    )
-    channels = list(args.channels)
-    for spec in specs:  # conda adds channels named in specs (channel::pkg)
-        if spec.channel is not None and "::" in str(spec):
-            channels.append(str(spec).split("::", 1)[0])
-    index = load_index(
-        channels,
-        [subdir],
-        cache_dir=Path(args.cache_dir).expanduser() if args.cache_dir else None,
-        offline=args.offline,
+        locked=locked.by_name() if locked is not None else None,
+        locked_source=str(args.locked),
     )
     options = SolveOptions(
         channel_priority=args.channel_priority,
         timeout=_timeout(args),
+        exclude_newer=_exclude_newer(args),
         add_pip_as_python_dependency=args.add_pip,
+        cache_dir=Path(args.cache_dir).expanduser() if args.cache_dir else None,
     )
     out = solve(sis, index, backend, options)
+    if args.lock_out:
+        _write_lock_out(args, out, index, subdir)
     return sis, out, index, backend
+
+
+def _write_lock_out(args: argparse.Namespace, out, index, subdir: str) -> None:
+    from pathlib import Path
+
+    from .lockfile import LockedEnvironment, format_for_path, write_lockfile
+
+    source = args.lockfile
+    if source is None:
+        source = LockedEnvironment(
+            path=None,
+            format=format_for_path(args.lock_out),
+            environment="default",
+            platform=subdir,
+            records=[],
+            channels=[channel.given for channel in index.channels],
+        )
+    write_lockfile(Path(args.lock_out), out.current_solution, source)
 
 
 def _print_records(out, as_json: bool) -> None:

@@ -27,6 +27,7 @@ import difflib
 import logging
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from rattler import MatchSpec, RepoDataRecord
 
@@ -37,6 +38,7 @@ from .exceptions import (
     SpecsConfigurationConflictError,
     UnsatisfiableError,
 )
+from .exclude_newer import ExcludeNewer, with_policy_applied
 from .explain import build_explanation
 from .index import Index
 from .records import dependency_names, record_key, record_name, toposort
@@ -52,9 +54,13 @@ MAX_ATTEMPTS = 10
 @dataclass
 class SolveOptions:
     channel_priority: str = "strict"
+    #: seconds for the whole solve (all attempts); ``None`` is no limit
     timeout: float | None = None
-    exclude_newer: datetime.datetime | None = None
+    #: a global cutoff, or conda's whole policy (see :mod:`.exclude_newer`)
+    exclude_newer: datetime.datetime | ExcludeNewer | None = None
     add_pip_as_python_dependency: bool = False
+    #: where derived files (exclude-newer's filtered repodata) go; default: the user cache
+    cache_dir: Path | None = None
 
 
 def bind_spec_channel(spec: MatchSpec, index: Index) -> MatchSpec:
@@ -455,6 +461,7 @@ def _run_engine(
                 [str(s) for s in sis.requested_specs],
                 time.monotonic() - started,
                 options.timeout or 0,
+                engine=getattr(backend, "name", ""),
             ) from None
 
     last_error: EngineUnsolvable | None = None
@@ -565,6 +572,10 @@ def solve(
 ) -> SolverOutputState:
     """Solve the final state for ``sis`` on ``index`` with ``backend``."""
     options = options or SolveOptions()
+    # per-channel/per-package cutoffs become a filtered index, a global one stays native
+    index, options = with_policy_applied(
+        index, options, options.cache_dir, kept=sis.installed.values()
+    )
     out = SolverOutputState(sis)
     early = out.early_exit()
     if early is not None:

@@ -222,12 +222,28 @@ class SolveTimeoutError(SolverPlusError):
 
     error_type = "SolveTimeout"
 
-    def __init__(self, requested: Sequence[str], seconds: float, limit: float) -> None:
+    def __init__(
+        self, requested: Sequence[str], seconds: float, limit: float, engine: str = ""
+    ) -> None:
         self.requested = list(requested)
         self.seconds = seconds
         self.limit = limit
+        self.engine = engine
+        shown = ", ".join(self.requested[:6]) or "the environment"
+        if len(self.requested) > 6:
+            shown += f" and {len(self.requested) - 6} more specs"
+        by = f" (engine: {engine})" if engine else ""
         super().__init__(
-            f"Solving {', '.join(self.requested) or 'the environment'} was stopped after "
-            f"{seconds:.1f}s (limit {limit:g}s). Narrow the request (add versions) or raise "
-            "the limit with --timeout / CONDA_SOLVER_PLUS_TIMEOUT."
+            f"Solving {shown}{by} was stopped after {seconds:.1f}s (limit {limit:g}s). "
+            "Narrow the request (add versions) or raise the limit with --timeout, "
+            "CONDA_SOLVER_PLUS_TIMEOUT or plus_timeout in .condarc."
         )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **super().to_json(),
+            "requested": self.requested,
+            "seconds": round(self.seconds, 3),
+            "limit": self.limit,
+            "engine": self.engine,
+        }

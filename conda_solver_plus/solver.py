@@ -425,10 +425,23 @@ def _matchspec(text: str) -> MatchSpec:
 
 
 def _timeout() -> float | None:
+    """Seconds the whole solve may take: ``CONDA_SOLVER_PLUS_TIMEOUT`` or the
+    ``plus_timeout`` key of ``.condarc``; unset, empty or ``0`` means no limit."""
     value = os.environ.get("CONDA_SOLVER_PLUS_TIMEOUT")
+    source = "CONDA_SOLVER_PLUS_TIMEOUT"
+    if not value:
+        source = "plus_timeout (.condarc)"
+        for raw in getattr(context, "raw_data", {}).values():
+            setting = raw.get("plus_timeout")
+            if setting is not None:
+                value = getattr(setting, "_raw_value", setting)
+                break
+    if value in (None, ""):
+        return None
     try:
-        return float(value) if value else None
-    except ValueError:
-        raise CondaValueError(
-            f"CONDA_SOLVER_PLUS_TIMEOUT must be a number, got {value!r}"
-        ) from None
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise CondaValueError(f"{source} must be a number of seconds, got {value!r}") from None
+    if seconds < 0:
+        raise CondaValueError(f"{source} must not be negative, got {value!r}")
+    return seconds or None

@@ -224,7 +224,12 @@ class SolverInputState:
     Parameters mirror conda's ``Solver`` and ``context``; strings are accepted for the
     modifiers. ``prefix`` may be ``None`` or a directory that does not exist yet
     (``conda create``). ``installed``/``history`` override what is read from the prefix
-    (used for lockfiles and by the conda adapter when conda already read the prefix).
+    (used by the conda adapter when conda already read the prefix).
+
+    ``locked`` are records from a lockfile (:mod:`conda_solver_plus.lockfile`): they
+    join the installed records — replacing a prefix's record of the same name — so the
+    solve keeps and prefers them exactly like installed packages. ``locked_source``
+    names the file in the reasons.
     """
 
     def __init__(
@@ -248,6 +253,8 @@ class SolverInputState:
         history: Mapping[str, str | MatchSpec] | None = None,
         pinned_source: str = "pinned_packages setting",
         also_remove: Iterable[str | MatchSpec] = (),
+        locked: Mapping[str, RepoDataRecord] | None = None,
+        locked_source: str = "lockfile",
     ) -> None:
         self.prefix = Path(prefix) if prefix is not None else None
         self.command = command
@@ -273,6 +280,11 @@ class SolverInputState:
         else:
             for name, record in on_disk.installed.items():
                 self.installed.set(name, record, reason=f"{self.prefix}/conda-meta")
+        #: records read from a lockfile (also in ``installed``)
+        self.locked: TrackedMap[str, RepoDataRecord] = TrackedMap("locked")
+        for name, record in (locked or {}).items():
+            self.locked.set(name, record, reason=f"locked in {locked_source}")
+            self.installed.set(name, record, reason=f"locked in {locked_source}")
 
         self.history: TrackedMap[str, MatchSpec] = TrackedMap("history")
         if history is not None:
@@ -347,6 +359,7 @@ class SolverInputState:
             "command": self.command,
             "requested": [str(s) for s in self.requested_specs],
             "installed": len(self.installed),
+            "locked": len(self.locked),
             "history": {k: str(v) for k, v in self.history.items()},
             "pinned": {k: str(v) for k, v in self.pinned.items()},
             "aggressive_updates": list(self.aggressive_updates),

@@ -436,3 +436,101 @@ def test_explain_json(env, prefix):
     assert why["tzdata"] == "dependency of python via 'tzdata'"
     for record in payload["records"]:
         assert set(record) == {*RECORD_KEYS, "why"}
+
+
+# -- lockfiles --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["pixi.lock", "conda-lock.yml", "env.txt"])
+def test_lock_out_then_locked_gives_the_same_environment(env, tmp_path, name):
+    lock = tmp_path / name
+    first = solved(env, "python=3.11", "numpy", "--lock-out", str(lock))
+    assert lock.is_file()
+    again = solved(env, "--locked", str(lock))  # channel and platform given again
+    assert again == first
+    # without -c/--subdir the lockfile's own channels and platform are used
+    proc = cli(env, "solve", "--locked", str(lock), "--json", channel=None, subdir="")
+    assert proc.returncode == 0, proc.stderr
+    assert {r["name"]: r for r in json.loads(proc.stdout)["records"]} == first
+
+
+def test_locked_update_changes_only_what_it_must(env, tmp_path):
+    lock = tmp_path / "pixi.lock"
+    before = solved(env, "python=3.11", "numpy", "--lock-out", str(lock))
+    # a locked python keeps its minor version unless asked, as an installed one does
+    held = cli(env, "solve", "numpy>=2", "--locked", str(lock))
+    assert held.returncode == 1 and "python keeps its minor version" in held.stderr
+    after = solved(env, "numpy>=2", "python=3.12", "--locked", str(lock), "--lock-out", str(lock))
+    # numpy 2 exists for python 3.12 only; the python 3.11 builds follow python
+    changed = {n for n in before if before[n]["url"] != after[n]["url"]}
+    assert changed == {"numpy", "python", "python_abi"}
+    assert set(after) == set(before)
+    assert after["numpy"]["version"] == "2.0.2" and after["python"]["version"] == "3.12.8"
+    assert solved(env, "--locked", str(lock)) == after  # the lockfile was updated in place
+
+
+def test_lock_options_bad_input(env, tmp_path):
+    assert_one_line_error(cli(env, "solve", "numpy", "--lock-env", "gpu"), "--lock-env")
+    missing = tmp_path / "pixi.lock"
+    assert_one_line_error(cli(env, "solve", "--locked", str(missing)), str(missing))
+    broken = tmp_path / "env.txt"
+    broken.write_text("@EXPLICIT\nnot a url\n")
+    assert_one_line_error(cli(env, "solve", "--locked", str(broken)), f"{broken}:2")
+
+
+# -- exclude-newer ----------------------------------------------------------------------------
+
+
+def test_exclude_newer_package_and_channel(env, tmp_path):
+    # numpy 2.0.2 was published 2024-11-22, 1.26.4 on 2024-02-06
+    assert solved(env, "numpy")["numpy"]["version"] == "2.0.2"
+    held = solved(env, "numpy", "--exclude-newer-package", "numpy=2024-06-01")
+    assert held["numpy"]["version"] == "1.26.4"
+    assert held["python"]["version"] == "3.12.8"  # no cutoff for the rest
+    # a global cutoff that would hide everything, with the channel exempted
+    free = solved(
+        env,
+        "numpy",
+        "--exclude-newer",
+        "2020-01-01",
+        "--exclude-newer-channel",
+        "demo-channel=false",
+    )
+    assert free["numpy"]["version"] == "2.0.2"
+    hidden = cli(env, "solve", "numpy", "--exclude-newer", "2020-01-01")
+    assert hidden.returncode == 1 and "numpy" in hidden.stderr
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--exclude-newer", "soon"], "exclude-newer: 'soon' is neither"),
+        (["--exclude-newer-package", "numpy"], "expected KEY=CUTOFF"),
+        (["--exclude-newer-channel", "demo-channel=tomorrow"], "demo-channel"),
+    ],
+)
+def test_exclude_newer_bad_input(env, args, needle):
+    assert_one_line_error(cli(env, "solve", "numpy", *args), needle)
+
+
+# -- timeout ----------------------------------------------------------------------------------
+
+SUDOKU = ROOT.parent / "shared" / "data" / "repodata" / "mamba-testdata" / "sudoku"
+
+
+@pytest.mark.skipif(not SUDOKU.is_dir(), reason=f"shared sudoku channel not found at {SUDOKU}")
+@pytest.mark.parametrize("how", ["option", "environment"])
+def test_timeout_stops_the_solve_with_a_clear_error(env, how):
+    """The sudoku channel (81 cells, each pulling in all others) takes resolvo ~0.2 s to
+    prove unsatisfiable; a 0.01 s limit stops it first, naming request and time."""
+    specs = [f"sudoku_{r}_{c}" for r in range(9) for c in range(9)]
+    if how == "option":
+        proc = cli(env, "solve", *specs, "--timeout", "0.01", channel=SUDOKU)
+    else:
+        proc = cli(env, "solve", *specs, channel=SUDOKU)
+        assert proc.returncode == 1 and "Cannot solve" in proc.stderr  # no limit: proved
+        proc = cli({**env, "CONDA_SOLVER_PLUS_TIMEOUT": "0.01"}, "solve", *specs, channel=SUDOKU)
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "Solving sudoku_0_0, sudoku_0_1" in proc.stderr and "and 75 more specs" in proc.stderr
+    assert "(engine: rattler) was stopped after" in proc.stderr and "limit 0.01s" in proc.stderr

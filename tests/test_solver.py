@@ -320,3 +320,51 @@ def test_request_failing_only_on_a_pin_is_a_configuration_conflict(tmp_path, mon
         solver.solve_final_state()
     assert info.value._kwargs["requested_specs"] == ["numpy=2.0.2"]
     assert info.value._kwargs["pinned_specs"] == ["python=3.11"]
+
+
+SUDOKU = Path(__file__).resolve().parents[2] / "shared/data/repodata/mamba-testdata/sudoku"
+
+
+@pytest.mark.skipif(not SUDOKU.is_dir(), reason=f"shared sudoku channel not found at {SUDOKU}")
+@pytest.mark.parametrize("backend", ["rattler", "libmamba"])
+def test_plus_timeout_in_condarc_stops_a_runaway_solve(tmp_path, monkeypatch, backend):
+    """``plus_timeout`` in .condarc bounds the solve on both engines; libsolv cannot prove
+    the sudoku unsatisfiable in minutes, resolvo needs ~0.2 s, so 0.01 s stops both."""
+    if backend == "libmamba":
+        pytest.importorskip("libmambapy")
+    condarc = tmp_path / "condarc"
+    condarc.write_text(f"plus_timeout: 0.01\nplus_backend: {backend}\n")
+    monkeypatch.setenv("CONDARC", str(condarc))
+    monkeypatch.delenv("CONDA_SOLVER_PLUS_BACKEND")
+    reset_context([condarc])
+    from conda.exceptions import CondaError
+
+    from conda_solver_plus.solver import _timeout
+
+    assert _timeout() == 0.01
+    solver = plus_solver_class()(
+        str(tmp_path / "env"),
+        [Channel(SUDOKU.as_uri())],
+        subdirs=("linux-64", "noarch"),
+        specs_to_add=[f"sudoku_{r}_{c}" for r in range(9) for c in range(9)],
+    )
+    with pytest.raises(CondaError) as info:
+        solver.solve_final_state()
+    message = str(info.value)
+    assert "Solving sudoku_" in message and "and 75 more specs" in message
+    assert "was stopped after" in message
+    assert f"(engine: {backend})" in message and "plus_timeout in .condarc" in message
+
+
+def test_plus_timeout_must_be_a_number(tmp_path, monkeypatch):
+    from conda.exceptions import CondaValueError
+
+    from conda_solver_plus.solver import _timeout
+
+    condarc = tmp_path / "condarc"
+    condarc.write_text("plus_timeout: soon\n")
+    reset_context([condarc])
+    with pytest.raises(CondaValueError, match="plus_timeout"):
+        _timeout()
+    monkeypatch.setenv("CONDA_SOLVER_PLUS_TIMEOUT", "2.5")
+    assert _timeout() == 2.5  # the environment variable wins
