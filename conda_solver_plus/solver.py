@@ -39,10 +39,9 @@ channel with nothing cached counts as empty, so an offline solve never waits on 
 ``auto_update_conda``, update/deps modifiers, ``force_remove``, ``force_reinstall``
 (conda's ``solve_for_diff`` relinks), ``prune``, ``add_pip_as_python_dependency``,
 virtual packages with ``override_virtual_packages``/``CONDA_OVERRIDE_*`` (conda's
-plugin manager computes them), the global ``exclude_newer`` cutoff, and
-``quiet``/``json``/``verbosity`` (conda's spinners and logging). Not honoured:
-``track_features`` and the legacy ``features`` mechanism (like conda-libmamba-solver),
-per-channel and per-package ``exclude_newer`` (declared unsupported, so conda refuses them).
+plugin manager computes them), ``exclude_newer`` (global, per channel and per package),
+and ``quiet``/``json``/``verbosity`` (conda's spinners and logging). Not honoured:
+``track_features`` and the legacy ``features`` mechanism (like conda-libmamba-solver).
 """
 
 from __future__ import annotations
@@ -78,6 +77,7 @@ from . import __version__
 from . import exceptions as plus_errors
 from .backends import get_backend
 from .core import SolveOptions, solve
+from .exclude_newer import ExcludeNewer
 from .index import ChannelRef, index_from_files
 from .records import record_from_dict, record_key
 from .state import SolverInputState
@@ -117,11 +117,12 @@ class PlusSolver(Solver):
 
     _uses_ssc = False
     #: ``exclude_newer`` (conda >= 26): the global cutoff goes to the engine, which drops
-    #: records timestamped after it (records without a timestamp stay, like conda).
-    #: Per-channel and per-package cutoffs are not implemented, so conda refuses them.
+    #: records timestamped after it (records without a timestamp stay, like conda);
+    #: per-channel and per-package cutoffs filter the repodata files conda hands us
+    #: (:mod:`conda_solver_plus.exclude_newer`), so both engines honour all three.
     supports_exclude_newer_global = True
-    supports_exclude_newer_channel = False
-    supports_exclude_newer_package = False
+    supports_exclude_newer_channel = True
+    supports_exclude_newer_package = True
 
     @staticmethod
     @cache
@@ -266,14 +267,24 @@ class PlusSolver(Solver):
             )
         return index_from_files(entries)
 
-    def _exclude_newer_cutoff(self) -> datetime.datetime | None:
-        """The global ``exclude_newer`` cutoff conda resolved (``--exclude-newer``,
-        ``exclude_newer`` in .condarc), as the engine's datetime."""
+    def _exclude_newer(self) -> ExcludeNewer | None:
+        """conda's ``exclude_newer`` settings (``--exclude-newer``, ``exclude_newer``,
+        ``exclude_newer_package`` and ``channel_settings`` in .condarc) as the core's
+        policy, resolved against the same "now" conda used."""
         policy = getattr(self, "exclude_newer_policy", None)  # conda < 26 has none
-        cutoff = getattr(policy, "global_cutoff", None)
-        if cutoff is None:
+        if policy is None or not policy.active:
             return None
-        return datetime.datetime.fromtimestamp(cutoff, tz=datetime.timezone.utc)
+        channels = [
+            (str(item["channel"]), item.get("exclude_newer", item.get("exclude-newer")))
+            for item in (getattr(context, "channel_settings", None) or ())
+            if item.get("channel") and ("exclude_newer" in item or "exclude-newer" in item)
+        ]
+        return ExcludeNewer.from_values(
+            getattr(context, "exclude_newer", None) or None,
+            dict(getattr(context, "exclude_newer_package", None) or {}),
+            channels,
+            now=datetime.datetime.fromtimestamp(policy.now, tz=datetime.timezone.utc),
+        )
 
     # -- core -> conda ------------------------------------------------------------------
     def _to_conda(self, record) -> PackageRecord:
@@ -308,7 +319,7 @@ class PlusSolver(Solver):
                 channel_priority=_PRIORITY.get(context.channel_priority, "flexible"),
                 add_pip_as_python_dependency=context.add_pip_as_python_dependency,
                 timeout=_timeout(),
-                exclude_newer=self._exclude_newer_cutoff(),
+                exclude_newer=self._exclude_newer(),
             )
             backend = get_backend(_configured_backend_name())
             log.info("conda-solver-plus %s using the %s engine", __version__, backend.name)

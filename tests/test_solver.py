@@ -267,6 +267,46 @@ def test_real_conda_exclude_newer_global_cutoff(built_channel, tmp_path):
     assert linked == {"greet": "1.0", "libcolor": "1.0"}
 
 
+def test_real_conda_exclude_newer_per_package_and_channel(built_channel, tmp_path, monkeypatch):
+    """``exclude_newer_package`` and ``channel_settings`` in a real .condarc: conda only
+    passes them to a solver that declares support, and the answer must honour them."""
+    condarc = tmp_path / "condarc"
+    condarc.write_text(
+        "exclude_newer_package:\n  greet: \"2021-01-01\"\n"
+        f"channel_settings:\n  - channel: {built_channel.as_uri()}\n"
+        "    exclude_newer: \"1999-01-01\"\n"
+    )
+    monkeypatch.setenv("CONDARC", str(condarc))
+    proc = run_conda(
+        tmp_path,
+        built_channel,
+        "create",
+        "-p",
+        str(tmp_path / "env"),
+        "greet",
+        "--dry-run",
+        "--json",
+    )
+    # greet's own cutoff (2021) wins over the channel's (1999), which hides libcolor
+    # 1.0 (2020) — so no greet can be installed: a clear unsatisfiable error, naming it
+    assert proc.returncode != 0
+    assert "libcolor" in proc.stdout + proc.stderr
+    condarc.write_text("exclude_newer_package:\n  greet: \"2021-01-01\"\n")
+    proc = run_conda(
+        tmp_path,
+        built_channel,
+        "create",
+        "-p",
+        str(tmp_path / "env"),
+        "greet",
+        "--dry-run",
+        "--json",
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    linked = {r["name"]: r["version"] for r in json.loads(proc.stdout)["actions"]["LINK"]}
+    assert linked == {"greet": "1.0", "libcolor": "1.0"}
+
+
 def _write_prefix(prefix: Path, records, history: list[str]) -> None:
     meta = prefix / "conda-meta"
     meta.mkdir(parents=True)
