@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from rattler import BuildString, MatchSpec, PackageRecord
 
 from .exceptions import ChainStep, ConflictChain, Culprit, Explanation
+from .records import dependency_name
 from .specs import is_name_only, spec_name
 
 if TYPE_CHECKING:
@@ -316,3 +317,147 @@ def build_explanation(
         virtual_blockers=virtual_blockers(sis, index, sis.requested_specs),
         chains=chains,
     )
+
+
+# -- provenance: why each spec and each record ----------------------------------------
+
+
+def explain_records(sis: SolverInputState, out: SolverOutputState) -> dict[str, str]:
+    """Why each record of the result is there: requested (or in the history, pinned,
+    always updated), else the first record that depends on it, with the ``depends``
+    entry that pulled it in (breadth first, so the shortest chain from a root)."""
+    records = dict(out.records.items())
+    why: dict[str, str] = {}
+    for name in records:
+        if name in sis.requested:
+            why[name] = f"requested as {sis.requested[name]}"
+        elif name in sis.history:
+            why[name] = f"in history as {sis.history[name]} ({sis.history.reason(name)})"
+        elif name in sis.pinned:
+            why[name] = f"pinned as {sis.pinned[name]} ({sis.pinned.reason(name)})"
+        elif name in sis.aggressive_updates:
+            why[name] = "aggressive_update_packages setting"
+    queue = list(why)
+    while queue:
+        parent = queue.pop(0)
+        for dep in records[parent].depends:
+            name = dependency_name(dep)
+            if name in records and name not in why:
+                why[name] = f"dependency of {parent} via '{dep}'"
+                queue.append(name)
+    for name in records:
+        if name not in why:
+            why[name] = (
+                "kept from the installed environment"
+                if name in sis.installed
+                else "added by the engine (run_constrained or pip)"
+            )
+    return why
+
+
+def _attempts(changes) -> list[list]:
+    """A TrackedMap log split into solve attempts (each starts by clearing the map)."""
+    attempts: list[list] = [[]]
+    for change in changes:
+        if change.action == "pop" and change.reason == "new attempt":
+            if attempts[-1]:
+                attempts.append([])
+            continue
+        attempts[-1].append(change)
+    return [attempt for attempt in attempts if attempt]
+
+
+def spec_provenance(sis: SolverInputState, out: SolverOutputState) -> list[dict[str, object]]:
+    """For each spec handed to the engine in the last attempt: where it came from (the
+    user's state: request, history, pins, the installed environment, aggressive updates,
+    virtual packages) and how the solve loop changed it (relaxed after a conflict,
+    released, frozen, locked, neutered, constrained)."""
+    names = list(out.specs)
+    for key in out.constraints:
+        name = key.split()[0]
+        if name not in names:
+            names.append(name)
+    result = []
+    for name in names:
+        sources = []
+        if name in sis.requested:
+            sources.append(f"requested: {sis.requested[name]} ({sis.requested.reason(name)})")
+        if name in sis.history:
+            sources.append(f"history: {sis.history[name]} ({sis.history.reason(name)})")
+        if name in sis.pinned:
+            sources.append(f"pinned: {sis.pinned[name]} ({sis.pinned.reason(name)})")
+        if name in sis.installed:
+            record = sis.installed[name]
+            sources.append(f"installed: {record.version} {record.build}")
+        if name in sis.aggressive_updates:
+            sources.append("aggressive_update_packages setting")
+        if name in sis.virtual:
+            package = sis.virtual[name]
+            sources.append(f"virtual package: {package.version}={package.build_string}")
+        changes = []
+        history = [
+            f"attempt {number}: {change.new} ({change.reason})"
+            for number, attempt in enumerate(_attempts(out.specs.history_of(name)), 1)
+            for change in attempt
+            if change.action in ("set", "update")
+        ]
+        if len({entry.split(": ", 1)[1] for entry in history}) > 1:
+            changes.extend(history)  # the spec changed between attempts
+        for key, spec in out.constraints.items():
+            if key.split()[0] == name:
+                changes.append(f"constrained to {spec} ({out.constraints.reason(key)})")
+        if name in out.conflicts:
+            changes.append(f"released: may change ({out.conflicts.reason(name)})")
+        if name in out.frozen:
+            changes.append(f"frozen as installed ({out.frozen.reason(name)})")
+        elif name in out.locked:
+            changes.append(f"installed version preferred ({out.locked.reason(name)})")
+        if name in out.neutered:
+            changes.append(f"history spec relaxed to {out.neutered[name]} for next time")
+        result.append(
+            {
+                "name": name,
+                "spec": str(out.specs[name]) if name in out.specs else None,
+                "reason": out.specs.reason(name) if name in out.specs else "constraint only",
+                "sources": sources,
+                "changes": changes,
+            }
+        )
+    return result
+
+
+def render_provenance(sis: SolverInputState, out: SolverOutputState) -> str:
+    """:func:`spec_provenance` and :func:`explain_records` as text."""
+    lines = [f"Specs handed to the engine (attempts: {out.attempts}):"]
+    for item in spec_provenance(sis, out):
+        spec = item["spec"] or f"({item['name']})"
+        lines.append(f"  {spec:<36} <- {item['reason']}")
+        for source in item["sources"]:  # type: ignore[union-attr]
+            lines.append(f"      from {source}")
+        for change in item["changes"]:  # type: ignore[union-attr]
+            lines.append(f"      {change}")
+    why = out.why or explain_records(sis, out)
+    lines.append("")
+    lines.append("Why each package of the result is there:")
+    for record in out.current_solution:
+        label = f"{record.name.normalized}-{record.version}-{record.build}"
+        lines.append(f"  {label:<50} {why.get(record.name.normalized, '')}")
+    return "\n".join(lines)
+
+
+def why_package(name: str, sis: SolverInputState, out: SolverOutputState) -> list[str]:
+    """The chain from a root (requested, history, pinned) to ``name`` in the result:
+    ``["numpy: requested as numpy", "libblas: dependency of numpy via 'libblas >=3.9'",
+    ...]``, or an empty list when ``name`` is not in the result."""
+    why = out.why or explain_records(sis, out)
+    chain: list[str] = []
+    seen: set[str] = set()
+    current = name.lower()
+    while current in why and current not in seen:
+        seen.add(current)
+        reason = why[current]
+        chain.append(f"{current}: {reason}")
+        if not reason.startswith("dependency of "):
+            break
+        current = reason.removeprefix("dependency of ").split(" ", 1)[0]
+    return list(reversed(chain))
