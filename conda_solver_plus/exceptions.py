@@ -212,7 +212,7 @@ class Explanation:
                 lines.append(f"The engine's report{engine}:")
             if len(report) > ENGINE_REPORT_LINES:
                 cut = len(report) - ENGINE_REPORT_LINES
-                report = [*report[:ENGINE_REPORT_LINES], f"... ({cut} more lines with --json)"]
+                report = [*report[:ENGINE_REPORT_LINES], f"... ({cut} more lines)"]
             lines.extend(report)
         return "\n".join(lines)
 
