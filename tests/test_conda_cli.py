@@ -14,6 +14,8 @@ import pytest
 pytest.importorskip("conda")
 
 from .test_solver import REPO_ROOT, run_conda
+
+# the module-scoped fixture that builds a real conda channel
 from .test_solver import built_channel as built_channel
 
 
