@@ -214,29 +214,39 @@ class LibMambaBackend:
     def solve(self, index: Index, request: EngineRequest) -> list[RepoDataRecord]:
         db, repos = self._database(index, request)
         installed_by_url: dict[str, RepoDataRecord] = {}
-        packages = []
         for record in [*request.locked, *request.pinned, *request.installed]:
-            if record.url not in installed_by_url:
-                installed_by_url[record.url] = record
-                packages.append(package_info(record))
+            installed_by_url.setdefault(record.url, record)
+        held = {record_name(record) for record in [*request.locked, *request.pinned]}
+        if request.channel_priority != "disabled":
+            # strict: nothing from an outranked channel stays; flexible: what the core
+            # left free moves to the first channel that has it (classic and resolvo do)
+            keep = {r.url for r in request.pinned}
+            if request.channel_priority == "flexible":
+                keep |= {r.url for r in request.locked}
+            for url in outranked(index, installed_by_url.values()) - keep:
+                del installed_by_url[url]
+        packages = [package_info(record) for record in installed_by_url.values()]
         packages.extend(virtual_package_info(v) for v in request.virtual_packages)
         installed = db.add_repo_from_packages(packages, name="installed")
         db.set_installed_repo(installed)
 
         Request = mamba_solver.Request
         parse = mamba_specs.MatchSpec.parse
-        jobs = [Request.Install(parse(str(spec))) for spec in request.specs]
+        jobs = [Request.Install(mamba_spec(spec)) for spec in request.specs]
+        unmet = unmet_dependencies(list(installed_by_url.values()), request.virtual_packages)
+        if unmet:
+            log.debug("repairing unmet dependencies of installed packages: %s", unmet)
+            jobs += [Request.Install(mamba_spec(dep)) for dep in unmet]
         jobs += [Request.Freeze(parse(_exact(record))) for record in request.pinned]
         # installed packages the core did not lock are free to move, as in resolvo; they
         # stay in the installed repo (libsolv does not check dependencies of an installed
         # package whose own dependencies are not installed) and get an Update job
-        held = {record_name(record) for record in [*request.locked, *request.pinned]}
         jobs += [
             Request.Update(parse(record_name(record)))
             for record in request.installed
             if record_name(record) not in held
         ]
-        jobs += [Request.Pin(parse(str(spec))) for spec in request.constraints]
+        jobs += [Request.Pin(mamba_spec(spec)) for spec in request.constraints]
         flags = Request.Flags(
             keep_dependencies=True,
             keep_user_specs=True,
@@ -284,6 +294,65 @@ class LibMambaBackend:
                     raise RuntimeError(f"libmamba returned unknown {url}")
             by_name[name] = record
         return list(by_name.values())
+
+
+#: rattler writes an exact build number as ``build_number="==0"``; libmamba wants ``=0``
+_EXACT_BUILD_NUMBER = re.compile(r'build_number="?==(\d+)"?')
+
+
+def mamba_spec(spec) -> mamba_specs.MatchSpec:
+    """libmamba's MatchSpec for one of ours (rattler's string form, adjusted where the two
+    grammars differ)."""
+    return mamba_specs.MatchSpec.parse(_EXACT_BUILD_NUMBER.sub(r"build_number=\1", str(spec)))
+
+
+def outranked(index: Index, records: Iterable[RepoDataRecord]) -> set[str]:
+    """URLs of installed records that strict channel priority rules out: a channel listed
+    before the record's own has the name. resolvo drops such records as candidates even
+    when they are locked; libsolv always keeps an installed package as a candidate, so
+    they are left out of its installed repo (the solve then takes the name from the
+    first channel that has it, as conda's strict priority promises)."""
+    rank = {channel.url: position for position, channel in enumerate(index.channels)}
+    first_channel: dict[str, int] = {}
+    for repo in index.repos:
+        position = rank[repo.channel.url]
+        for name in repo.sparse.package_names():
+            first_channel.setdefault(name, position)
+    out: set[str] = set()
+    for record in records:
+        own = index.channel_for_url(record.url)
+        first = first_channel.get(record_name(record))
+        if own is not None and first is not None and first < rank[own.url]:
+            out.add(record.url)
+    return out
+
+
+def unmet_dependencies(
+    installed: list[RepoDataRecord], virtual: list[GenericVirtualPackage]
+) -> list[str]:
+    """Dependencies of installed records that nothing installed satisfies.
+
+    libsolv never re-checks the dependencies of an installed package that was already
+    broken ("dontfix"), while resolvo does; conda's ``--force`` removals leave such
+    prefixes behind. The solve asks for these dependencies explicitly so the installed
+    package is repaired rather than carried along broken."""
+    from rattler import MatchSpec
+
+    provided: dict[str, list[RepoDataRecord]] = {}
+    for record in installed:
+        provided.setdefault(record_name(record), []).append(record)
+    present = {package.name.normalized for package in virtual}
+    unmet: list[str] = []
+    for dep in sorted({dep for record in installed for dep in record.depends}):
+        spec = MatchSpec(dep, strict=False)
+        name = spec.name.normalized if spec.name is not None else ""
+        if name.startswith("__"):
+            ok = name in present
+        else:
+            ok = any(spec.matches(candidate) for candidate in provided.get(name, []))
+        if not ok:
+            unmet.append(dep)
+    return unmet
 
 
 def _exact(record: RepoDataRecord) -> str:

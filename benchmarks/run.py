@@ -1,0 +1,442 @@
+"""
+Benchmarks: plus against the raw engines it drives, on real and conda-forge-sized channels.
+
+    python benchmarks/run.py                 # everything available; prints a table
+    python benchmarks/run.py --quick         # small channel only, one repeat
+
+Every measurement runs in a fresh process (so peak RSS is the process's own) and times the
+work after the imports: loading the index and solving. Three ways to solve each workload:
+
+- ``plus``: what ``python -m conda_solver_plus solve`` does (core + backend), cold (an empty
+  solver cache) and warm (the cache the cold run left);
+- ``raw``: the engine alone on the same files and request — py-rattler's
+  ``solve_with_sparse_repodata``, or libmambapy's ``Database`` + ``Solver`` — the floor;
+- where conda imports: ``conda create --dry-run`` with ``--solver=plus`` and the other
+  installed solvers, as whole commands.
+
+Channels: ``../shared/data/repodata/lockfile-union`` (real records) and a copy of its
+conda-forge grown to conda-forge size by ``../shared/tools/grow_channel.py`` (same solutions,
+~300k linux-64 records), made once into ``--data`` (default ``~/.cache/conda-solver-plus-bench``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SHARED = HERE.parent.parent / "shared"
+REPODATA = SHARED / "data" / "repodata"
+UNION = REPODATA / "lockfile-union"
+SUDOKU = REPODATA / "mamba-testdata" / "sudoku"
+PYTORCH_LOCK = REPODATA / "lockfiles" / "pixi" / "examples-pytorch" / "pixi.lock"
+
+#: a fixed linux machine, so runs are comparable across hosts
+LINUX_VIRTUAL = {"__glibc": "2.39", "__unix": "0", "__linux": "6.1", "__archspec": "1"}
+
+WORKLOADS = {
+    "create-datasci": {"specs": ["python=3.12", "numpy", "scipy", "pandas"], "virtual": {}},
+    "pytorch-cuda": {"specs": ["pytorch=*=*cuda*"], "virtual": {"__cuda": "12.6"}},
+    "pytorch-torchvision": {"specs": ["pytorch", "torchvision"], "virtual": {}},
+    "update-all-pytorch-lock": {
+        "specs": [],
+        "update_all": True,
+        "history": ["pytorch"],
+        "prefix_from_lock": "cf-channel",
+        "virtual": {"__cuda": "12.1"},
+    },
+    "sudoku-unsat": {
+        "specs": [f"sudoku_{r}_{c}" for r in range(9) for c in range(9)],
+        "virtual": {},
+        "channel": "sudoku",
+        "subdir": "noarch",
+    },
+}
+
+
+# -- child side: one measurement ----------------------------------------------------------
+
+
+def _virtual(extra: dict[str, str]):
+    from conda_solver_plus.virtual import make_virtual
+
+    merged = {**LINUX_VIRTUAL, **extra}
+    return [make_virtual(name, version) for name, version in merged.items()]
+
+
+def _prefix_from_lock(env: str, channel: Path, prefix: Path, history: list[str]) -> None:
+    """A real conda prefix (conda-meta records + history) holding a pixi lock environment,
+    with each record taken from ``channel``'s repodata by file name."""
+    import yaml
+
+    data = yaml.safe_load(PYTORCH_LOCK.read_text())
+    wanted = {
+        item["conda"].rsplit("/", 1)[-1]: item["conda"].split("/")[-2]
+        for item in data["environments"][env]["packages"]["linux-64"]
+        if "conda" in item
+    }
+    meta = prefix / "conda-meta"
+    meta.mkdir(parents=True, exist_ok=True)
+    for subdir in ("linux-64", "noarch"):
+        repodata = json.loads((channel / subdir / "repodata.json").read_text())
+        for key in ("packages", "packages.conda"):
+            for fn, record in repodata.get(key, {}).items():
+                if wanted.get(fn) != subdir:
+                    continue
+                record = dict(record, fn=fn, subdir=subdir)
+                record["channel"] = channel.as_uri()
+                record["url"] = f"{channel.as_uri()}/{subdir}/{fn}"
+                record.update(files=[], paths_data={"paths": [], "paths_version": 1})
+                stem = fn.removesuffix(".conda").removesuffix(".tar.bz2")
+                (meta / f"{stem}.json").write_text(json.dumps(record))
+    (meta / "history").write_text(
+        "==> 2024-01-01 00:00:00 <==\n# cmd: pixi\n# update specs: "
+        + json.dumps(history).replace('"', "'")
+        + "\n"
+    )
+
+
+def _channels(config: dict, workload: dict) -> tuple[list[Path], str]:
+    if workload.get("channel") == "sudoku":
+        return [SUDOKU], workload.get("subdir", "noarch")
+    return [Path(config["conda_forge"])], "linux-64"
+
+
+def measure_plus(config: dict, workload: dict) -> dict:
+    from conda_solver_plus.backends import get_backend
+    from conda_solver_plus.core import SolveOptions, solve
+    from conda_solver_plus.index import load_index
+    from conda_solver_plus.state import SolverInputState
+
+    channels, subdir = _channels(config, workload)
+    prefix = None
+    if workload.get("prefix_from_lock"):
+        prefix = Path(config["workdir"]) / "prefix"
+        _prefix_from_lock(workload["prefix_from_lock"], channels[0], prefix, workload["history"])
+    cache = Path(config["cache"])
+    backend = get_backend(config["backend"])
+    if hasattr(backend, "cache_dir"):
+        backend.cache_dir = cache
+    started = time.perf_counter()
+    index = load_index(channels, [subdir], cache_dir=cache)
+    sis = SolverInputState(
+        prefix,
+        workload["specs"],
+        command="update" if workload.get("update_all") else "install",
+        update_modifier="update_all" if workload.get("update_all") else None,
+        virtual_packages={v.name.normalized: v for v in _virtual(workload["virtual"])},
+    )
+    out = solve(sis, index, backend, SolveOptions(channel_priority="strict", timeout=60))
+    return {"seconds": time.perf_counter() - started, "records": len(out.records)}
+
+
+def measure_raw(config: dict, workload: dict) -> dict:
+    channels, subdir = _channels(config, workload)
+    specs = list(workload["specs"] or workload.get("history", []))
+    virtual = _virtual(workload["virtual"])
+    if config["backend"] == "rattler":
+        import rattler
+
+        started = time.perf_counter()
+        sparse = []
+        for channel in channels:
+            for sd in dict.fromkeys([subdir, "noarch"]):
+                path = channel / sd / "repodata.json"
+                if path.exists():
+                    sparse.append(
+                        rattler.SparseRepoData(rattler.Channel(channel.as_uri()), sd, path)
+                    )
+        records = asyncio.run(
+            rattler.solve_with_sparse_repodata(
+                [rattler.MatchSpec(s) for s in specs],
+                sparse,
+                virtual_packages=virtual,
+                channel_priority=rattler.ChannelPriority.Strict,
+            )
+        )
+        return {"seconds": time.perf_counter() - started, "records": len(records)}
+    from libmambapy import solver
+    from libmambapy import specs as mamba_specs
+    from libmambapy.solver import libsolv
+
+    started = time.perf_counter()
+    db = libsolv.Database(mamba_specs.ChannelResolveParams(platforms={subdir, "noarch"}))
+    for position, channel in enumerate(channels):
+        for sd in dict.fromkeys([subdir, "noarch"]):
+            path = channel / sd / "repodata.json"
+            if path.exists():
+                repo = db.add_repo_from_repodata_json(
+                    path=str(path), url=f"{channel.as_uri()}/{sd}", channel_id=channel.as_uri()
+                )
+                db.set_repo_priority(repo, libsolv.Priorities(len(channels) - position, 1))
+    installed = db.add_repo_from_packages(
+        [
+            mamba_specs.PackageInfo(
+                name=v.name.normalized, version=str(v.version), build_string=str(v.build_string)
+            )
+            for v in virtual
+        ],
+        name="installed",
+    )
+    db.set_installed_repo(installed)
+    Request = solver.Request
+    outcome = libsolv.Solver().solve(
+        db,
+        Request(
+            jobs=[Request.Install(mamba_specs.MatchSpec.parse(s)) for s in specs],
+            flags=Request.Flags(strict_repo_priority=True),
+        ),
+    )
+    if not isinstance(outcome, solver.Solution):
+        return {"seconds": time.perf_counter() - started, "records": "unsat"}
+    count = len(outcome.to_install())
+    return {"seconds": time.perf_counter() - started, "records": count}
+
+
+def child(config: dict) -> None:
+    workload = WORKLOADS[config["workload"]]
+    started = time.perf_counter()
+    try:
+        if config["mode"] == "raw":
+            result = measure_raw(config, workload)
+        else:
+            result = measure_plus(config, workload)
+        result["ok"] = True
+    except Exception as exc:
+        kind = type(exc).__name__
+        if kind in ("SolverError", "UnsatisfiableError"):  # a proof is a result too
+            result = {"ok": True, "records": "unsat", "seconds": time.perf_counter() - started}
+        else:  # reported in the table, not a crash of the benchmark
+            result = {"ok": False, "error": f"{kind}: {str(exc)[:200]}"}
+    result["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(result), flush=True)
+    os._exit(0)  # skip interpreter teardown (py-rattler's runtime threads)
+
+
+# -- parent side ----------------------------------------------------------------------------
+
+
+def run_child(config: dict, timeout: float) -> dict:
+    try:
+        proc = subprocess.run(
+            [sys.executable, __file__, "--child", json.dumps(config)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        return {"ok": False, "error": f"timeout ({timeout:g}s)"}
+    for line in reversed(proc.stdout.splitlines()):
+        if line.startswith("{"):
+            return json.loads(line)
+    return {"ok": False, "error": f"exit {proc.returncode}: {proc.stderr.strip()[-200:]}"}
+
+
+def grown_channel(data: Path) -> Path:
+    target = data / "conda-forge-grown"
+    if not (target / "GROWN.json").exists():
+        print(f"growing conda-forge into {target} (once; a few minutes)...", flush=True)
+        target.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [
+                sys.executable,
+                str(SHARED / "tools" / "grow_channel.py"),
+                str(UNION / "conda-forge"),
+                str(target),
+                "--names",
+                "60",
+                "--versions",
+                "4",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    return target
+
+
+def conda_commands(channel: Path, workload: str) -> list[tuple[str, list[str]]]:
+    """``conda create --dry-run`` per installed solver, where conda imports here."""
+    try:
+        import conda  # noqa: F401
+        from conda.plugins.manager import get_plugin_manager
+    except ImportError:
+        return []
+    solvers = sorted(get_plugin_manager().get_solvers())
+    specs = WORKLOADS[workload]["specs"]
+    commands = []
+    for name in solvers:
+        commands.append(
+            (
+                name,
+                [
+                    sys.executable,
+                    "-m",
+                    "conda",
+                    "create",
+                    "-n",
+                    "bench-x",
+                    "--dry-run",
+                    "--json",
+                    f"--solver={name}",
+                    "--override-channels",
+                    "-c",
+                    channel.as_uri(),
+                    *specs,
+                ],
+            )
+        )
+    return commands
+
+
+def fmt(result: dict) -> str:
+    if not result.get("ok"):
+        return "-"
+    return f"{result['seconds']:.3f}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--quick", action="store_true", help="small channel, one repeat")
+    parser.add_argument("--repeat", type=int, default=3, help="warm runs (best is kept)")
+    parser.add_argument(
+        "--data", type=Path, default=Path.home() / ".cache/conda-solver-plus-bench"
+    )
+    parser.add_argument("--workload", action="append", choices=sorted(WORKLOADS))
+    parser.add_argument("--backend", action="append")
+    parser.add_argument("--timeout", type=float, default=120)
+    parser.add_argument("--json-out", type=Path)
+    args = parser.parse_args(argv)
+    if args.child:
+        child(json.loads(args.child))
+        return 0
+    if not UNION.is_dir():
+        print(f"shared channel data not found at {UNION}; nothing to measure", file=sys.stderr)
+        return 2
+    sys.path.insert(0, str(HERE.parent))
+    from conda_solver_plus.backends import available_backends
+
+    backends = args.backend or available_backends()
+    channels = {"lockfile-union": UNION / "conda-forge"}
+    if not args.quick:
+        channels["grown (conda-forge size)"] = grown_channel(args.data)
+    repeat = 1 if args.quick else args.repeat
+    rows = []
+    for channel_label, channel in channels.items():
+        for workload in args.workload or list(WORKLOADS):
+            if workload == "sudoku-unsat" and channel_label != "lockfile-union":
+                continue  # its own channel: one row is enough
+            for backend in backends:
+                work = Path(tempfile.mkdtemp(prefix="plus-bench-"))
+                base = {
+                    "workload": workload,
+                    "backend": backend,
+                    "conda_forge": str(channel),
+                    "cache": str(work / "cache"),
+                    "workdir": str(work),
+                }
+                timeout = min(args.timeout, 40) if workload == "sudoku-unsat" else args.timeout
+                raw = [run_child({**base, "mode": "raw"}, timeout) for _ in range(repeat)]
+                cold = run_child({**base, "mode": "plus"}, timeout)
+                warm = [run_child({**base, "mode": "plus"}, timeout) for _ in range(repeat)]
+                shutil.rmtree(work, ignore_errors=True)
+                best_raw = min(
+                    (r for r in raw if r.get("ok")), key=lambda r: r["seconds"], default=raw[0]
+                )
+                best_warm = min(
+                    (r for r in warm if r.get("ok")), key=lambda r: r["seconds"], default=warm[0]
+                )
+                rows.append(
+                    {
+                        "channel": channel_label,
+                        "workload": workload,
+                        "backend": backend,
+                        "raw": best_raw,
+                        "cold": cold,
+                        "warm": best_warm,
+                    }
+                )
+                print(_row(rows[-1]), flush=True)
+    print()
+    print(_table(rows))
+    conda_rows = []
+    for name, command in conda_commands(UNION / "conda-forge", "create-datasci"):
+        env = dict(
+            os.environ, CONDA_REPODATA_USE_SHARDS="false", CONDA_PKGS_DIRS=str(args.data / "pkgs")
+        )
+        times = []
+        for _ in range(repeat + 1):  # the first fills conda's own repodata cache
+            started = time.perf_counter()
+            proc = subprocess.run(command, capture_output=True, text=True, env=env)
+            times.append((time.perf_counter() - started, proc.returncode))
+        ok = [t for t, code in times[1:] if code == 0]
+        conda_rows.append((name, min(ok) if ok else None, times[0][1]))
+    if conda_rows:
+        print()
+        print(
+            "conda create --dry-run python=3.12 numpy scipy pandas "
+            "(lockfile-union, whole command, warm)"
+        )
+        classic = next((t for n, t, _ in conda_rows if n == "classic" and t), None)
+        for name, seconds, _ in conda_rows:
+            ratio = f"{seconds / classic:.2f}x classic" if seconds and classic else ""
+            shown = f"{seconds:.2f}s" if seconds else "failed"
+            print(f"  --solver={name:<10} {shown:>8}  {ratio}")
+    if args.json_out:
+        args.json_out.write_text(json.dumps({"rows": rows, "conda": conda_rows}, indent=1))
+    return 0
+
+
+def _row(row: dict) -> str:
+    return (
+        f"{row['channel']:<26} {row['workload']:<24} {row['backend']:<9} "
+        f"raw {fmt(row['raw']):>7}  cold {fmt(row['cold']):>7}  warm {fmt(row['warm']):>7}"
+    )
+
+
+def _ratio(a: dict, b: dict) -> str:
+    if a.get("ok") and b.get("ok") and b["seconds"] > 0:
+        return f"{a['seconds'] / b['seconds']:.2f}"
+    return "-"
+
+
+def _table(rows: list[dict]) -> str:
+    header = (
+        "| channel | workload | engine | raw s | plus cold s | plus warm s | warm/raw | "
+        "RSS raw MB | RSS plus MB | RSS ratio | records | note |"
+    )
+    lines = [header, "|" + "---|" * 12]
+    for row in rows:
+        raw, cold, warm = row["raw"], row["cold"], row["warm"]
+        rss = (
+            f"{warm['rss_mb'] / raw['rss_mb']:.2f}"
+            if warm.get("rss_mb") and raw.get("rss_mb")
+            else "-"
+        )
+        note = "; ".join(
+            f"{label}: {r['error']}"
+            for label, r in (("raw", raw), ("plus", warm))
+            if not r.get("ok")
+        )
+        records = warm.get("records", raw.get("records", "-"))
+        if raw.get("ok") and warm.get("ok") and raw["records"] != warm["records"]:
+            note += f" (raw {raw['records']} records)"
+        lines.append(
+            f"| {row['channel']} | {row['workload']} | {row['backend']} | {fmt(raw)} | "
+            f"{fmt(cold)} | {fmt(warm)} | {_ratio(warm, raw)} | {raw.get('rss_mb', 0):.0f} | "
+            f"{warm.get('rss_mb', 0):.0f} | {rss} | {records} | {note} |"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
