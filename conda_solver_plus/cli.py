@@ -12,7 +12,11 @@ environment. It is the contract other tools and checks rely on:
   stderr naming the file or spec, never a traceback.
 
 ``explain`` takes the same arguments and prints where every spec handed to the engine came
-from and why each record of the result is there.
+from and how the solve loop changed it, and why each record of the result is there;
+``why NAME`` (same arguments after the name) prints the chain that brought ``NAME`` in.
+
+``search SPEC``, ``depends SPEC [--tree]`` and ``whoneeds NAME`` query the channels without
+solving (:mod:`conda_solver_plus.query`).
 """
 
 from __future__ import annotations
@@ -38,8 +42,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def _add_solve_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("specs", nargs="*", metavar="SPEC", help="match specs to install")
+def _add_channel_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-c",
         "--channel",
@@ -51,6 +54,15 @@ def _add_solve_arguments(parser: argparse.ArgumentParser) -> None:
         "earlier channels have higher priority)",
     )
     parser.add_argument("--subdir", help="target platform, e.g. linux-64 (default: this machine)")
+    parser.add_argument("--cache-dir", help="where remote repodata is cached")
+    parser.add_argument("--offline", action="store_true", help="never touch the network")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("-v", "--verbose", action="count", default=0)
+
+
+def _add_solve_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("specs", nargs="*", metavar="SPEC", help="match specs to install")
+    _add_channel_arguments(parser)
     parser.add_argument("-p", "--prefix", help="existing environment to solve against")
     parser.add_argument(
         "--backend",
@@ -69,7 +81,6 @@ def _add_solve_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME=VERSION",
         help="set a virtual package (e.g. __cuda=12.6); NAME= removes it",
     )
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--remove", action="store_true", help="remove SPECs from the prefix")
     mode.add_argument("--update", action="store_true", help="conda update semantics")
@@ -136,9 +147,6 @@ def _add_solve_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME=CUTOFF",
         help="cutoff for one package name, whatever its channel; 'false' exempts it (repeatable)",
     )
-    parser.add_argument("--cache-dir", help="where remote repodata is cached")
-    parser.add_argument("--offline", action="store_true", help="never touch the network")
-    parser.add_argument("-v", "--verbose", action="count", default=0)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -154,7 +162,80 @@ def build_parser() -> argparse.ArgumentParser:
         "explain", help="like solve, plus where every spec came from and why each record"
     )
     _add_solve_arguments(explain)
+    why = sub.add_parser("why", help="solve, then show why NAME is in the result")
+    why.add_argument("package", metavar="NAME", help="package to explain")
+    _add_solve_arguments(why)
+    search = sub.add_parser("search", help="records in the channels matching a spec")
+    search.add_argument("query", metavar="SPEC", help="match spec; the name may be a glob")
+    _add_channel_arguments(search)
+    search.add_argument(
+        "--channel-priority", default="flexible", choices=["strict", "flexible", "disabled"]
+    )
+    depends = sub.add_parser("depends", help="dependencies of the best record matching SPEC")
+    depends.add_argument("query", metavar="SPEC")
+    depends.add_argument("--tree", action="store_true", help="recursively, as a tree")
+    _add_channel_arguments(depends)
+    depends.add_argument(
+        "--channel-priority", default="strict", choices=["strict", "flexible", "disabled"]
+    )
+    whoneeds = sub.add_parser("whoneeds", help="packages in the channels that depend on NAME")
+    whoneeds.add_argument("query", metavar="NAME")
+    whoneeds.add_argument(
+        "--all-versions", action="store_true", help="every version, not only the newest"
+    )
+    _add_channel_arguments(whoneeds)
+    whoneeds.add_argument(
+        "--channel-priority", default="flexible", choices=["strict", "flexible", "disabled"]
+    )
     return parser
+
+
+QUERY_COMMANDS = ("search", "depends", "whoneeds")
+
+
+def run_query(args: argparse.Namespace) -> int:
+    """``search``/``depends``/``whoneeds``: load the index and print the answer."""
+    from pathlib import Path
+
+    from . import query
+    from .index import load_index
+    from .virtual import native_subdir
+
+    if not args.channels:
+        raise InvalidInputError("channels", "no channel given", "pass at least one -c CHANNEL")
+    index = load_index(
+        list(args.channels),
+        [args.subdir or native_subdir()],
+        cache_dir=Path(args.cache_dir).expanduser() if args.cache_dir else None,
+        offline=args.offline,
+    )
+    priority = args.channel_priority
+    if args.command == "search":
+        records = query.search(index, args.query, priority)
+        if args.json:
+            print(json.dumps({"records": [record_to_json(r) for r in records]}, indent=2))
+        elif records:
+            print(query.render_records(records))
+        else:
+            print(f"no records match {args.query!r}", file=sys.stderr)
+        return 0 if records else 1
+    if args.command == "depends":
+        root = query.depends(index, args.query, tree=args.tree, channel_priority=priority)
+        if args.json:
+            print(json.dumps(root.to_json(), indent=2))
+        else:
+            print(query.render_depends(root, args.tree))
+        return 0
+    dependents = query.whoneeds(
+        index, args.query, all_versions=args.all_versions, channel_priority=priority
+    )
+    if args.json:
+        print(json.dumps({"dependents": [d.to_json() for d in dependents]}, indent=2))
+    elif dependents:
+        print(query.render_dependents(dependents))
+    else:
+        print(f"nothing in the channels depends on {args.query}", file=sys.stderr)
+    return 0
 
 
 def _update_modifier(args: argparse.Namespace) -> str | None:
@@ -355,9 +436,12 @@ def _explain_payload(sis, out, backend) -> dict[str, Any]:
             )
         return result
 
+    from .explain import spec_provenance
+
     return {
         "backend": backend.name,
         "input": sis.summary(),
+        "provenance": spec_provenance(sis, out),
         "attempts": out.attempts,
         "specs": {
             name: {"spec": str(spec), "reason": out.specs.reason(name)}
@@ -379,34 +463,26 @@ def _explain_payload(sis, out, backend) -> dict[str, Any]:
 
 
 def _print_explain(sis, out, backend, as_json: bool) -> None:
-    payload = _explain_payload(sis, out, backend)
+    from .explain import render_provenance
+
     if as_json:
-        print(json.dumps(payload, indent=2))
+        print(json.dumps(_explain_payload(sis, out, backend), indent=2))
         return
-    print(f"engine: {payload['backend']}  attempts: {payload['attempts']}")
-    print("\nSpecs handed to the engine (and where they came from):")
-    for item in payload["specs"].values():
-        print(f"  {item['spec']:<40} <- {item['reason']}")
-    if payload["constraints"]:
-        print("\nConstraints:")
-        for item in payload["constraints"].values():
-            print(f"  {item['spec']:<40} <- {item['reason']}")
-    if payload["frozen"]:
-        print("\nFrozen installed records:")
-        for name, reason in payload["frozen"].items():
-            print(f"  {name:<40} <- {reason}")
-    if payload["conflicts"]:
-        print("\nReleased after conflicts:")
-        for name, entries in payload["conflicts"].items():
-            print(f"  {name:<40} <- {entries[-1]['reason']}")
-    if payload["neutered"]:
-        print("\nHistory specs to relax (neutered):")
-        for name, spec in payload["neutered"].items():
-            print(f"  {name} -> {spec}")
-    print("\nResult:")
-    for record in payload["records"]:
-        line = f"{record['name']}-{record['version']}-{record['build']}"
-        print(f"  {line:<50} {record['why']}")
+    print(f"engine: {backend.name}")
+    print(render_provenance(sis, out))
+
+
+def _print_why(name: str, sis, out, as_json: bool) -> int:
+    from .explain import why_package
+
+    chain = why_package(name, sis, out)
+    if as_json:
+        print(json.dumps({"package": name, "chain": chain}, indent=2))
+    elif chain:
+        print("\n".join(f"{'  ' * depth}{line}" for depth, line in enumerate(chain)))
+    else:
+        print(f"{name} is not in the result", file=sys.stderr)
+    return 0 if chain else 1
 
 
 def _one_line(message: str) -> str:
@@ -466,6 +542,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     try:
+        if args.command in QUERY_COMMANDS:
+            return run_query(args)
         sis, out, _index, backend = run_solve(args)
     except SolverPlusError as exc:
         if args.json:
@@ -491,6 +569,8 @@ def _run(args: argparse.Namespace) -> int:
         return 3
     if args.command == "explain":
         _print_explain(sis, out, backend, args.json)
+    elif args.command == "why":
+        return _print_why(args.package, sis, out, args.json)
     else:
         _print_records(out, args.json)
     return 0

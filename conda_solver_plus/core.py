@@ -39,7 +39,7 @@ from .exceptions import (
     UnsatisfiableError,
 )
 from .exclude_newer import ExcludeNewer, with_policy_applied
-from .explain import build_explanation
+from .explain import build_explanation, explain_records
 from .index import Index
 from .records import dependency_names, record_key, record_name, toposort
 from .specs import is_name_only, spec_name, strictness
@@ -538,30 +538,9 @@ def _raise_for(
 
 
 def _explain_records(sis: SolverInputState, out: SolverOutputState) -> None:
-    """Fill ``out.why``: requested, or a dependency of which record."""
-    records = {name: rec for name, rec in out.records.items()}
-    why: dict[str, str] = {}
-    for name in records:
-        if name in sis.requested:
-            why[name] = f"requested as {sis.requested[name]}"
-        elif name in sis.history:
-            why[name] = f"in history as {sis.history[name]} ({sis.history.reason(name)})"
-    queue = [name for name in why]
-    while queue:
-        parent = queue.pop(0)
-        for dep in records[parent].depends:
-            dep_name = dep.split()[0].lower()
-            if dep_name in records and dep_name not in why:
-                why[dep_name] = f"dependency of {parent} via '{dep}'"
-                queue.append(dep_name)
-    for name in records:
-        if name not in why:
-            why[name] = (
-                "kept from the installed environment"
-                if name in sis.installed
-                else "added by the engine (run_constrained or pip)"
-            )
-    out.why = why
+    """Fill ``out.why``: requested, or a dependency of which record (see
+    :func:`~conda_solver_plus.explain.explain_records`)."""
+    out.why = explain_records(sis, out)
 
 
 def solve(

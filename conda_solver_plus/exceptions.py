@@ -57,15 +57,131 @@ class InvalidInputError(SolverPlusError, ValueError):
         return {**super().to_json(), "source": self.source, "hint": self.hint}
 
 
+#: how many lines of an engine's own report an error message shows (``--json`` has all)
+ENGINE_REPORT_LINES = 20
+
+
+@dataclass(frozen=True)
+class ChainStep:
+    """One package on the way from a requested spec to a clash.
+
+    ``spec`` is what asked for the package at this step (the requested spec on the first
+    step, a ``depends``/``constrains`` entry after that) and ``versions`` the candidates
+    the engine tried for it; either may be empty.
+    """
+
+    name: str
+    specs: tuple[str, ...] = ()
+    versions: tuple[str, ...] = ()
+
+    def render(self) -> str:
+        # "python >=3.12 | >=3.11" (the name once), "__cuda" rather than "__cuda *"
+        constraints = []
+        for spec in self.specs:
+            rest = spec.strip()
+            if rest.split(" ", 1)[0].lower() == self.name:
+                rest = rest[len(self.name) :].strip()
+            if rest and rest not in ("*", "* *"):
+                constraints.append(rest)
+        text = self.name
+        if constraints:
+            text += " " + _join_compact(constraints, 2)
+        if self.versions:
+            text += f" ({_join_compact(self.versions, 3)})"
+        return text
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "specs": list(self.specs), "versions": list(self.versions)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ChainStep:
+        return cls(data["name"], tuple(data.get("specs", ())), tuple(data.get("versions", ())))
+
+
+#: the ways a chain ends
+CHAIN_PROBLEMS = ("conflict", "missing", "excluded", "locked")
+
+
+@dataclass(frozen=True)
+class ConflictChain:
+    """A path through the dependency graph from a requested spec to the package where
+    the engine found the request cannot be met.
+
+    ``problem`` says how it ends: ``conflict`` (the last step clashes with the packages or
+    specs in ``partners``), ``missing`` (nothing provides the last spec), ``excluded``
+    (candidates exist but were ruled out, e.g. by strict channel priority) or ``locked``
+    (an installed or frozen package would have to change).
+    """
+
+    steps: tuple[ChainStep, ...]
+    problem: str
+    detail: str = ""
+    partners: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(step.name for step in self.steps)
+
+    def render(self) -> str:
+        path = " -> ".join(step.render() for step in self.steps)
+        ending = {
+            "conflict": "conflicts",
+            "missing": "nothing provides it",
+            "excluded": "excluded",
+            "locked": "must stay as installed",
+        }.get(self.problem, self.problem)
+        if self.problem == "conflict" and self.partners:
+            ending = f"conflicts with {_group_labels(self.partners)}"
+        if self.detail:
+            ending = f"{ending}: {self.detail}"
+        return f"{path}  [{ending}]"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "steps": [step.to_json() for step in self.steps],
+            "problem": self.problem,
+            "detail": self.detail,
+            "partners": list(self.partners),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ConflictChain:
+        steps = tuple(ChainStep.from_json(step) for step in data["steps"])
+        partners = tuple(data.get("partners", ()))
+        return cls(steps, data["problem"], data.get("detail", ""), partners)
+
+
+def _group_labels(labels: Sequence[str]) -> str:
+    """``python 3.9.10 | 3.9.16 | ... (6), numpy >=2.1``: labels grouped by package name."""
+    by_name: dict[str, list[str]] = {}
+    for label in labels:
+        name, _, rest = label.strip().partition(" ")
+        by_name.setdefault(name, []).append(rest.strip())
+    parts = []
+    for name, rests in by_name.items():
+        rests = [rest for rest in rests if rest]
+        parts.append(f"{name} {_join_compact(rests, 2)}" if rests else name)
+    return ", ".join(parts)
+
+
+def _join_compact(items: Sequence[str], keep: int) -> str:
+    """``a | b | c`` or, for long lists, ``a | b | ... | z (12)``."""
+    items = list(dict.fromkeys(items))
+    if len(items) <= keep + 1:
+        return " | ".join(items)
+    return " | ".join([*items[:keep], "...", items[-1]]) + f" ({len(items)})"
+
+
 @dataclass
 class Explanation:
     """Why a request cannot be met, in terms a user can act on.
 
-    Both engines fill this in. ``conflicts`` are the names the engine reported as clashing,
-    ``engine_message`` is the engine's own (tree-shaped) report, and ``culprits`` are the
-    pieces of the user's *state* (a pin, a history spec, a frozen installed package, a
-    missing virtual package, a channel-priority exclusion) that took part, each with a
-    concrete hint.
+    Both engines fill this in. ``chains`` are the deduplicated paths from the requested
+    specs to the clashing packages; ``culprits`` are the pieces of the user's *state* (a
+    pin, a history spec, a frozen installed package, a missing virtual package, a
+    channel-priority exclusion, python's minor-version hold) that took part, each with a
+    concrete hint; ``conflicts`` the installed packages released during the retries; and
+    ``engine_message`` the engine's own (tree-shaped) report, kept for reference.
     """
 
     engine_message: str
@@ -74,15 +190,40 @@ class Explanation:
     #: requested name -> the virtual-package dependencies (``__cuda >=10.0``) that rule
     #: out every candidate of it on this system; empty unless that is the whole story
     virtual_blockers: dict[str, list[str]] = field(default_factory=dict)
+    chains: list[ConflictChain] = field(default_factory=list)
+    engine: str = ""
 
     def render(self) -> str:
-        lines = [self.engine_message.rstrip()]
+        lines: list[str] = []
+        if self.chains:
+            lines.append("Cannot solve the request; how the requested specs lead to the problem:")
+            lines.extend(f"  {chain.render()}" for chain in self.chains)
         if self.culprits:
-            lines.append("")
+            if lines:
+                lines.append("")
             lines.append("What in your setup takes part in this conflict:")
             for culprit in self.culprits:
                 lines.append(f"  - {culprit.render()}")
+        report = self.engine_message.rstrip().splitlines()
+        if report:
+            if lines:
+                lines.append("")
+                engine = f" ({self.engine})" if self.engine else ""
+                lines.append(f"The engine's report{engine}:")
+            if len(report) > ENGINE_REPORT_LINES:
+                cut = len(report) - ENGINE_REPORT_LINES
+                report = [*report[:ENGINE_REPORT_LINES], f"... ({cut} more lines)"]
+            lines.extend(report)
         return "\n".join(lines)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "engine": self.engine,
+            "chains": [chain.to_json() for chain in self.chains],
+            "culprits": [culprit.to_json() for culprit in self.culprits],
+            "conflicts": self.conflicts,
+            "engine_message": self.engine_message,
+        }
 
 
 @dataclass(frozen=True)
@@ -125,8 +266,7 @@ class UnsatisfiableError(SolverPlusError):
         return {
             **super().to_json(),
             "requested": self.requested,
-            "conflicts": self.explanation.conflicts,
-            "culprits": [c.to_json() for c in self.explanation.culprits],
+            **self.explanation.to_json(),
         }
 
 

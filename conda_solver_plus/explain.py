@@ -2,27 +2,43 @@
 Explanations: turning an engine's "no solution" into what the *user* can change.
 
 An engine proves a request unsolvable in terms of packages ("numpy 2.3 requires python
->=3.12, which conflicts with python 3.9.*"). Users, however, act on their *setup*: a pin
-they forgot in ``conda-meta/pinned``, a spec they asked for a year ago that sits in the
-history, an installed package frozen by ``--freeze-installed``, a missing CUDA driver, a
-package that only a lower-priority channel has. This module matches the names in the
-engine's report against the solver state and lists those culprits, each with the place it
-came from and one concrete hint.
+>=3.12, which conflicts with python 3.9.*"), usually as a long tree with one branch per
+candidate version. Users need two things from it:
+
+- **the chains**: how each requested spec leads, through dependencies, to the package
+  where things break — ``numpy >=2.1 -> python >=3.10 [conflicts with python 3.9.*]``.
+  Each engine hands over its paths (:class:`~conda_solver_plus.exceptions.ConflictChain`);
+  :func:`dedupe_chains` merges the per-version branches and keeps the shortest path per
+  requested spec and clashing package;
+- **the culprits**: users act on their *setup*, not on packages — a pin they forgot in
+  ``conda-meta/pinned``, a spec they asked for a year ago that sits in the history, an
+  installed package frozen by ``--freeze-installed``, python held to its installed minor
+  version, a missing CUDA driver, a package that only a lower-priority channel has, or two
+  requested specs that cannot hold together. :func:`build_explanation` matches the names
+  on the chains against the solver state and lists each culprit with the place it came
+  from and one concrete hint.
 """
 
 from __future__ import annotations
 
+import difflib
 from typing import TYPE_CHECKING
 
 from rattler import BuildString, MatchSpec, PackageRecord
 
-from .exceptions import Culprit, Explanation
+from .exceptions import ChainStep, ConflictChain, Culprit, Explanation
+from .records import dependency_name
 from .specs import is_name_only, spec_name
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from .backends import EngineUnsolvable
     from .index import Index
     from .state import SolverInputState, SolverOutputState
+
+#: at most this many chains are shown (the engine's report has all of them)
+MAX_CHAINS = 8
 
 _VIRTUAL_HINTS = {
     "__cuda": "set CONDA_OVERRIDE_CUDA=<version> to solve for a machine with a CUDA driver",
@@ -31,28 +47,104 @@ _VIRTUAL_HINTS = {
 }
 
 
-def _priority_culprits(names: set[str], index: Index, channel_priority: str) -> list[Culprit]:
+def _virtual_hint(name: str) -> str:
+    return _VIRTUAL_HINTS.get(
+        name, f"set CONDA_OVERRIDE_{name[2:].upper()}=<version> to solve for another machine"
+    )
+
+
+def dedupe_chains(chains: Iterable[ConflictChain], limit: int = MAX_CHAINS) -> list[ConflictChain]:
+    """Merge chains that pass through the same package names (one per candidate version
+    in the engines' reports) and keep, per requested spec and clashing package, only the
+    shortest path. Order follows the engine's."""
+    merged: dict[tuple, ConflictChain] = {}
+    for chain in chains:
+        if not chain.steps:
+            continue
+        key = (chain.names, chain.problem, chain.detail)
+        known = merged.get(key)
+        if known is None:
+            merged[key] = chain
+            continue
+        steps = tuple(
+            ChainStep(
+                old.name,
+                tuple(dict.fromkeys((*old.specs, *new.specs))),
+                tuple(dict.fromkeys((*old.versions, *new.versions))),
+            )
+            for old, new in zip(known.steps, chain.steps, strict=True)
+        )
+        partners = tuple(dict.fromkeys((*known.partners, *chain.partners)))
+        merged[key] = ConflictChain(steps, known.problem, known.detail, partners)
+    shortest: dict[tuple, int] = {}
+    for chain in merged.values():
+        ends = (chain.names[0], chain.names[-1], chain.problem)
+        shortest[ends] = min(shortest.get(ends, len(chain.steps)), len(chain.steps))
+    kept = [
+        chain
+        for chain in merged.values()
+        if len(chain.steps) == shortest[(chain.names[0], chain.names[-1], chain.problem)]
+    ]
+    return kept[:limit]
+
+
+def close_names(name: str, index: Index, n: int = 3) -> list[str]:
+    """Package names in ``index`` that look like ``name`` (for "did you mean")."""
+    return difflib.get_close_matches(name, sorted(index.package_names()), n=n, cutoff=0.75)
+
+
+def _priority_culprits(
+    chains: list[ConflictChain],
+    specs: dict[str, list[str]],
+    index: Index,
+    channel_priority: str,
+) -> list[Culprit]:
+    """Names whose wanted versions exist only in a channel below the first one that has
+    the name: under strict priority the engine never sees them."""
     if channel_priority != "strict" or len(index.channels) < 2:
         return []
+    excluded = {chain.names[-1] for chain in chains if chain.problem == "excluded"}
     culprits = []
-    for name in sorted(names):
-        channels = []
+    for name in sorted(set(specs) | excluded):
+        if name.startswith("__"):
+            continue
+        channels: list[str] = []
+        matching: list[str] = []
+        wanted = [MatchSpec(text, strict=False) for text in specs.get(name, ())]
         for repo in index.repos:
-            if name in repo.sparse.package_names() and repo.channel.name not in channels:
-                channels.append(repo.channel.name)
-        if len(channels) > 1:
-            culprits.append(
-                Culprit(
-                    "channel-priority",
-                    name,
-                    name,
-                    f"channel {channels[0]}",
-                    f"strict channel priority only considers {name} from {channels[0]}; "
-                    f"versions in {', '.join(channels[1:])} are ignored. Use "
-                    f"--channel-priority flexible or request {channels[1]}::{name}",
-                )
+            if name not in repo.sparse.package_names():
+                continue
+            label = repo.channel.name
+            if label not in channels:
+                channels.append(label)
+            for record in repo.sparse.load_records(_pkg(name)):
+                if (not wanted or any(spec.matches(record) for spec in wanted)) and (
+                    label not in matching
+                ):
+                    matching.append(label)
+        if len(channels) < 2 or not matching or channels[0] in matching:
+            continue
+        if name not in excluded and not wanted:
+            continue
+        culprits.append(
+            Culprit(
+                "channel-priority",
+                name,
+                " | ".join(specs.get(name, ())) or name,
+                f"channel {channels[0]}",
+                f"strict channel priority takes {name} only from {channels[0]}, which has "
+                f"no matching version; {matching[0]} has one. Use flexible channel priority "
+                f"(--channel-priority flexible; conda: channel_priority: flexible) or "
+                f"request {matching[0]}::{name}",
             )
+        )
     return culprits
+
+
+def _pkg(name: str):
+    from rattler import PackageName
+
+    return PackageName(name)
 
 
 def _virtual_record(package) -> PackageRecord:
@@ -98,6 +190,59 @@ def virtual_blockers(
     return blockers
 
 
+def _chain_specs(chains: list[ConflictChain], sis: SolverInputState) -> dict[str, list[str]]:
+    """name -> the specs the chains (and the request) ask of it."""
+    specs: dict[str, list[str]] = {}
+    for chain in chains:
+        for step in chain.steps:
+            specs.setdefault(step.name, [])
+            for text in step.specs:
+                if text not in specs[step.name]:
+                    specs[step.name].append(text)
+    for spec in sis.requested_specs:
+        name = spec_name(spec)
+        if name in specs and str(spec) not in specs[name]:
+            specs[name].insert(0, str(spec))
+    return specs
+
+
+def _virtual_culprit(name: str, wanted: list[str], sis: SolverInputState) -> Culprit:
+    present = sis.virtual.get(name)
+    needs = " | ".join(text for text in wanted if text.strip() != name) or name
+    if present is None:
+        text = f"this machine has no {name} package"
+        origin = "this machine (not detected)"
+    else:
+        text = f"this machine has {name} {present.version}, the packages need {needs}"
+        origin = f"this machine ({name} {present.version})"
+    return Culprit("virtual", name, needs, origin, f"{text}; {_virtual_hint(name)}")
+
+
+def _requested_culprits(chains: list[ConflictChain], sis: SolverInputState) -> list[Culprit]:
+    """Two or more requested specs whose chains clash with each other."""
+    requested = {spec_name(spec) for spec in sis.requested_specs}
+    involved: list[str] = []
+    for chain in chains:
+        if chain.problem != "conflict":
+            continue
+        names = [chain.names[0]] + [p.split()[0].lower() for p in chain.partners if p.split()]
+        for name in names:
+            if name in requested and name not in involved:
+                involved.append(name)
+    if len(involved) < 2:
+        return []
+    specs = [str(spec) for spec in sis.requested_specs if spec_name(spec) in involved]
+    return [
+        Culprit(
+            "requested",
+            ", ".join(involved),
+            ", ".join(specs),
+            "your request",
+            "these requested specs cannot be installed together; relax or drop one of them",
+        )
+    ]
+
+
 def build_explanation(
     error: EngineUnsolvable,
     sis: SolverInputState,
@@ -105,7 +250,11 @@ def build_explanation(
     index: Index,
     channel_priority: str = "strict",
 ) -> Explanation:
-    names = set(error.names)
+    """The :class:`~conda_solver_plus.exceptions.Explanation` of ``error``: its chains,
+    deduplicated, and the culprits in the user's state, one concrete hint each."""
+    chains = dedupe_chains(error.chains)
+    names = set(error.names) | {name for chain in chains for name in chain.names}
+    specs = _chain_specs(list(error.chains), sis)
     culprits: list[Culprit] = []
     for name in sorted(names):
         if name in sis.pinned:
@@ -141,34 +290,174 @@ def build_explanation(
                     "drop --freeze-installed so it may change",
                 )
             )
-        if name.startswith("__") and name not in sis.virtual:
-            culprits.append(
-                Culprit(
-                    "virtual",
-                    name,
-                    name,
-                    "this machine",
-                    f"this machine has no {name} package; "
-                    + _VIRTUAL_HINTS.get(name, f"set CONDA_OVERRIDE_{name[2:].upper()}"),
-                )
-            )
+        unmet = any(c.problem == "missing" and c.names[-1] == name for c in error.chains)
+        if name.startswith("__") and (unmet or name not in sis.virtual):
+            culprits.append(_virtual_culprit(name, specs.get(name, []), sis))
         if name == "python" and "python" in out.constraints and "python" not in sis.requested:
             spec = out.constraints["python"]
             if "python" not in sis.pinned or is_name_only(sis.pinned["python"]):
+                installed = sis.installed.get("python")
                 culprits.append(
                     Culprit(
                         "installed",
                         name,
                         str(spec),
-                        "installed python",
-                        "python keeps its minor version; request python=<version> to change",
+                        f"installed python {installed.version}" if installed else "python",
+                        "python keeps its installed minor version; request "
+                        "python=<version> explicitly to change it",
                     )
                 )
-    culprits.extend(_priority_culprits(names, index, channel_priority))
+    culprits.extend(_priority_culprits(list(error.chains), specs, index, channel_priority))
+    culprits.extend(_requested_culprits(list(error.chains), sis))
     conflicts = {name: str(spec) for name, spec in out.conflicts.items() if name in names}
     return Explanation(
         error.message,
         conflicts=conflicts,
         culprits=culprits,
         virtual_blockers=virtual_blockers(sis, index, sis.requested_specs),
+        chains=chains,
     )
+
+
+# -- provenance: why each spec and each record ----------------------------------------
+
+
+def explain_records(sis: SolverInputState, out: SolverOutputState) -> dict[str, str]:
+    """Why each record of the result is there: requested (or in the history, pinned,
+    always updated), else the first record that depends on it, with the ``depends``
+    entry that pulled it in (breadth first, so the shortest chain from a root)."""
+    records = dict(out.records.items())
+    why: dict[str, str] = {}
+    for name in records:
+        if name in sis.requested:
+            why[name] = f"requested as {sis.requested[name]}"
+        elif name in sis.history:
+            why[name] = f"in history as {sis.history[name]} ({sis.history.reason(name)})"
+        elif name in sis.pinned:
+            why[name] = f"pinned as {sis.pinned[name]} ({sis.pinned.reason(name)})"
+        elif name in sis.aggressive_updates:
+            why[name] = "aggressive_update_packages setting"
+    queue = list(why)
+    while queue:
+        parent = queue.pop(0)
+        for dep in records[parent].depends:
+            name = dependency_name(dep)
+            if name in records and name not in why:
+                why[name] = f"dependency of {parent} via '{dep}'"
+                queue.append(name)
+    for name in records:
+        if name not in why:
+            why[name] = (
+                "kept from the installed environment"
+                if name in sis.installed
+                else "added by the engine (run_constrained or pip)"
+            )
+    return why
+
+
+def _attempts(changes) -> list[list]:
+    """A TrackedMap log split into solve attempts (each starts by clearing the map)."""
+    attempts: list[list] = [[]]
+    for change in changes:
+        if change.action == "pop" and change.reason == "new attempt":
+            if attempts[-1]:
+                attempts.append([])
+            continue
+        attempts[-1].append(change)
+    return [attempt for attempt in attempts if attempt]
+
+
+def spec_provenance(sis: SolverInputState, out: SolverOutputState) -> list[dict[str, object]]:
+    """For each spec handed to the engine in the last attempt: where it came from (the
+    user's state: request, history, pins, the installed environment, aggressive updates,
+    virtual packages) and how the solve loop changed it (relaxed after a conflict,
+    released, frozen, locked, neutered, constrained)."""
+    names = list(out.specs)
+    for key in out.constraints:
+        name = key.split()[0]
+        if name not in names:
+            names.append(name)
+    result = []
+    for name in names:
+        sources = []
+        if name in sis.requested:
+            sources.append(f"requested: {sis.requested[name]} ({sis.requested.reason(name)})")
+        if name in sis.history:
+            sources.append(f"history: {sis.history[name]} ({sis.history.reason(name)})")
+        if name in sis.pinned:
+            sources.append(f"pinned: {sis.pinned[name]} ({sis.pinned.reason(name)})")
+        if name in sis.installed:
+            record = sis.installed[name]
+            sources.append(f"installed: {record.version} {record.build}")
+        if name in sis.aggressive_updates:
+            sources.append("aggressive_update_packages setting")
+        if name in sis.virtual:
+            package = sis.virtual[name]
+            sources.append(f"virtual package: {package.version}={package.build_string}")
+        changes = []
+        history = [
+            f"attempt {number}: {change.new} ({change.reason})"
+            for number, attempt in enumerate(_attempts(out.specs.history_of(name)), 1)
+            for change in attempt
+            if change.action in ("set", "update")
+        ]
+        if len({entry.split(": ", 1)[1] for entry in history}) > 1:
+            changes.extend(history)  # the spec changed between attempts
+        for key, spec in out.constraints.items():
+            if key.split()[0] == name:
+                changes.append(f"constrained to {spec} ({out.constraints.reason(key)})")
+        if name in out.conflicts:
+            changes.append(f"released: may change ({out.conflicts.reason(name)})")
+        if name in out.frozen:
+            changes.append(f"frozen as installed ({out.frozen.reason(name)})")
+        elif name in out.locked:
+            changes.append(f"installed version preferred ({out.locked.reason(name)})")
+        if name in out.neutered:
+            changes.append(f"history spec relaxed to {out.neutered[name]} for next time")
+        result.append(
+            {
+                "name": name,
+                "spec": str(out.specs[name]) if name in out.specs else None,
+                "reason": out.specs.reason(name) if name in out.specs else "constraint only",
+                "sources": sources,
+                "changes": changes,
+            }
+        )
+    return result
+
+
+def render_provenance(sis: SolverInputState, out: SolverOutputState) -> str:
+    """:func:`spec_provenance` and :func:`explain_records` as text."""
+    lines = [f"Specs handed to the engine (attempts: {out.attempts}):"]
+    for item in spec_provenance(sis, out):
+        spec = item["spec"] or f"({item['name']})"
+        lines.append(f"  {spec:<36} <- {item['reason']}")
+        for source in item["sources"]:  # type: ignore[union-attr]
+            lines.append(f"      from {source}")
+        for change in item["changes"]:  # type: ignore[union-attr]
+            lines.append(f"      {change}")
+    why = out.why or explain_records(sis, out)
+    lines.append("")
+    lines.append("Why each package of the result is there:")
+    for record in out.current_solution:
+        label = f"{record.name.normalized}-{record.version}-{record.build}"
+        lines.append(f"  {label:<50} {why.get(record.name.normalized, '')}")
+    return "\n".join(lines)
+
+
+def why_package(name: str, sis: SolverInputState, out: SolverOutputState) -> list[str]:
+    """The chain from a root (requested, history, pinned) to ``name`` in the result:
+    ``["numpy: requested as numpy", "libblas: dependency of numpy via 'libblas >=3.9'",
+    ...]``, or an empty list when ``name`` is not in the result."""
+    why = out.why or explain_records(sis, out)
+    chain: list[str] = []
+    seen: set[str] = set()
+    current = name.lower()
+    while current in why and current not in seen:
+        seen.add(current)
+        reason = why[current]
+        chain.append(f"{current}: {reason}")
+        if not reason.startswith("dependency of "):
+            break
+        current = reason.removeprefix("dependency of ").split(" ", 1)[0]
+    return list(reversed(chain))

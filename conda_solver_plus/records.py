@@ -248,17 +248,17 @@ def record_key(record: RepoDataRecord) -> tuple[str, str, str, str, str]:
     )
 
 
+def dependency_name(dep: str) -> str:
+    """The package name of one ``depends`` entry (``numpy>=1.2`` -> ``numpy``), or ``""``."""
+    head = dep.split()[0] if dep.strip() else ""
+    for sep in ("=", "<", ">", "!", "[", "~"):
+        head = head.split(sep, 1)[0]
+    return head.rpartition("::")[2].lower()
+
+
 def dependency_names(record: PackageRecord) -> list[str]:
     """Names of the packages ``record`` depends on (first word of each depends entry)."""
-    names = []
-    for dep in record.depends:
-        head = dep.split()[0] if dep.strip() else ""
-        for sep in ("=", "<", ">", "!", "[", "~"):
-            head = head.split(sep, 1)[0]
-        head = head.rpartition("::")[2]
-        if head:
-            names.append(head.lower())
-    return names
+    return [name for name in map(dependency_name, record.depends) if name]
 
 
 def _parents(records: list[RepoDataRecord]) -> dict[str, set[str]]:

@@ -336,18 +336,24 @@ class PlusSolver(Solver):
                 specs = [MatchSpec(s) for s in exc.specs]
                 error = PackagesNotFoundError(specs)
             else:
-                error = PackagesNotFoundError(
-                    [_matchspec(s) for s in exc.specs],
-                    [str(c) for c in self.channels],
+                from .conda_cli import packages_not_found  # adds "did you mean"
+
+                error = packages_not_found(
+                    [_matchspec(s) for s in exc.specs], [str(c) for c in self.channels], exc
                 )
             error.allow_retry = False
             raise error from None
         except plus_errors.UnsatisfiableError as exc:
+            from .conda_cli import attach_guidance  # culprits as conda's "Next steps"
+
             if exc.explanation.virtual_blockers:
                 error = _virtual_package_error(exc.explanation.virtual_blockers)
                 error.allow_retry = False
+                attach_guidance(error, exc.explanation)
                 raise error from None
-            raise PlusUnsatisfiableError(str(exc)) from None
+            error = PlusUnsatisfiableError(str(exc))
+            attach_guidance(error, exc.explanation)
+            raise error from None
         except plus_errors.SpecsConfigurationConflictError as exc:
             error = SpecsConfigurationConflictError(
                 requested_specs=sorted(str(MatchSpec(s)) for s in exc.requested_specs),
@@ -362,9 +368,9 @@ class PlusSolver(Solver):
             raise CondaError(str(exc)) from None
 
         self.neutered_specs = tuple(MatchSpec(str(s)) for s in out.neutered.values())
-        if log.isEnabledFor(logging.DEBUG):
-            for name, spec in out.specs.items():
-                log.debug("spec %s <- %s", spec, out.specs.reason(name))
+        from .conda_cli import report_provenance
+
+        report_provenance(sis, out)  # -v: where each spec came from, why each package
         records = [self._to_conda(r) for r in out.records.values()]
         if out.held_back and not context.json:
             # conda's own report of what keeps a requested package from updating

@@ -459,7 +459,7 @@ def test_locked_update_changes_only_what_it_must(env, tmp_path):
     before = solved(env, "python=3.11", "numpy", "--lock-out", str(lock))
     # a locked python keeps its minor version unless asked, as an installed one does
     held = cli(env, "solve", "numpy>=2", "--locked", str(lock))
-    assert held.returncode == 1 and "python keeps its minor version" in held.stderr
+    assert held.returncode == 1 and "python keeps its installed minor version" in held.stderr
     after = solved(env, "numpy>=2", "python=3.12", "--locked", str(lock), "--lock-out", str(lock))
     # numpy 2 exists for python 3.12 only; the python 3.11 builds follow python
     changed = {n for n in before if before[n]["url"] != after[n]["url"]}
@@ -534,3 +534,57 @@ def test_timeout_stops_the_solve_with_a_clear_error(env, how):
     assert "Traceback" not in proc.stderr
     assert "Solving sudoku_0_0, sudoku_0_1" in proc.stderr and "and 75 more specs" in proc.stderr
     assert "(engine: rattler) was stopped after" in proc.stderr and "limit 0.01s" in proc.stderr
+
+
+# -- why, unsatisfiable explanation, repoquery -------------------------------------------------
+
+
+def query_cli(env, *args: str):
+    argv = [sys.executable, "-m", "conda_solver_plus", *args, "-c", str(DEMO)]
+    argv += ["--subdir", "linux-64"]
+    return subprocess.run(argv, capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+
+
+def test_why_prints_the_chain(env):
+    proc = cli(env, "why", "libopenblas", "numpy")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "numpy: requested as numpy"
+    assert lines[-1].strip().startswith("libopenblas: dependency of libblas via")
+    missing = cli(env, "why", "mylib", "numpy")
+    assert missing.returncode == 1 and "mylib is not in the result" in missing.stderr
+
+
+def test_unsatisfiable_names_chain_and_culprit(env):
+    proc = cli(env, "solve", "mylib=*=*cuda*", "--virtual", "__cuda=")
+    assert proc.returncode == 1
+    assert "mylib" in proc.stderr and "__cuda" in proc.stderr
+    assert "CONDA_OVERRIDE_CUDA" in proc.stderr
+    as_json = cli(env, "solve", "mylib=*=*cuda*", "--virtual", "__cuda=", "--json")
+    error = json.loads(as_json.stdout)["error"]
+    assert error["chains"][0]["steps"][0]["name"] == "mylib"
+    assert error["chains"][0]["problem"] == "missing"
+    assert [c["kind"] for c in error["culprits"]] == ["virtual"]
+
+
+def test_explain_json_has_provenance(env):
+    proc = cli(env, "explain", "numpy", "--pin", "python 3.12.*", "--json")
+    assert proc.returncode == 0, proc.stderr
+    provenance = {item["name"]: item for item in json.loads(proc.stdout)["provenance"]}
+    assert provenance["numpy"]["reason"] == "requested"
+    assert provenance["python"]["sources"] == ["pinned: python 3.12.* (--pin)"]
+    assert provenance["python"]["changes"][0].startswith("constrained to python 3.12.*")
+
+
+def test_search_depends_whoneeds(env):
+    search = query_cli(env, "search", "numpy>=2", "--json")
+    assert search.returncode == 0, search.stderr
+    assert [r["version"] for r in json.loads(search.stdout)["records"]] == ["2.0.2"]
+    assert query_cli(env, "search", "numpy>=3").returncode == 1
+    tree = query_cli(env, "depends", "numpy", "--tree")
+    assert tree.returncode == 0, tree.stderr
+    assert tree.stdout.startswith("numpy 2.0.2") and "└─ " in tree.stdout
+    needs = query_cli(env, "whoneeds", "libcblas", "--json")
+    assert [d["name"] for d in json.loads(needs.stdout)["dependents"]] == ["numpy"]
+    missing = query_cli(env, "depends", "nosuchpackage")
+    assert missing.returncode == 1 and "nosuchpackage" in missing.stderr

@@ -272,9 +272,9 @@ def test_real_conda_exclude_newer_per_package_and_channel(built_channel, tmp_pat
     passes them to a solver that declares support, and the answer must honour them."""
     condarc = tmp_path / "condarc"
     condarc.write_text(
-        "exclude_newer_package:\n  greet: \"2021-01-01\"\n"
+        'exclude_newer_package:\n  greet: "2021-01-01"\n'
         f"channel_settings:\n  - channel: {built_channel.as_uri()}\n"
-        "    exclude_newer: \"1999-01-01\"\n"
+        '    exclude_newer: "1999-01-01"\n'
     )
     monkeypatch.setenv("CONDARC", str(condarc))
     proc = run_conda(
@@ -291,7 +291,7 @@ def test_real_conda_exclude_newer_per_package_and_channel(built_channel, tmp_pat
     # 1.0 (2020) — so no greet can be installed: a clear unsatisfiable error, naming it
     assert proc.returncode != 0
     assert "libcolor" in proc.stdout + proc.stderr
-    condarc.write_text("exclude_newer_package:\n  greet: \"2021-01-01\"\n")
+    condarc.write_text('exclude_newer_package:\n  greet: "2021-01-01"\n')
     proc = run_conda(
         tmp_path,
         built_channel,

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from rattler import GenericVirtualPackage, MatchSpec, RepoDataRecord
 
+    from ..exceptions import ConflictChain
     from ..index import Index
 
 log = logging.getLogger(__name__)
@@ -58,10 +59,21 @@ class EngineRequest:
 
 
 class EngineUnsolvable(Exception):
-    """The engine proved the request has no solution."""
+    """The engine proved the request has no solution.
+
+    Besides its own report (``message``), an engine says which package names took part
+    (``names``, for the core's retry loop), which specs had no candidate at all
+    (``missing``) and, as far as its report allows, the paths from the requested specs to
+    the clash (``chains``, :class:`~conda_solver_plus.exceptions.ConflictChain`), which
+    :mod:`conda_solver_plus.explain` deduplicates and matches against the user's state.
+    """
 
     def __init__(
-        self, message: str, names: set[str] | None = None, missing: Sequence[str] = ()
+        self,
+        message: str,
+        names: set[str] | None = None,
+        missing: Sequence[str] = (),
+        chains: Sequence[ConflictChain] = (),
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -69,6 +81,8 @@ class EngineUnsolvable(Exception):
         self.names = names or set()
         #: specs for which no candidate exists at all
         self.missing = list(missing)
+        #: paths from requested specs to the problem, in the engine's order
+        self.chains = list(chains)
 
 
 class EngineTimeout(Exception):

@@ -23,8 +23,9 @@ requested specs through ``depends``.
 
 Repodata is parsed by libmamba itself (simdjson) and, per file, serialized to libsolv's
 native ``.solv`` format in the cache directory, so a warm solve skips JSON entirely. On
-failure, libmamba's problem graph gives the names in conflict and the specs that had no
-candidates; the message is libsolv's problem lines followed by libmamba's tree.
+failure, libmamba's problem graph gives the names in conflict, the specs that had no
+candidates and the paths from the requested specs to the clash (:func:`graph_chains`);
+the message is libsolv's problem lines followed by libmamba's tree.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from libmambapy import solver as mamba_solver
 from libmambapy import specs as mamba_specs
 from libmambapy.solver import libsolv
 
+from ..exceptions import ChainStep, ConflictChain
 from ..records import dependency_names, record_name
 from . import EngineRequest, EngineTimeout, EngineUnsolvable
 
@@ -262,7 +264,12 @@ class LibMambaBackend:
         summary = run_bounded(run, request.timeout) if request.timeout else run()
         if "unsolvable" in summary:
             report = summary["unsolvable"]
-            raise EngineUnsolvable(report["message"], set(report["names"]), report["missing"])
+            raise EngineUnsolvable(
+                report["message"],
+                set(report["names"]),
+                report["missing"],
+                [ConflictChain.from_json(chain) for chain in report["chains"]],
+            )
         return _reachable(self._records(summary["packages"], repos, installed_by_url), request)
 
     @staticmethod
@@ -473,4 +480,112 @@ def _unsolvable(db, outcome) -> dict:
             if dist and dist.group(1) != "pin":
                 names.add(dist.group(1).lower())
     message = "\n".join([*problems, tree] if len(problems) > 1 else [tree])
-    return {"message": message, "names": sorted(names), "missing": missing}
+    chains = [chain.to_json() for chain in graph_chains(graph, problems)]
+    return {"message": message, "names": sorted(names), "missing": missing, "chains": chains}
+
+
+_EXCLUDED = re.compile(r"package (\S+) is excluded by (.+)$")
+
+
+def _spec_text(spec) -> str:
+    """``python 3.10.* *_cpython`` rather than ``python[version="=3.10",...]``."""
+    try:
+        return spec.conda_build_form()
+    except Exception:
+        return str(spec)
+
+
+def _node_step(node, spec: str) -> ChainStep:
+    Graph = mamba_solver.ProblemsGraph
+    name = str(node.name).lower()
+    if isinstance(node, Graph.PackageNode):
+        return ChainStep(name, (spec,) if spec else (), (str(node.version),))
+    return ChainStep(name, (spec or _spec_text(node),))
+
+
+def _dist_step(dist: str) -> ChainStep | None:
+    """``numpy-2.1.0-py310h_0`` as a step (name and version)."""
+    found = _DIST.match(dist)
+    if not found:
+        return None
+    version = dist[len(found.group(1)) + 1 :].rsplit("-", 1)[0]
+    return ChainStep(found.group(1).lower(), (), (version,))
+
+
+def graph_chains(graph, problems: list[str]) -> list[ConflictChain]:
+    """Paths in libmamba's problem graph from the root (the request) to each node in
+    conflict and each unresolved dependency, plus libsolv's "nothing provides X needed
+    by D" and "D is excluded" lines (the simplified graph may drop those), continued from
+    the path that reaches D's name."""
+    Graph = mamba_solver.ProblemsGraph
+    nodes, edges = graph.graph()
+    conflicts = graph.conflicts()
+    root = graph.root_node()
+    parent: dict[int, tuple[int, str]] = {}
+    children: dict[int, list[tuple[int, str]]] = {}
+    for (source, target), spec in edges.items():
+        children.setdefault(source, []).append((target, _spec_text(spec)))
+    todo, seen = [root], {root}
+    while todo:  # breadth first: the shortest path to every node
+        current = todo.pop(0)
+        for target, spec in sorted(children.get(current, ())):
+            if target not in seen:
+                seen.add(target)
+                parent[target] = (current, spec)
+                todo.append(target)
+
+    def path_to(node_id: int) -> list[ChainStep]:
+        steps: list[ChainStep] = []
+        while node_id in parent:
+            source, spec = parent[node_id]
+            step = _node_step(nodes[node_id], spec)
+            if steps and steps[0].name == step.name:  # a spec and its candidates: one step
+                merged = steps.pop(0)
+                step = ChainStep(
+                    step.name, merged.specs or step.specs, (*step.versions, *merged.versions)
+                )
+            steps.insert(0, step)
+            node_id = source
+        return steps
+
+    def label(node_id: int) -> str:
+        node = nodes[node_id]
+        if isinstance(node, Graph.PackageNode):
+            return f"{node.name} {node.version}"
+        return _spec_text(node)
+
+    chains: list[ConflictChain] = []
+    for node_id, node in nodes.items():
+        if node_id not in parent:
+            continue
+        if isinstance(node, Graph.UnresolvedDependencyNode):
+            chains.append(ConflictChain(tuple(path_to(node_id)), "missing"))
+        elif conflicts.has_conflict(node_id):
+            partners = tuple(sorted({label(other) for other in conflicts.conflicts(node_id)}))
+            chains.append(ConflictChain(tuple(path_to(node_id)), "conflict", partners=partners))
+
+    def continued(dist: str) -> list[ChainStep]:
+        step = _dist_step(dist)
+        if step is None:
+            return []
+        for node_id, node in nodes.items():
+            if node_id in parent and str(node.name).lower() == step.name:
+                path = path_to(node_id)
+                return [*path[:-1], ChainStep(step.name, path[-1].specs, step.versions)]
+        return [step]
+
+    for line in problems:
+        text = line.strip().removeprefix("- ").strip()
+        found = _NOTHING_PROVIDES.search(text)
+        if found and " needed by " in text:
+            spec = found.group(1).strip()
+            dist = text.rsplit(" needed by ", 1)[1].strip()
+            steps = [*continued(dist), ChainStep(spec.split()[0].lower(), (spec,))]
+            chains.append(ConflictChain(tuple(steps), "missing"))
+            continue
+        excluded = _EXCLUDED.search(text)
+        if excluded:
+            steps = continued(excluded.group(1))
+            if steps:
+                chains.append(ConflictChain(tuple(steps), "excluded", excluded.group(2)))
+    return chains

@@ -8,8 +8,9 @@ the best set of records for it. That maps one-to-one onto :class:`EngineRequest`
 Locked and pinned records are candidates even when their channel no longer lists them,
 which keeps an installed environment valid after its packages left the index.
 
-On failure resolvo explains the conflict as a tree; we keep that text (deduplicated) and
-pull out the package names it mentions for the core's retry loop.
+On failure resolvo explains the conflict as a tree; we keep that text (deduplicated), pull
+out the package names it mentions for the core's retry loop, and turn the tree into
+chains from the requested specs to the clash (:func:`report_chains`).
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ import asyncio
 import datetime
 import re
 import time
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import rattler
 from rattler.exceptions import SolverError
 
-from ..exceptions import InvalidInputError
+from ..exceptions import ChainStep, ConflictChain, InvalidInputError
 from . import EngineRequest, EngineTimeout, EngineUnsolvable
 
 if TYPE_CHECKING:
@@ -89,6 +91,142 @@ def parse_report(message: str) -> tuple[set[str], list[str]]:
     return names, missing
 
 
+@dataclass
+class _Node:
+    """One line of resolvo's report tree, classified."""
+
+    kind: str  # group | spec | package | leaf
+    name: str = ""
+    spec: str = ""
+    versions: tuple[str, ...] = ()
+    problem: str = ""  # conflict | missing | excluded | locked (leaves), failing (specs)
+    detail: str = ""
+    children: list[_Node] = field(default_factory=list)
+
+
+_SPEC_ENDINGS = (
+    (" cannot be installed because there are no viable options:", "failing"),
+    (" can be installed with any of the following options:", ""),
+)
+
+
+def _classify(text: str) -> _Node:
+    text = re.sub(r" \(x\d+\)$", "", text.strip())
+    if text.startswith("The following packages are incompatible"):
+        return _Node("group")
+    found = _NO_CANDIDATES.search(text)
+    if found and text.startswith("No candidates"):
+        spec = found.group(1).strip()
+        return _Node("leaf", _head(spec), spec, problem="missing")
+    for marker, problem in (
+        (", for which no candidates were found", "missing"),
+        (", which conflicts with", "conflict"),
+        (" is excluded because", "excluded"),
+        (" is locked, but", "locked"),
+    ):
+        if marker in text:
+            subject, _, rest = text.partition(marker)
+            node = _subject(subject)
+            node.kind, node.problem = "leaf", problem
+            if problem == "excluded":
+                node.detail = rest.strip().removeprefix("due to ").strip()
+            return node
+    for marker, problem in (*_SPEC_ENDINGS, *((", which" + m[0], m[1]) for m in _SPEC_ENDINGS)):
+        if text.endswith(marker):
+            spec = text[: -len(marker)].removesuffix(", which").strip()
+            return _Node("spec", _head(spec), spec, problem=problem)
+    for marker in (" would require", " would constrain"):
+        if text.endswith(marker):
+            return _subject(text[: -len(marker)])
+    return _subject(text)
+
+
+def _head(text: str) -> str:
+    head = _LEADING_NAME.match(text.removeprefix("the constraint ").strip())
+    return head.group(1).lower() if head else text.split()[0].lower() if text.split() else ""
+
+
+def _subject(text: str) -> _Node:
+    """``numpy 2.1.0 | 2.2.6`` (a package with candidate versions) or a spec."""
+    name = _head(text)
+    rest = text.strip().removeprefix("the constraint ").strip()[len(name) :].strip()
+    parts = [part.strip() for part in rest.split(" | ")]
+    if parts and all(part and " " not in part and part[0] not in "<>=!~*" for part in parts):
+        return _Node("package", name, versions=tuple(parts))
+    return _Node("spec", name, text.strip())
+
+
+def _parse_tree(message: str) -> list[_Node]:
+    roots: list[_Node] = []
+    stack: list[tuple[int, _Node]] = []
+    for raw in message.splitlines():
+        if not raw.strip():
+            continue
+        body = raw.lstrip(_TREE_CHARS)
+        depth = (len(raw) - len(body)) // 3
+        text = body.strip()
+        if text.startswith("Cannot solve the request because of:"):
+            text = text.split(":", 1)[1].strip()
+            if not text:
+                continue
+        node = _classify(text)
+        while stack and stack[-1][0] >= depth:
+            stack.pop()
+        (stack[-1][1].children if stack else roots).append(node)
+        stack.append((depth, node))
+    return roots
+
+
+def report_chains(message: str) -> list[ConflictChain]:
+    """Every path in resolvo's report from a requested spec (a root of the tree) to a
+    leaf that is a problem, as :class:`ConflictChain` s in report order.
+
+    A spec line and the candidates below it (``numpy >=2.1`` then ``numpy 2.1.0 |
+    2.2.6 would require``) become one step. A leaf that "conflicts with the versions
+    reported above" clashes with the other requirements of its group, which the chain's
+    ``detail`` names."""
+    chains: list[ConflictChain] = []
+
+    def walk(node: _Node, path: list[_Node], partners: list[str]) -> None:
+        path = [*path, node]
+        if node.kind == "leaf":
+            with_ = tuple(partners) if node.problem == "conflict" else ()
+            chains.append(ConflictChain(_steps(path), node.problem, node.detail, with_))
+            return
+        for child in node.children:
+            walk(child, path, partners)
+
+    def roots_of(nodes: list[_Node]):
+        for node in nodes:
+            if node.kind == "group":
+                specs = [child.spec or child.name for child in node.children]
+                for child in node.children:
+                    partners = [spec for spec in specs if spec != (child.spec or child.name)]
+                    yield child, partners
+            else:
+                yield node, []
+
+    for root, partners in roots_of(_parse_tree(message)):
+        walk(root, [], partners)
+    return chains
+
+
+def _steps(path: list[_Node]) -> tuple[ChainStep, ...]:
+    steps: list[ChainStep] = []
+    for node in path:
+        if node.kind == "group" or not node.name:
+            continue
+        specs = (node.spec,) if node.spec else ()
+        if steps and steps[-1].name == node.name:
+            last = steps.pop()
+            specs = tuple(dict.fromkeys((*last.specs, *specs)))
+            versions = tuple(dict.fromkeys((*last.versions, *node.versions)))
+            steps.append(ChainStep(node.name, specs, versions))
+        else:
+            steps.append(ChainStep(node.name, specs, node.versions))
+    return tuple(steps)
+
+
 class RattlerBackend:
     name = "rattler"
 
@@ -116,7 +254,9 @@ class RattlerBackend:
             if "timeout" in message.lower() or "cancel" in message.lower():
                 raise EngineTimeout(time.monotonic() - started) from None
             names, missing = parse_report(message)
-            raise EngineUnsolvable(dedupe_report(message), names, missing) from None
+            raise EngineUnsolvable(
+                dedupe_report(message), names, missing, report_chains(message)
+            ) from None
         except OSError as exc:
             # py-rattler parses records lazily: broken repodata surfaces here
             raise _locate_bad_repodata(index, exc) from None

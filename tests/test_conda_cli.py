@@ -1,0 +1,74 @@
+"""``conda plus ...`` (conda_cli.py) and the ``-v`` provenance of a normal solve, with real
+conda in a subprocess on a channel built in tests/test_solver.py."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("conda")
+
+from .test_solver import REPO_ROOT, run_conda
+
+# the module-scoped fixture that builds a real conda channel
+from .test_solver import built_channel as built_channel
+
+
+def plus(tmp_path: Path, channel: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]),
+        "CONDA_SOLVER_PLUS_BACKEND": "rattler",
+        "CONDA_PKGS_DIRS": str(tmp_path / "pkgs"),
+        "CONDA_REPODATA_USE_SHARDS": "false",
+        "CONDA_OFFLINE": "true",
+        "CONDA_NUMBER_CHANNEL_NOTICES": "0",
+    }
+    command = [sys.executable, "-m", "conda", "plus", *args, "--override-channels"]
+    command += ["-c", channel.as_uri()]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_conda_plus_search_depends_whoneeds(built_channel, tmp_path):
+    found = plus(tmp_path, built_channel, "search", "greet", "--json")
+    assert found.returncode == 0, found.stderr
+    assert [r["version"] for r in json.loads(found.stdout)["records"]] == ["2.0", "1.0"]
+    tree = plus(tmp_path, built_channel, "depends", "shout", "--tree")
+    assert tree.returncode == 0, tree.stderr
+    assert tree.stdout.splitlines()[0].startswith("shout 0.1")
+    assert (
+        "greet  ->  greet 2.0" in tree.stdout and "libcolor >=1.0  ->  libcolor 1.0" in tree.stdout
+    )
+    needs = plus(tmp_path, built_channel, "whoneeds", "libcolor")
+    assert needs.returncode == 0, needs.stderr
+    assert [line.split()[0] for line in needs.stdout.splitlines()] == ["greet"]
+
+
+def test_conda_plus_explain_and_why_in_an_environment(built_channel, tmp_path):
+    prefix = tmp_path / "env"
+    created = run_conda(tmp_path, built_channel, "create", "-p", str(prefix), "greet=1.0")
+    assert created.returncode == 0, created.stdout + created.stderr
+    explained = plus(tmp_path, built_channel, "explain", "-p", str(prefix), "shout", "--json")
+    assert explained.returncode == 0, explained.stderr
+    payload = json.loads(explained.stdout)
+    provenance = {item["name"]: item for item in payload["provenance"]}
+    assert provenance["shout"]["reason"] == "requested"
+    assert any("history" in source for source in provenance["greet"]["sources"])
+    assert payload["why"]["libcolor"] == "dependency of greet via 'libcolor >=1.0'"
+    why = plus(tmp_path, built_channel, "why", "-p", str(prefix), "libcolor")
+    assert why.returncode == 0, why.stderr
+    assert why.stdout.splitlines()[0].startswith("greet: in history as greet")
+
+
+def test_verbose_solve_prints_provenance(built_channel, tmp_path):
+    proc = run_conda(
+        tmp_path, built_channel, "create", "-p", str(tmp_path / "env"), "shout", "-v", "--dry-run"
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Specs handed to the engine" in proc.stderr
+    assert "libcolor-1.0-h0_0" in proc.stderr and "dependency of greet" in proc.stderr
