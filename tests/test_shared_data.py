@@ -211,3 +211,28 @@ def test_sudoku_channel_is_proved_unsatisfiable(backend):
     with pytest.raises(UnsatisfiableError) as info:
         run(specs, [channel], backend)
     assert "sudoku_" in str(info.value)
+
+
+def test_libmamba_sparse_and_full_index_give_the_same_answer(tmp_path):
+    """The libmamba engine loads either whole repodata files (libmamba's parser) or only the
+    records reachable from the request (py-rattler's sparse loader); the answer must not
+    depend on which."""
+    pytest.importorskip("libmambapy")
+    from conda_solver_plus.backends.libmamba import LibMambaBackend
+
+    answers = []
+    for load in ("sparse", "full"):
+        backend = LibMambaBackend(cache_dir=tmp_path / load, load=load)
+        answers.append(
+            {
+                name: record.url
+                for name, record in run(
+                    ["pytorch", "torchvision", "pandas"],
+                    [UNION / "conda-forge"],
+                    backend,
+                    virtual={"__cuda": "12.6"},
+                ).items()
+            }
+        )
+    assert answers[0] == answers[1]
+    assert "torchvision" in answers[0]

@@ -21,8 +21,10 @@ libsolv keeps installed packages that nothing needs any more; resolvo drops them
 the same answer, the final environment is the part of libsolv's result reachable from the
 requested specs through ``depends``.
 
-Repodata is parsed by libmamba itself (simdjson) and, per file, serialized to libsolv's
-native ``.solv`` format in the cache directory, so a warm solve skips JSON entirely. On
+Small repodata is parsed by libmamba itself (simdjson) and, per file, serialized to
+libsolv's native ``.solv`` format in the cache directory, so a warm solve skips JSON
+entirely. Large repodata (conda-forge size) is not parsed whole: py-rattler's sparse loader
+reads only the records reachable from the request, which are handed to libsolv. On
 failure, libmamba's problem graph gives the names in conflict, the specs that had no
 candidates and the paths from the requested specs to the clash (:func:`graph_chains`);
 the message is libsolv's problem lines followed by libmamba's tree.
@@ -58,6 +60,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: total repodata size above which only the reachable records are loaded
+SPARSE_ABOVE_BYTES = 32 * 1024 * 1024
 #: bump when what we put into a ``.solv`` file changes
 _SOLV_FORMAT = "1"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -73,6 +77,12 @@ def _noarch(record: RepoDataRecord) -> mamba_specs.NoArchType:
     if record.noarch.generic:
         return mamba_specs.NoArchType.Generic
     return mamba_specs.NoArchType.No
+
+
+def _pip(request: EngineRequest) -> libsolv.PipAsPythonDependency:
+    if request.add_pip_as_python_dependency:
+        return libsolv.PipAsPythonDependency.Yes
+    return libsolv.PipAsPythonDependency.No
 
 
 def package_info(record: RepoDataRecord) -> mamba_specs.PackageInfo:
@@ -132,8 +142,14 @@ def solv_cache_path(cache_dir: Path, repo: SubdirRepo, request: EngineRequest) -
 class LibMambaBackend:
     name = "libmamba"
 
-    def __init__(self, cache_dir: Path | None = None) -> None:
+    def __init__(self, cache_dir: Path | None = None, load: str | None = None) -> None:
         self.cache_dir = cache_dir
+        #: "sparse": only the records the request can reach, parsed by py-rattler;
+        #: "full": libmamba parses whole repodata files (cached as .solv); "auto" (default):
+        #: full below ``SPARSE_ABOVE_BYTES`` of repodata — same record order, so the same
+        #: problem lines as conda-libmamba-solver — and sparse above, where parsing
+        #: everything would dominate the solve
+        self.load = load or os.environ.get("CONDA_SOLVER_PLUS_LIBMAMBA_LOAD", "auto")
 
     # -- database ---------------------------------------------------------------------------
 
@@ -144,19 +160,54 @@ class LibMambaBackend:
         )
         db = libsolv.Database(params, exclude_newer_timestamp=exclude_newer)
         repos: dict[str, SubdirRepo] = {}
-        for repo in index.repos:
+        loaded: dict[str, RepoDataRecord] = {}
+        load = self.load
+        if load == "auto":
+            size = sum(repo.path.stat().st_size for repo in index.repos if repo.path.exists())
+            load = "sparse" if size > SPARSE_ABOVE_BYTES else "full"
+        log.debug("libmamba index: %s", load)
+        subsets = self._reachable_subsets(index, request) if load == "sparse" else None
+        for position, repo in enumerate(index.repos):
             url = f"{repo.channel.url}/{repo.subdir}"
-            info = self._load_repo(db, repo, url, request)
+            if subsets is None:
+                info = self._load_repo(db, repo, url, request)
+            else:
+                records = subsets[position]
+                if request.exclude_newer is not None:
+                    records = [
+                        r
+                        for r in records
+                        if r.timestamp is None or r.timestamp <= request.exclude_newer
+                    ]
+                loaded.update((record.url, record) for record in records)
+                info = db.add_repo_from_packages(
+                    [package_info(record) for record in records],
+                    name=url,
+                    add_pip_as_python_dependency=_pip(request),
+                )
             repos[url] = repo
             self._set_priority(db, info, index, repo, request.channel_priority)
-        return db, repos
+        return db, repos, loaded
+
+    @staticmethod
+    def _reachable_subsets(index: Index, request: EngineRequest) -> list[list[RepoDataRecord]]:
+        """Per repo, the records the request can reach: the requested, installed and
+        locked names and everything their records depend on (py-rattler's sparse loader
+        parses only those). A request touching 40 names reads 40 names' records, not the
+        channel's 300k."""
+        from rattler import PackageName, SparseRepoData
+
+        names = {spec.name.normalized for spec in request.specs if spec.name is not None}
+        for record in [*request.installed, *request.locked, *request.pinned]:
+            names.add(record_name(record))
+            names.update(dependency_names(record))
+        if request.add_pip_as_python_dependency:
+            names.add("pip")
+        seeds = [PackageName(name) for name in sorted(names) if not name.startswith("__")]
+        return SparseRepoData.load_records_recursive([r.sparse for r in index.repos], seeds)
 
     def _load_repo(self, db, repo: SubdirRepo, url: str, request: EngineRequest):
-        pip = (
-            libsolv.PipAsPythonDependency.Yes
-            if request.add_pip_as_python_dependency
-            else libsolv.PipAsPythonDependency.No
-        )
+        pip = _pip(request)
         cache_dir = self.cache_dir
         if cache_dir is None:
             from ..index import default_cache_dir
@@ -212,7 +263,7 @@ class LibMambaBackend:
     # -- solve ------------------------------------------------------------------------------
 
     def solve(self, index: Index, request: EngineRequest) -> list[RepoDataRecord]:
-        db, repos = self._database(index, request)
+        db, repos, loaded = self._database(index, request)
         installed_by_url: dict[str, RepoDataRecord] = {}
         for record in [*request.locked, *request.pinned, *request.installed]:
             installed_by_url.setdefault(record.url, record)
@@ -270,7 +321,8 @@ class LibMambaBackend:
                 report["missing"],
                 [ConflictChain.from_json(chain) for chain in report["chains"]],
             )
-        return _reachable(self._records(summary["packages"], repos, installed_by_url), request)
+        known = {**loaded, **installed_by_url}
+        return _reachable(self._records(summary["packages"], repos, known), request)
 
     @staticmethod
     def _records(
