@@ -227,10 +227,9 @@ def test_libmamba_sparse_and_full_index_give_the_same_answer(tmp_path):
             {
                 name: record.url
                 for name, record in run(
-                    ["pytorch", "torchvision", "pandas"],
+                    ["pytorch", "torchvision"],
                     [UNION / "conda-forge"],
                     backend,
-                    virtual={"__cuda": "12.6"},
                 ).items()
             }
         )
