@@ -273,10 +273,17 @@ def conda_commands(channel: Path, workload: str) -> list[tuple[str, list[str]]]:
     solvers = sorted(get_plugin_manager().get_solvers())
     specs = WORKLOADS[workload]["specs"]
     commands = []
+    labels = []
     for name in solvers:
+        if name == "plus":
+            labels += [(f"plus[{engine}]", name, engine) for engine in ("libmamba", "rattler")]
+        else:
+            labels.append((name, name, ""))
+    for label, name, engine in labels:
         commands.append(
             (
-                name,
+                label,
+                engine,
                 [
                     sys.executable,
                     "-m",
@@ -344,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
                     "cache": str(work / "cache"),
                     "workdir": str(work),
                 }
-                timeout = min(args.timeout, 40) if workload == "sudoku-unsat" else args.timeout
+                timeout = min(args.timeout, 15) if workload == "sudoku-unsat" else args.timeout
                 raw = [run_child({**base, "mode": "raw"}, timeout) for _ in range(repeat)]
                 cold = run_child({**base, "mode": "plus"}, timeout)
                 warm = [run_child({**base, "mode": "plus"}, timeout) for _ in range(repeat)]
@@ -369,10 +376,12 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(_table(rows))
     conda_rows = []
-    for name, command in conda_commands(UNION / "conda-forge", "create-datasci"):
+    for name, engine, command in conda_commands(UNION / "conda-forge", "create-datasci"):
         env = dict(
             os.environ, CONDA_REPODATA_USE_SHARDS="false", CONDA_PKGS_DIRS=str(args.data / "pkgs")
         )
+        if engine:
+            env["CONDA_SOLVER_PLUS_BACKEND"] = engine
         times = []
         for _ in range(repeat + 1):  # the first fills conda's own repodata cache
             started = time.perf_counter()
@@ -390,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, seconds, _ in conda_rows:
             ratio = f"{seconds / classic:.2f}x classic" if seconds and classic else ""
             shown = f"{seconds:.2f}s" if seconds else "failed"
-            print(f"  --solver={name:<10} {shown:>8}  {ratio}")
+            print(f"  --solver={name:<16} {shown:>8}  {ratio}")
     if args.json_out:
         args.json_out.write_text(json.dumps({"rows": rows, "conda": conda_rows}, indent=1))
     return 0
