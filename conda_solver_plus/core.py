@@ -82,7 +82,7 @@ def bind_spec_channel(spec: MatchSpec, index: Index) -> MatchSpec:
 def _matching_records(index: Index, spec: MatchSpec) -> list[RepoDataRecord]:
     found: list[RepoDataRecord] = []
     for repo in index.repos:
-        if spec_name(spec) not in repo.sparse.package_names():
+        if spec_name(spec) not in repo.names:
             continue
         for record in repo.sparse.load_records(spec.name.as_package_name()):
             if spec.matches(record):

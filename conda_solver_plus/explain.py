@@ -112,7 +112,7 @@ def _priority_culprits(
         matching: list[str] = []
         wanted = [MatchSpec(text, strict=False) for text in specs.get(name, ())]
         for repo in index.repos:
-            if name not in repo.sparse.package_names():
+            if name not in repo.names:
                 continue
             label = repo.channel.name
             if label not in channels:
@@ -172,7 +172,7 @@ def virtual_blockers(
         candidates = [
             record
             for repo in index.repos
-            if name in repo.sparse.package_names()
+            if name in repo.names
             for record in repo.sparse.load_records(spec.name.as_package_name())
             if spec.matches(record)
         ]

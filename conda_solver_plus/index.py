@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import bz2
+import functools
 import hashlib
 import json
 import logging
@@ -182,6 +183,12 @@ class SubdirRepo:
     def label(self) -> str:
         return f"{self.channel.name}/{self.subdir}"
 
+    @functools.cached_property
+    def names(self) -> frozenset[str]:
+        """The package names this repo lists, computed once: py-rattler builds the list
+        anew on every ``package_names()`` call (60 ms for a conda-forge-sized subdir)."""
+        return frozenset(self.sparse.package_names())
+
 
 @dataclass
 class Index:
@@ -194,7 +201,7 @@ class Index:
     def package_names(self) -> set[str]:
         names: set[str] = set()
         for repo in self.repos:
-            names.update(repo.sparse.package_names())
+            names.update(repo.names)
         return names
 
     def channel_for_url(self, url: str) -> ChannelRef | None:

@@ -406,7 +406,7 @@ def find_in_index(index: Index, record: RepoDataRecord) -> RepoDataRecord | None
             candidates.append((score, repo))
     name = PackageName(record_name(record))
     for _, repo in sorted(candidates, key=lambda item: -item[0]):
-        if record_name(record) not in repo.sparse.package_names():
+        if record_name(record) not in repo.names:
             continue
         for candidate in repo.sparse.load_records(name):
             if candidate.file_name != record.file_name:

@@ -49,7 +49,7 @@ def _records_named(
     found: list[RepoDataRecord] = []
     first_channel = None
     for repo in index.repos:
-        if name not in repo.sparse.package_names():
+        if name not in repo.names:
             continue
         if channel_priority == "strict":
             if first_channel is None:

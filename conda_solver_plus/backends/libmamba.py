@@ -86,7 +86,9 @@ def _pip(request: EngineRequest) -> libsolv.PipAsPythonDependency:
 
 
 def package_info(record: RepoDataRecord) -> mamba_specs.PackageInfo:
-    """A libmamba ``PackageInfo`` carrying everything the solver reads from ``record``."""
+    """A libmamba ``PackageInfo`` carrying what the solver reads from ``record``. Hashes,
+    license and size stay out: the answer is mapped back to our own records by URL, and
+    every field read from py-rattler costs (this runs for each reachable record)."""
     timestamp = record.timestamp
     return mamba_specs.PackageInfo(
         name=record_name(record),
@@ -97,14 +99,10 @@ def package_info(record: RepoDataRecord) -> mamba_specs.PackageInfo:
         package_url=record.url,
         platform=record.subdir,
         filename=record.file_name,
-        license=record.license or "",
-        md5=record.md5.hex() if record.md5 else "",
-        sha256=record.sha256.hex() if record.sha256 else "",
         track_features=list(record.track_features),
         depends=list(record.depends),
         constrains=list(record.constrains),
         noarch=_noarch(record),
-        size=record.size or 0,
         # libmamba keeps repodata's milliseconds
         timestamp=int(timestamp.timestamp() * 1000) if timestamp else 0,
     )
@@ -368,7 +366,7 @@ def outranked(index: Index, records: Iterable[RepoDataRecord]) -> set[str]:
     first_channel: dict[str, int] = {}
     for repo in index.repos:
         position = rank[repo.channel.url]
-        for name in repo.sparse.package_names():
+        for name in repo.names:
             first_channel.setdefault(name, position)
     out: set[str] = set()
     for record in records:
