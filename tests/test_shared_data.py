@@ -235,3 +235,46 @@ def test_libmamba_sparse_and_full_index_give_the_same_answer(tmp_path):
         )
     assert answers[0] == answers[1]
     assert "torchvision" in answers[0]
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs Linux /proc")
+def test_libmamba_solve_child_dies_with_its_parent():
+    """libsolv cannot be interrupted, so a time-bounded libmamba solve runs in a forked
+    child. If the solving process is killed (conda interrupted, a CI timeout), that child
+    must not keep burning CPU as an orphan."""
+    pytest.importorskip("libmambapy")
+    import signal
+    import subprocess
+    import sys
+    import uuid
+
+    marker = f"plus-orphan-check-{uuid.uuid4().hex}"
+    script = (
+        "import sys\n"
+        "from conda_solver_plus.backends import get_backend\n"
+        "from conda_solver_plus.core import SolveOptions, solve\n"
+        "from conda_solver_plus.index import load_index\n"
+        "from conda_solver_plus.state import SolverInputState\n"
+        f"specs = [f'sudoku_{{r}}_{{c}}' for r in range(9) for c in range(9)]\n"
+        f"index = load_index([{str(SHARED / 'mamba-testdata' / 'sudoku')!r}], ['noarch'])\n"
+        "print('solving', flush=True)\n"
+        "solve(SolverInputState(None, specs), index, get_backend('libmamba'),"
+        " SolveOptions(timeout=120))\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script, marker], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout.readline().strip() == "solving"
+    time.sleep(2)  # the forked solve is running now
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    time.sleep(1)
+    alive = [p.name for p in Path("/proc").iterdir() if p.name.isdigit() and marker in _cmdline(p)]
+    assert alive == []
+
+
+def _cmdline(proc_dir: Path) -> str:
+    try:
+        return (proc_dir / "cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return ""

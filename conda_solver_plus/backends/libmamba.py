@@ -32,6 +32,7 @@ the message is libsolv's problem lines followed by libmamba's tree.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -39,6 +40,7 @@ import os
 import re
 import selectors
 import signal
+import sys
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -458,10 +460,12 @@ def run_bounded(function: Callable[[], dict], timeout: float) -> dict:
         return function()
     started = time.monotonic()
     read_end, write_end = os.pipe()
+    parent = os.getpid()
     pid = os.fork()
     if pid == 0:  # child: solve, send, and leave without running any cleanup
         status = 0
         try:
+            _die_with_parent(timeout, parent)
             os.close(read_end)
             payload = json.dumps(function()).encode()
             with os.fdopen(write_end, "wb") as pipe:
@@ -491,6 +495,24 @@ def run_bounded(function: Callable[[], dict], timeout: float) -> dict:
     if status != 0 or not chunks:
         raise RuntimeError(f"the libmamba solver process failed (wait status {status})")
     return json.loads(b"".join(chunks))
+
+
+def _die_with_parent(timeout: float, parent: int) -> None:
+    """Make sure a forked solve never outlives its purpose: the kernel kills it when the
+    parent dies (Linux ``PR_SET_PDEATHSIG``) and, everywhere, once it has used its CPU
+    time (``RLIMIT_CPU``) — libsolv cannot be interrupted from inside."""
+    import resource
+
+    seconds = int(timeout) + 5
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 1))
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the parent died before the request above took effect
+        os._exit(1)
 
 
 def _unsolvable(db, outcome) -> dict:
