@@ -118,10 +118,8 @@ def measure_plus(config: dict, workload: dict) -> dict:
     from conda_solver_plus.state import SolverInputState
 
     channels, subdir = _channels(config, workload)
-    prefix = None
-    if workload.get("prefix_from_lock"):
-        prefix = Path(config["workdir"]) / "prefix"
-        _prefix_from_lock(workload["prefix_from_lock"], channels[0], prefix, workload["history"])
+    # built by the parent, so parsing the channel for it does not count in this process's RSS
+    prefix = Path(config["workdir"]) / "prefix" if workload.get("prefix_from_lock") else None
     cache = Path(config["cache"])
     backend = get_backend(config["backend"])
     if hasattr(backend, "cache_dir"):
@@ -351,6 +349,13 @@ def main(argv: list[str] | None = None) -> int:
                     "cache": str(work / "cache"),
                     "workdir": str(work),
                 }
+                if WORKLOADS[workload].get("prefix_from_lock"):
+                    _prefix_from_lock(
+                        WORKLOADS[workload]["prefix_from_lock"],
+                        channel,
+                        work / "prefix",
+                        WORKLOADS[workload]["history"],
+                    )
                 timeout = min(args.timeout, 15) if workload == "sudoku-unsat" else args.timeout
                 raw = [run_child({**base, "mode": "raw"}, timeout) for _ in range(repeat)]
                 cold = run_child({**base, "mode": "plus"}, timeout)
