@@ -200,6 +200,18 @@ def measure_raw(config: dict, workload: dict) -> dict:
     return {"seconds": time.perf_counter() - started, "records": count}
 
 
+def peak_rss_mb() -> float:
+    """This process's peak RSS. Linux's ``ru_maxrss`` survives ``fork`` + ``exec`` (a child
+    of a big parent starts "big"), so read the address space's own high-water mark."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def child(config: dict) -> None:
     workload = WORKLOADS[config["workload"]]
     started = time.perf_counter()
@@ -215,7 +227,7 @@ def child(config: dict) -> None:
             result = {"ok": True, "records": "unsat", "seconds": time.perf_counter() - started}
         else:  # reported in the table, not a crash of the benchmark
             result = {"ok": False, "error": f"{kind}: {str(exc)[:200]}"}
-    result["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["rss_mb"] = peak_rss_mb()
     print(json.dumps(result), flush=True)
     os._exit(0)  # skip interpreter teardown (py-rattler's runtime threads)
 
