@@ -81,10 +81,10 @@ def bind_spec_channel(spec: MatchSpec, index: Index) -> MatchSpec:
 
 def _matching_records(index: Index, spec: MatchSpec) -> list[RepoDataRecord]:
     found: list[RepoDataRecord] = []
+    name = spec.name.as_package_name()
     for repo in index.repos:
-        if spec_name(spec) not in repo.names:
-            continue
-        for record in repo.sparse.load_records(spec.name.as_package_name()):
+        # an unknown name loads nothing; no need to list the repo's names (costly at scale)
+        for record in repo.sparse.load_records(name):
             if spec.matches(record):
                 found.append(record)
     return found
