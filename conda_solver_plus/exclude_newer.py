@@ -293,16 +293,12 @@ def _filtered_repodata(source: Path, channel_url: str, policy: ExcludeNewer, cac
             kept[filename] = entry
         data[key] = kept
     log.info("exclude-newer: %s: %d record(s) hidden", source, dropped)
-    from .index import _atomic_write
+    from .index import _atomic_write, cache_not_writable
 
     try:
         _atomic_write(target, json.dumps(data).encode())
     except OSError as exc:
-        raise InvalidInputError(
-            str(cache),
-            f"cache directory is not writable ({exc.strerror})",
-            "set CONDA_SOLVER_PLUS_CACHE to a writable directory",
-        ) from None
+        raise cache_not_writable(cache, exc) from None
     return target
 
 

@@ -223,6 +223,15 @@ class Index:
         return None
 
 
+def cache_not_writable(cache: Path, exc: OSError) -> InvalidInputError:
+    """The one error for a cache directory we cannot write (every cache write uses it)."""
+    return InvalidInputError(
+        str(cache),
+        f"cache directory is not writable ({exc.strerror})",
+        "set CONDA_SOLVER_PLUS_CACHE to a writable directory",
+    )
+
+
 def _atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
@@ -263,11 +272,7 @@ def _decompressed(source: Path, cache_dir: Path) -> Path:
     try:
         _atomic_write(target, data)
     except OSError as exc:
-        raise InvalidInputError(
-            str(cache_dir),
-            f"cache directory is not writable ({exc.strerror})",
-            "set CONDA_SOLVER_PLUS_CACHE to a writable directory",
-        ) from None
+        raise cache_not_writable(cache_dir, exc) from None
     return target
 
 
@@ -373,11 +378,7 @@ def _load_remote(
     try:
         cache.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise InvalidInputError(
-            str(cache),
-            f"cache directory is not writable ({exc.strerror})",
-            "set CONDA_SOLVER_PLUS_CACHE to a writable directory",
-        ) from None
+        raise cache_not_writable(cache, exc) from None
     pairs = [(channel, subdir) for channel in channels for subdir in subdirs]
     timeout = fetch_timeout()
 
