@@ -248,23 +248,23 @@ def test_real_conda_create_install_update_remove(built_channel, tmp_path):
     assert installed(prefix)["greet"] == "2.0"
 
 
+def dry_run_create(tmp_path: Path, channel: Path, *args: str) -> subprocess.CompletedProcess:
+    """``conda create --dry-run --json greet`` into a fresh prefix, with extra ``args``."""
+    prefix = str(tmp_path / "env")
+    return run_conda(
+        tmp_path, channel, "create", "-p", prefix, "greet", "--dry-run", "--json", *args
+    )
+
+
+def linked_versions(proc: subprocess.CompletedProcess) -> dict[str, str]:
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return {r["name"]: r["version"] for r in json.loads(proc.stdout)["actions"]["LINK"]}
+
+
 def test_real_conda_exclude_newer_global_cutoff(built_channel, tmp_path):
     # greet 2.0 is timestamped 2023-11-14, greet 1.0 2020-09-13
-    proc = run_conda(
-        tmp_path,
-        built_channel,
-        "create",
-        "-p",
-        str(tmp_path / "env"),
-        "greet",
-        "--dry-run",
-        "--json",
-        "--exclude-newer",
-        "2021-01-01",
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    linked = {r["name"]: r["version"] for r in json.loads(proc.stdout)["actions"]["LINK"]}
-    assert linked == {"greet": "1.0", "libcolor": "1.0"}
+    proc = dry_run_create(tmp_path, built_channel, "--exclude-newer", "2021-01-01")
+    assert linked_versions(proc) == {"greet": "1.0", "libcolor": "1.0"}
 
 
 def test_real_conda_exclude_newer_per_package_and_channel(built_channel, tmp_path, monkeypatch):
@@ -277,34 +277,14 @@ def test_real_conda_exclude_newer_per_package_and_channel(built_channel, tmp_pat
         '    exclude_newer: "1999-01-01"\n'
     )
     monkeypatch.setenv("CONDARC", str(condarc))
-    proc = run_conda(
-        tmp_path,
-        built_channel,
-        "create",
-        "-p",
-        str(tmp_path / "env"),
-        "greet",
-        "--dry-run",
-        "--json",
-    )
+    proc = dry_run_create(tmp_path, built_channel)
     # greet's own cutoff (2021) wins over the channel's (1999), which hides libcolor
     # 1.0 (2020) — so no greet can be installed: a clear unsatisfiable error, naming it
     assert proc.returncode != 0
     assert "libcolor" in proc.stdout + proc.stderr
     condarc.write_text('exclude_newer_package:\n  greet: "2021-01-01"\n')
-    proc = run_conda(
-        tmp_path,
-        built_channel,
-        "create",
-        "-p",
-        str(tmp_path / "env"),
-        "greet",
-        "--dry-run",
-        "--json",
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    linked = {r["name"]: r["version"] for r in json.loads(proc.stdout)["actions"]["LINK"]}
-    assert linked == {"greet": "1.0", "libcolor": "1.0"}
+    proc = dry_run_create(tmp_path, built_channel)
+    assert linked_versions(proc) == {"greet": "1.0", "libcolor": "1.0"}
 
 
 def _write_prefix(prefix: Path, records, history: list[str]) -> None:
