@@ -88,7 +88,7 @@ def _solve(specs: list[str]):
 
     solver = _solver(specs)
     sis = solver._input_state(NULL, NULL, NULL, NULL, NULL)
-    index = solver._load_index(sis)
+    index = solver._load_index()
     backend = get_backend(_configured_backend_name())
     out = solve(sis, index, backend, _options(solver))
     return sis, out, backend
@@ -155,14 +155,13 @@ def execute(args: argparse.Namespace) -> int:
 
 
 def _query(args: argparse.Namespace, as_json: bool) -> int:
-    from conda.auxlib import NULL
     from conda.base.context import context
 
     from . import query
     from .records import record_to_json
 
     solver = _solver([])
-    index = solver._load_index(solver._input_state(NULL, NULL, NULL, NULL, NULL))
+    index = solver._load_index()
     priority = _options(solver).channel_priority
     if args.plus_command == "search":
         records = query.search(index, args.query, "flexible")

@@ -50,6 +50,7 @@ import datetime
 import json
 import logging
 import os
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
 
@@ -219,7 +220,7 @@ class PlusSolver(Solver):
             also_remove=also_remove,
         )
 
-    def _channels_for(self, sis: SolverInputState) -> list[Channel]:
+    def _channels_for(self) -> list[Channel]:
         channels = list(self.channels)
         for spec in self.specs_to_add:
             channel = spec.get_exact_value("channel")
@@ -232,11 +233,11 @@ class PlusSolver(Solver):
                 unique.setdefault(url, sub)
         return list(unique.values())
 
-    def _load_index(self, sis: SolverInputState):
+    def _load_index(self):
         from conda.core.subdir_data import SubdirData
 
         entries = []
-        for sub in self._channels_for(sis):
+        for sub in self._channels_for():
             subdir = sub.subdir or sub.platform
             base = Channel(sub.base_url)
             ref = ChannelRef(
@@ -307,14 +308,20 @@ class PlusSolver(Solver):
         should_retry_solve=False,
     ):
         try:
-            sis = self._input_state(
-                update_modifier, deps_modifier, prune, ignore_pinned, force_remove
-            )
-            if sis.is_removing and sis.force_remove:
-                index = None
-            else:
-                with _spinner(f"Collecting package metadata ({self._repodata_fn})"):
-                    index = self._load_index(sis)
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                # The index loads in a worker while the input state is collected: conda's
+                # virtual-package plugins probe CUDA in a spawned process (~0.3 s), and
+                # py-rattler releases the GIL while it scans repodata, so the two overlap.
+                loading = pool.submit(self._load_index)
+                sis = self._input_state(
+                    update_modifier, deps_modifier, prune, ignore_pinned, force_remove
+                )
+                if sis.is_removing and sis.force_remove:
+                    loading.cancel()
+                    index = None
+                else:
+                    with _spinner(f"Collecting package metadata ({self._repodata_fn})"):
+                        index = loading.result()
             options = SolveOptions(
                 channel_priority=_PRIORITY.get(context.channel_priority, "flexible"),
                 add_pip_as_python_dependency=context.add_pip_as_python_dependency,
