@@ -273,14 +273,21 @@ def grown_channel(data: Path) -> Path:
     return target
 
 
-def conda_commands(channel: Path, workload: str) -> list[tuple[str, list[str]]]:
-    """``conda create --dry-run`` per installed solver, where conda imports here."""
+def conda_commands(
+    channel: Path, workload: str, pythons: dict[str, str] | None = None
+) -> list[tuple[str, str, list[str]]]:
+    """``conda create --dry-run`` per installed solver, where conda imports here.
+
+    ``pythons`` maps a solver name to another interpreter with conda to time it in: a solver
+    whose requirements clash with plus's (conda-rattler-solver 0.2 pins an older py-rattler)
+    cannot share one environment with it."""
+    pythons = pythons or {}
     try:
         import conda  # noqa: F401
         from conda.plugins.manager import get_plugin_manager
     except ImportError:
         return []
-    solvers = sorted(get_plugin_manager().get_solvers())
+    solvers = sorted({*get_plugin_manager().get_solvers(), *pythons})
     specs = WORKLOADS[workload]["specs"]
     commands = []
     labels = []
@@ -295,7 +302,7 @@ def conda_commands(channel: Path, workload: str) -> list[tuple[str, list[str]]]:
                 label,
                 engine,
                 [
-                    sys.executable,
+                    pythons.get(name, sys.executable),
                     "-m",
                     "conda",
                     "create",
@@ -320,17 +327,61 @@ def fmt(result: dict) -> str:
     return f"{result['seconds']:.3f}"
 
 
+def conda_create_rows(
+    channel: Path, repeat: int, timeout: float, pkgs_dir: Path, pythons: dict[str, str]
+) -> list[tuple[str, float | None, str]]:
+    """``(solver, best warm seconds or None, note)`` for ``conda create --dry-run`` with
+    every installed solver; the first run of each fills conda's own repodata cache."""
+    commands = conda_commands(channel, "create-datasci", pythons)
+    env = dict(os.environ, CONDA_REPODATA_USE_SHARDS="false", CONDA_PKGS_DIRS=str(pkgs_dir))
+    times: dict[str, list[tuple[float | None, str]]] = {name: [] for name, _, _ in commands}
+    for _ in range(repeat + 1):
+        for name, engine, command in commands:  # interleaved across solvers
+            if times[name] and times[name][-1][0] is None:
+                continue  # failed or timed out once: not again
+            run_env = dict(env, CONDA_SOLVER_PLUS_BACKEND=engine) if engine else env
+            started = time.perf_counter()
+            try:
+                proc = subprocess.run(
+                    command, capture_output=True, text=True, env=run_env, timeout=timeout
+                )
+            except subprocess.TimeoutExpired:
+                times[name].append((None, f"timeout ({timeout:g}s)"))
+                continue
+            elapsed = time.perf_counter() - started
+            if proc.returncode:
+                times[name].append((None, f"exit {proc.returncode}"))
+            else:
+                times[name].append((elapsed, ""))
+    rows = []
+    for name, runs in times.items():
+        warm = [t for t, _ in runs[1:] if t is not None]
+        notes = sorted({note for _, note in runs if note})
+        rows.append((name, min(warm) if warm else None, "; ".join(notes)))
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--quick", action="store_true", help="small channel, one repeat")
-    parser.add_argument("--repeat", type=int, default=3, help="warm runs (best is kept)")
+    parser.add_argument("--repeat", type=int, default=5, help="warm runs (best is kept)")
     parser.add_argument(
         "--data", type=Path, default=Path.home() / ".cache/conda-solver-plus-bench"
     )
     parser.add_argument("--workload", action="append", choices=sorted(WORKLOADS))
     parser.add_argument("--backend", action="append")
     parser.add_argument("--timeout", type=float, default=120)
+    parser.add_argument(
+        "--conda-python",
+        action="append",
+        default=[],
+        metavar="SOLVER=PYTHON",
+        help="time conda --solver=SOLVER with another interpreter (its own environment)",
+    )
+    parser.add_argument(
+        "--conda-timeout", type=float, default=300, help="limit per conda create (seconds)"
+    )
     parser.add_argument("--json-out", type=Path)
     args = parser.parse_args(argv)
     if args.child:
@@ -369,9 +420,11 @@ def main(argv: list[str] | None = None) -> int:
                         WORKLOADS[workload]["history"],
                     )
                 timeout = min(args.timeout, 15) if workload == "sudoku-unsat" else args.timeout
-                raw = [run_child({**base, "mode": "raw"}, timeout) for _ in range(repeat)]
                 cold = run_child({**base, "mode": "plus"}, timeout)
-                warm = [run_child({**base, "mode": "plus"}, timeout) for _ in range(repeat)]
+                raw, warm = [], []
+                for _ in range(repeat):  # interleaved, so a busy moment hits both alike
+                    raw.append(run_child({**base, "mode": "raw"}, timeout))
+                    warm.append(run_child({**base, "mode": "plus"}, timeout))
                 shutil.rmtree(work, ignore_errors=True)
                 best_raw = min(
                     (r for r in raw if r.get("ok")), key=lambda r: r["seconds"], default=raw[0]
@@ -393,30 +446,29 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(_table(rows))
     conda_rows = []
-    for name, engine, command in conda_commands(UNION / "conda-forge", "create-datasci"):
-        env = dict(
-            os.environ, CONDA_REPODATA_USE_SHARDS="false", CONDA_PKGS_DIRS=str(args.data / "pkgs")
+    for channel_label, channel in channels.items():
+        # conda's own index handling is most of a whole command on the big channel, and
+        # classic needs minutes there: fewer repeats and a time limit per command
+        big = channel_label != "lockfile-union"
+        rows_here = conda_create_rows(
+            channel,
+            repeat=min(repeat, 2) if big else repeat,
+            timeout=args.conda_timeout,
+            pkgs_dir=args.data / "pkgs",
+            pythons=dict(item.split("=", 1) for item in args.conda_python),
         )
-        if engine:
-            env["CONDA_SOLVER_PLUS_BACKEND"] = engine
-        times = []
-        for _ in range(repeat + 1):  # the first fills conda's own repodata cache
-            started = time.perf_counter()
-            proc = subprocess.run(command, capture_output=True, text=True, env=env)
-            times.append((time.perf_counter() - started, proc.returncode))
-        ok = [t for t, code in times[1:] if code == 0]
-        conda_rows.append((name, min(ok) if ok else None, times[0][1]))
+        conda_rows += [(channel_label, *row) for row in rows_here]
     if conda_rows:
         print()
-        print(
-            "conda create --dry-run python=3.12 numpy scipy pandas "
-            "(lockfile-union, whole command, warm)"
-        )
-        classic = next((t for n, t, _ in conda_rows if n == "classic" and t), None)
-        for name, seconds, _ in conda_rows:
-            ratio = f"{seconds / classic:.2f}x classic" if seconds and classic else ""
-            shown = f"{seconds:.2f}s" if seconds else "failed"
-            print(f"  --solver={name:<16} {shown:>8}  {ratio}")
+        print("conda create --dry-run python=3.12 numpy scipy pandas (whole command, warm)")
+        for channel_label in channels:
+            here = [row for row in conda_rows if row[0] == channel_label]
+            classic = next((t for _, n, t, _ in here if n == "classic" and t), None)
+            print(f"  {channel_label}:")
+            for _, name, seconds, note in here:
+                ratio = f"{seconds / classic:.2f}x classic" if seconds and classic else ""
+                shown = f"{seconds:.2f}s" if seconds else "failed"
+                print(f"    --solver={name:<16} {shown:>8}  {ratio} {note}".rstrip())
     if args.json_out:
         args.json_out.write_text(json.dumps({"rows": rows, "conda": conda_rows}, indent=1))
     return 0
