@@ -32,6 +32,7 @@ from typing import Any, NoReturn
 
 from . import __version__
 from .exceptions import InvalidInputError, SolverPlusError
+from .rattler_async import let_native_threads_finish
 from .records import KNOWN_SUBDIRS, record_to_json
 
 log = logging.getLogger("conda_solver_plus")
@@ -490,32 +491,6 @@ def _one_line(message: str) -> str:
     return "; ".join(line.strip() for line in message.splitlines() if line.strip())
 
 
-def _let_engine_threads_finish(limit: float = 1.0) -> None:
-    """Wait until py-rattler's native (tokio) threads have left Python before we exit.
-
-    py-rattler's async calls hand their result to the event loop from a native thread that
-    is still running Python code (asyncio's ``call_soon_threadsafe``) when our main thread
-    resumes. If the interpreter starts finalizing while that thread waits to get the GIL
-    back, the thread is killed inside Rust code and the process dies with SIGSEGV/SIGABRT
-    ("PyGILState_Release: thread state must be current") after printing a correct answer.
-    Such a thread shows up in ``sys._current_frames()`` without being a ``threading``
-    thread; sleeping releases the GIL so it can finish.
-    """
-    import threading
-    import time
-
-    current_frames = getattr(sys, "_current_frames", None)
-    if current_frames is None:  # not CPython
-        time.sleep(0.05)
-        return
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        known = {thread.ident for thread in threading.enumerate()}
-        if not set(current_frames()) - known:
-            return
-        time.sleep(0.001)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -537,7 +512,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.close(devnull)
         return 141  # 128 + SIGPIPE, as a shell reports it
     finally:
-        _let_engine_threads_finish()
+        let_native_threads_finish()
 
 
 def _run(args: argparse.Namespace) -> int:

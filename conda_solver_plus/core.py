@@ -32,8 +32,10 @@ from pathlib import Path
 from rattler import MatchSpec, RepoDataRecord
 
 from .backends import Backend, EngineRequest, EngineTimeout, EngineUnsolvable
+from .consistency import unmet_dependencies, verify_requested
 from .exceptions import (
     PackagesNotFoundError,
+    SolverPlusError,
     SolveTimeoutError,
     SpecsConfigurationConflictError,
     UnsatisfiableError,
@@ -41,7 +43,7 @@ from .exceptions import (
 from .exclude_newer import ExcludeNewer, with_policy_applied
 from .explain import build_explanation, explain_records
 from .index import Index
-from .records import dependency_names, record_key, record_name, toposort
+from .records import dependency_names, dist_str, record_key, record_name, toposort
 from .specs import is_name_only, spec_name, strictness
 from .state import DepsModifier, SolverInputState, SolverOutputState, UpdateModifier
 
@@ -576,7 +578,18 @@ def solve(
     out.held_back = _held_back(sis, out, index)
     out.neuter_history()
     _explain_records(sis, out)
+    if verify_requested() and sis.deps_modifier is not DepsModifier.NO_DEPS:
+        _verify_consistent(sis, out)
     return out
+
+
+def _verify_consistent(sis: SolverInputState, out: SolverOutputState) -> None:
+    """Fail loudly on an answer whose packages lack a dependency (an engine-integration
+    bug, never the user's doing); only with ``CONDA_SOLVER_PLUS_VERIFY``."""
+    unmet = unmet_dependencies(out.records.values(), sis.virtual.values())
+    if unmet:
+        listed = "; ".join(f"{dist_str(record)} needs {dep}" for record, dep in unmet[:10])
+        raise SolverPlusError(f"internal error: inconsistent solution ({listed})")
 
 
 def _held_back(sis: SolverInputState, out: SolverOutputState, index: Index) -> dict[str, str]:

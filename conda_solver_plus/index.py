@@ -40,6 +40,7 @@ from urllib.parse import quote, unquote, urlparse
 
 from rattler import Channel, ChannelConfig, SparseRepoData
 
+from . import rattler_async
 from .exceptions import InvalidInputError
 from .records import DEFAULT_CHANNEL_ALIAS, canonical_channel_name, short_channel_name
 
@@ -388,7 +389,7 @@ def _load_remote(
             return_exceptions=True,
         )
 
-    results = asyncio.run(fetch_all())
+    results = rattler_async.run(fetch_all())
     loaded: dict[str, list[SubdirRepo]] = {channel.url: [] for channel in channels}
     errors: dict[str, list[str]] = {channel.url: [] for channel in channels}
     for (channel, subdir), result in zip(pairs, results, strict=True):

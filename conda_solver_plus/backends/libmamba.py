@@ -51,6 +51,7 @@ from libmambapy import solver as mamba_solver
 from libmambapy import specs as mamba_specs
 from libmambapy.solver import libsolv
 
+from ..consistency import unmet_dependencies
 from ..exceptions import ChainStep, ConflictChain
 from ..records import dependency_names, record_name
 from . import EngineRequest, EngineTimeout, EngineUnsolvable
@@ -268,14 +269,18 @@ class LibMambaBackend:
         for record in [*request.locked, *request.pinned, *request.installed]:
             installed_by_url.setdefault(record.url, record)
         held = {record_name(record) for record in [*request.locked, *request.pinned]}
+        # what the prefix holds: a dependency an installed record satisfies is met even if
+        # channel priority moves that record to another channel below
+        prefix_state = list(installed_by_url.values())
         if request.channel_priority != "disabled":
             # strict: nothing from an outranked channel stays; flexible: what the core
             # left free moves to the first channel that has it (classic and resolvo do)
-            keep = {r.url for r in request.pinned}
+            pinned = {r.url for r in request.pinned}
+            keep = set(pinned)
             if request.channel_priority == "flexible":
                 keep |= {r.url for r in request.locked}
-            for url in outranked(index, installed_by_url.values()) - keep:
-                del installed_by_url[url]
+            leaving = outranked(index, installed_by_url.values()) - keep
+            installed_by_url = installed_without(installed_by_url, leaving, pinned)
         packages = [package_info(record) for record in installed_by_url.values()]
         packages.extend(virtual_package_info(v) for v in request.virtual_packages)
         installed = db.add_repo_from_packages(packages, name="installed")
@@ -284,7 +289,17 @@ class LibMambaBackend:
         Request = mamba_solver.Request
         parse = mamba_specs.MatchSpec.parse
         jobs = [Request.Install(mamba_spec(spec)) for spec in request.specs]
-        unmet = unmet_dependencies(list(installed_by_url.values()), request.virtual_packages)
+        # libsolv never re-checks an installed package that is already broken ("dontfix"),
+        # while resolvo does; conda's --force removals leave such prefixes behind. The
+        # solve asks for those dependencies so the package is repaired, not carried along.
+        unmet = sorted(
+            {
+                dep
+                for _, dep in unmet_dependencies(
+                    prefix_state, request.virtual_packages, of=installed_by_url.values()
+                )
+            }
+        )
         if unmet:
             log.debug("repairing unmet dependencies of installed packages: %s", unmet)
             jobs += [Request.Install(mamba_spec(dep)) for dep in unmet]
@@ -379,32 +394,50 @@ def outranked(index: Index, records: Iterable[RepoDataRecord]) -> set[str]:
     return out
 
 
-def unmet_dependencies(
-    installed: list[RepoDataRecord], virtual: list[GenericVirtualPackage]
-) -> list[str]:
-    """Dependencies of installed records that nothing installed satisfies.
+def installed_without(
+    installed: dict[str, RepoDataRecord], leaving: set[str], pinned: set[str]
+) -> dict[str, RepoDataRecord]:
+    """The installed repo (by URL) once the records at the ``leaving`` URLs are out, with
+    no record left behind whose dependency only a leaving record met.
 
-    libsolv never re-checks the dependencies of an installed package that was already
-    broken ("dontfix"), while resolvo does; conda's ``--force`` removals leave such
-    prefixes behind. The solve asks for these dependencies explicitly so the installed
-    package is repaired rather than carried along broken."""
+    libsolv never repairs an installed package that is broken when the solve starts
+    ("dontfix"): a ``numpy`` built for the python that left would stay while python
+    changes. So such dependents leave too (the solve re-installs them against the python
+    it picks, the same record where nothing changed); only a pinned dependent keeps what
+    it needs in the repo instead."""
     from rattler import MatchSpec
 
-    provided: dict[str, list[RepoDataRecord]] = {}
-    for record in installed:
-        provided.setdefault(record_name(record), []).append(record)
-    present = {package.name.normalized for package in virtual}
-    unmet: list[str] = []
-    for dep in sorted({dep for record in installed for dep in record.depends}):
-        spec = MatchSpec(dep, strict=False)
-        name = spec.name.normalized if spec.name is not None else ""
-        if name.startswith("__"):
-            ok = name in present
-        else:
-            ok = any(spec.matches(candidate) for candidate in provided.get(name, []))
-        if not ok:
-            unmet.append(dep)
-    return unmet
+    leaving = set(leaving)
+    if not leaving:
+        return dict(installed)
+    needs = {
+        url: [
+            (spec.name.normalized, spec)
+            for spec in (MatchSpec(dep, strict=False) for dep in record.depends)
+            if spec.name is not None and not spec.name.normalized.startswith("__")
+        ]
+        for url, record in installed.items()
+    }
+    while True:
+        staying = {url: r for url, r in installed.items() if url not in leaving}
+        by_name: dict[str, list[str]] = {}
+        for url, record in installed.items():
+            by_name.setdefault(record_name(record), []).append(url)
+        dependents_out: set[str] = set()
+        providers_back: set[str] = set()
+        for url in staying:
+            for name, spec in needs[url]:
+                candidates = [u for u in by_name.get(name, []) if spec.matches(installed[u])]
+                if not candidates or any(u not in leaving for u in candidates):
+                    continue  # met by what stays, or broken before the solve (repaired)
+                if url in pinned:
+                    providers_back.update(candidates)
+                else:
+                    dependents_out.add(url)
+        if not dependents_out and not providers_back:
+            return staying
+        pinned = pinned | providers_back  # what comes back stays back: no oscillation
+        leaving = (leaving | dependents_out) - pinned
 
 
 def _exact(record: RepoDataRecord) -> str:

@@ -15,7 +15,6 @@ chains from the requested specs to the clash (:func:`report_chains`).
 
 from __future__ import annotations
 
-import asyncio
 import datetime
 import re
 import time
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING
 import rattler
 from rattler.exceptions import SolverError
 
+from .. import rattler_async
 from ..exceptions import ChainStep, ConflictChain, InvalidInputError
 from . import EngineRequest, EngineTimeout, EngineUnsolvable
 
@@ -248,7 +248,7 @@ class RattlerBackend:
             kwargs["timestamp_policy"] = "allow-missing"
         started = time.monotonic()
         try:
-            return asyncio.run(rattler.solve_with_sparse_repodata(**kwargs))
+            return rattler_async.run(rattler.solve_with_sparse_repodata(**kwargs))
         except SolverError as exc:
             message = str(exc)
             if "timeout" in message.lower() or "cancel" in message.lower():

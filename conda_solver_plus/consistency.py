@@ -1,0 +1,57 @@
+"""
+Consistency: does every package of an environment have what it depends on?
+
+An environment is *consistent* when each record's ``depends`` entries are each matched by
+a record of the same environment, or by a virtual package of the machine (``__glibc``,
+``__cuda``...). A solver's answer must be consistent; an installed prefix may not be
+(``conda remove --force`` leaves dependents without their dependency).
+
+Both engines use this: the libmamba backend to find installed packages libsolv would
+otherwise carry along broken, and the core, when ``CONDA_SOLVER_PLUS_VERIFY`` is set
+(the test suite sets it), to check every answer before handing it out.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+from rattler import GenericVirtualPackage, MatchSpec, PackageRecord
+
+from .records import record_name
+
+
+def unmet_dependencies(
+    records: Iterable[PackageRecord],
+    virtual: Iterable[GenericVirtualPackage] = (),
+    of: Iterable[PackageRecord] | None = None,
+) -> list[tuple[PackageRecord, str]]:
+    """``(record, dependency)`` for each dependency of ``of`` (default: all ``records``)
+    that nothing in ``records`` satisfies; a ``__name`` dependency is met when the machine
+    has that virtual package (its version is the engines' business, checked at solve
+    time)."""
+    records = list(records)
+    provided: dict[str, list[PackageRecord]] = {}
+    for record in records:
+        provided.setdefault(record_name(record), []).append(record)
+    present = {package.name.normalized for package in virtual}
+    parsed: dict[str, MatchSpec] = {}
+    unmet = []
+    for record in records if of is None else of:
+        for dep in record.depends:
+            spec = parsed.get(dep)
+            if spec is None:
+                spec = parsed[dep] = MatchSpec(dep, strict=False)
+            name = spec.name.normalized if spec.name is not None else ""
+            if name.startswith("__"):
+                ok = name in present
+            else:
+                ok = any(spec.matches(candidate) for candidate in provided.get(name, []))
+            if not ok:
+                unmet.append((record, dep))
+    return unmet
+
+
+def verify_requested() -> bool:
+    """Whether ``CONDA_SOLVER_PLUS_VERIFY`` asks the core to check each answer."""
+    return os.environ.get("CONDA_SOLVER_PLUS_VERIFY", "").lower() in ("1", "true", "yes")
