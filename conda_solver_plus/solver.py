@@ -312,16 +312,20 @@ class PlusSolver(Solver):
                 # The index loads in a worker while the input state is collected: conda's
                 # virtual-package plugins probe CUDA in a spawned process (~0.3 s), and
                 # py-rattler releases the GIL while it scans repodata, so the two overlap.
-                loading = pool.submit(self._load_index)
+                forced_removal = (
+                    bool(self.specs_to_remove)
+                    and not self.specs_to_add
+                    and bool(context.force_remove if force_remove is NULL else force_remove)
+                )
+                loading = None if forced_removal else pool.submit(self._load_index)
                 sis = self._input_state(
                     update_modifier, deps_modifier, prune, ignore_pinned, force_remove
                 )
                 if sis.is_removing and sis.force_remove:
-                    loading.cancel()
-                    index = None
+                    index = None  # --force removes exactly what was named: no index
                 else:
                     with _spinner(f"Collecting package metadata ({self._repodata_fn})"):
-                        index = loading.result()
+                        index = (loading or pool.submit(self._load_index)).result()
             options = SolveOptions(
                 channel_priority=_PRIORITY.get(context.channel_priority, "flexible"),
                 add_pip_as_python_dependency=context.add_pip_as_python_dependency,
