@@ -32,7 +32,8 @@ channel with nothing cached counts as empty, so an offline solve never waits on 
 
 ``context`` settings honoured: ``channels`` (and channels named in specs,
 ``channel::pkg``), ``channel_priority``, ``custom_channels``/``custom_multichannels``
-(expanded by conda's ``Channel.urls``; each member channel is its own priority tier),
+(expanded by conda's ``Channel.urls``; the members of one multichannel share one
+priority tier, as in conda-libmamba-solver),
 ``subdirs`` (``noarch`` always added), ``offline``, ``use_index_cache``/
 ``local_repodata_ttl`` (through ``SubdirData``), ``pinned_packages`` and
 ``conda-meta/pinned``, ``ignore_pinned``, ``aggressive_update_packages``,
@@ -239,8 +240,14 @@ class PlusSolver(Solver):
         for sub in self._channels_for(sis):
             subdir = sub.subdir or sub.platform
             base = Channel(sub.base_url)
+            canonical = base.canonical_name
             ref = ChannelRef(
-                given=str(base), url=base.base_url.rstrip("/"), name=base.canonical_name
+                given=str(base),
+                url=base.base_url.rstrip("/"),
+                name=canonical,
+                # a member of `defaults` or a custom multichannel is named after it; the
+                # members share one priority tier (conda/conda#15750)
+                multichannel=canonical if canonical in context.custom_multichannels else None,
             )
             if ref.is_local:
                 # local channels are read in place (conda would copy them into its cache)

@@ -388,3 +388,93 @@ def test_plus_timeout_must_be_a_number(tmp_path, monkeypatch):
         _timeout()
     monkeypatch.setenv("CONDA_SOLVER_PLUS_TIMEOUT", "2.5")
     assert _timeout() == 2.5  # the environment variable wins
+
+
+# -- custom multichannels share one channel priority (conda/conda#15750) --------------------
+
+
+def _noarch_channel(root: Path, packages: dict[str, str]) -> Path:
+    """A file channel whose noarch subdir lists ``{name: version}`` (repodata only: these
+    solves are never linked)."""
+    entries = {
+        f"{name}-{version}-0.tar.bz2": {
+            "name": name,
+            "version": version,
+            "build": "0",
+            "build_number": 0,
+            "depends": [],
+            "subdir": "noarch",
+            "md5": "0123456789abcdef0123456789abcdef",
+            "size": 1,
+        }
+        for name, version in packages.items()
+    }
+    for subdir, listed in (("noarch", entries), (context.subdir, {})):
+        (root / subdir).mkdir(parents=True)
+        (root / subdir / "repodata.json").write_text(
+            json.dumps({"info": {"subdir": subdir}, "packages": listed})
+        )
+    return root
+
+
+@pytest.fixture
+def multichannel_condarc(tmp_path, monkeypatch) -> Path:
+    """``custom_multichannels: {custom: [first, second]}`` with strict priority; foo 1.0 is
+    in the first member, foo 2.0 in the second, foo 3.0 in an outside channel."""
+    first = _noarch_channel(tmp_path / "first", {"foo": "1.0"})
+    second = _noarch_channel(tmp_path / "second", {"foo": "2.0"})
+    _noarch_channel(tmp_path / "outside", {"foo": "3.0"})
+    condarc = tmp_path / "condarc"
+    condarc.write_text(
+        f"custom_multichannels:\n  custom:\n    - {first.as_uri()}\n    - {second.as_uri()}\n"
+        "channel_priority: strict\n"
+    )
+    monkeypatch.setenv("CONDARC", str(condarc))
+    reset_context([condarc])
+    return condarc
+
+
+@pytest.mark.parametrize("backend", ["rattler", "libmamba"])
+def test_strict_custom_multichannel_falls_back_to_a_later_subchannel(
+    multichannel_condarc, tmp_path, monkeypatch, backend
+):
+    """conda's test_strict_custom_multichannel_allows_fallback_to_later_subchannel, offline:
+    the first subchannel has foo but no foo >=2, the second has one."""
+    if backend == "libmamba":
+        pytest.importorskip("libmambapy")
+    monkeypatch.setenv("CONDA_SOLVER_PLUS_BACKEND", backend)
+    assert [str(c) for c in context.custom_multichannels["custom"]]  # conda read the condarc
+
+    def solve(spec: str):
+        channels = [Channel("custom"), Channel((tmp_path / "outside").as_uri())]
+        solver = plus_solver_class()(
+            str(tmp_path / "env"), channels, (context.subdir, "noarch"), specs_to_add=[spec]
+        )
+        return {r.name: r for r in solver.solve_final_state()}
+
+    foo = solve("foo>=2")["foo"]
+    assert foo.version == "2.0"
+    assert foo.url == (tmp_path / "second" / "noarch" / "foo-2.0-0.tar.bz2").as_uri()
+    assert foo.channel.canonical_name == "custom"
+    with pytest.raises(UnsatisfiableError):  # the channel after the group stays outranked
+        solve("foo>=3")
+
+
+def test_real_conda_strict_custom_multichannel(multichannel_condarc, tmp_path):
+    """The same through conda's CLI: ``-c custom --strict-channel-priority``."""
+    env = {**os.environ, "CONDARC": str(multichannel_condarc)}
+    command = [sys.executable, "-m", "conda", "create", "-p", str(tmp_path / "env"), "foo>=2"]
+    command += ["--dry-run", "--json", "--override-channels", "-c", "custom"]
+    command += ["--strict-channel-priority", "--solver", "plus"]
+    env.update(
+        PYTHONPATH=os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]),
+        CONDA_PKGS_DIRS=str(tmp_path / "pkgs"),
+        CONDA_REPODATA_USE_SHARDS="false",
+        CONDA_OFFLINE="true",
+        CONDA_NUMBER_CHANNEL_NOTICES="0",
+    )
+    proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    linked = json.loads(proc.stdout)["actions"]["LINK"]
+    assert [(r["name"], r["version"]) for r in linked] == [("foo", "2.0")]
+    assert linked[0]["base_url"] == (tmp_path / "second").as_uri()
