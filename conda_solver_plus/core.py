@@ -142,7 +142,8 @@ def _has_better(index: Index, spec: MatchSpec, installed: RepoDataRecord) -> boo
 
 def _channel_rank(index: Index, record: RepoDataRecord) -> int | None:
     channel = index.channel_for_url(record.url)
-    return None if channel is None else index.channels.index(channel)
+    # members of one multichannel share a rank: none is "higher" than another
+    return None if channel is None else index.priority_rank(channel)
 
 
 def _higher_channel_has(

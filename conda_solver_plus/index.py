@@ -20,7 +20,11 @@ touching 40 names therefore parses a few thousand records, not conda-forge's 460
   (``https://conda.anaconda.org/``).
 
 The order of :attr:`Index.repos` is the channel priority order: under *strict* priority a
-package name found in an earlier channel is never taken from a later one.
+package name found in an earlier channel is never taken from a later one. Channels that
+belong to one conda *multichannel* (``defaults`` = ``pkgs/main`` + ``pkgs/r``, or a
+``custom_multichannels`` entry in ``.condarc``) form one priority *tier*
+(:meth:`Index.priority_tiers`): a name found in the first member may still come from a
+later member when only that one has a fitting version, as conda-libmamba-solver does.
 """
 
 from __future__ import annotations
@@ -67,6 +71,9 @@ class ChannelRef:
     url: str
     #: conda's canonical name (``conda-forge`` or the URL for custom channels)
     name: str
+    #: the conda multichannel this channel is a member of (``defaults``, a
+    #: ``custom_multichannels`` name); consecutive members share one priority tier
+    multichannel: str | None = None
 
     @property
     def is_local(self) -> bool:
@@ -211,6 +218,30 @@ class Index:
             if url == channel.url or url.startswith(channel.url + "/"):
                 return channel
         return None
+
+    def priority_tiers(self) -> list[list[ChannelRef]]:
+        """The channels grouped by priority, highest first: each channel is its own tier
+        except consecutive members of one multichannel, which share theirs (the way
+        conda-libmamba-solver gives them one libsolv priority)."""
+        tiers: list[list[ChannelRef]] = []
+        for channel in self.channels:
+            previous = tiers[-1][-1] if tiers else None
+            if (
+                previous is not None
+                and channel.multichannel is not None
+                and channel.multichannel == previous.multichannel
+            ):
+                tiers[-1].append(channel)
+            else:
+                tiers.append([channel])
+        return tiers
+
+    def priority_rank(self, channel: ChannelRef) -> int:
+        """The position of ``channel`` 's tier in :meth:`priority_tiers` (0 is highest)."""
+        for rank, tier in enumerate(self.priority_tiers()):
+            if channel in tier:
+                return rank
+        raise ValueError(f"{channel.url} is not a channel of this index")
 
     def find_channel(self, name: str) -> ChannelRef | None:
         """A loaded channel by URL, canonical name or short name (``channel-1``)."""

@@ -32,7 +32,8 @@ channel with nothing cached counts as empty, so an offline solve never waits on 
 
 ``context`` settings honoured: ``channels`` (and channels named in specs,
 ``channel::pkg``), ``channel_priority``, ``custom_channels``/``custom_multichannels``
-(expanded by conda's ``Channel.urls``; each member channel is its own priority tier),
+(expanded by conda's ``Channel.urls``; the members of one multichannel share one
+priority tier, as in conda-libmamba-solver),
 ``subdirs`` (``noarch`` always added), ``offline``, ``use_index_cache``/
 ``local_repodata_ttl`` (through ``SubdirData``), ``pinned_packages`` and
 ``conda-meta/pinned``, ``ignore_pinned``, ``aggressive_update_packages``,
@@ -50,6 +51,7 @@ import datetime
 import json
 import logging
 import os
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
@@ -156,7 +158,9 @@ class PlusSolver(Solver):
         if specs_to_remove and not specs_to_add and command is NULL:
             command = "remove"
         super().__init__(
-            os.fspath(prefix),
+            # kept as given: conda-build looks its transaction up by this very object
+            # (``txn.prefix_setups[prefix]``), so a ``Path`` must stay a ``Path``
+            prefix,
             channels,
             subdirs=subdirs,
             specs_to_add=specs_to_add,
@@ -176,19 +180,19 @@ class PlusSolver(Solver):
         def pick(value, default):
             return default if value is NULL or value is None else value
 
+        prefix = os.fspath(self.prefix)
         installed = {}
         self._conda_installed = {}
-        for prec in PrefixData(self.prefix).iter_records():
+        for prec in PrefixData(prefix).iter_records():
             data = prec.dump()
             data["channel"] = prec.channel.base_url or ""
             record = record_from_dict(
-                data, source=f"{self.prefix}/conda-meta", fn=prec.fn, subdir=prec.subdir
+                data, source=f"{prefix}/conda-meta", fn=prec.fn, subdir=prec.subdir
             )
             installed[prec.name] = record
             self._conda_installed[record_key(record)] = prec
         history = {
-            name: str(spec)
-            for name, spec in History(self.prefix).get_requested_specs_map().items()
+            name: str(spec) for name, spec in History(prefix).get_requested_specs_map().items()
         }
         # conda may pass both lists: an install that also removes packages
         removing_only = bool(self.specs_to_remove) and not self.specs_to_add
@@ -201,7 +205,7 @@ class PlusSolver(Solver):
         if removing_only:
             command = "remove"
         return SolverInputState(
-            self.prefix,
+            prefix,
             [_conda_spec_str(spec) for spec in requested],
             command=command,
             update_modifier=_enum_value(pick(update_modifier, context.update_modifier)),
@@ -209,7 +213,7 @@ class PlusSolver(Solver):
             pinned_packages=list(context.pinned_packages),
             aggressive_update_packages=[str(s) for s in context.aggressive_update_packages],
             auto_update_conda=context.auto_update_conda,
-            is_root_prefix=paths_equal(self.prefix, context.root_prefix),
+            is_root_prefix=paths_equal(prefix, context.root_prefix),
             virtual_packages=virtual,
             ignore_pinned=pick(ignore_pinned, context.ignore_pinned),
             force_reinstall=context.force_reinstall,
@@ -240,8 +244,14 @@ class PlusSolver(Solver):
         for sub in self._channels_for():
             subdir = sub.subdir or sub.platform
             base = Channel(sub.base_url)
+            canonical = base.canonical_name
             ref = ChannelRef(
-                given=str(base), url=base.base_url.rstrip("/"), name=base.canonical_name
+                given=str(base),
+                url=base.base_url.rstrip("/"),
+                name=canonical,
+                # a member of `defaults` or a custom multichannel is named after it; the
+                # members share one priority tier (conda/conda#15750)
+                multichannel=canonical if canonical in context.custom_multichannels else None,
             )
             if ref.is_local:
                 # local channels are read in place (conda would copy them into its cache)
@@ -343,6 +353,8 @@ class PlusSolver(Solver):
                 with _spinner("Solving environment"):
                     out = solve(sis, index, backend, options)
         except plus_errors.PackagesNotFoundError as exc:
+            if not sis.is_removing and self._called_from_conda_build():
+                raise self._conda_build_error(exc.specs, str(exc)) from None
             if sis.is_removing:
                 specs = [MatchSpec(s) for s in exc.specs]
                 error = PackagesNotFoundError(specs)
@@ -357,6 +369,9 @@ class PlusSolver(Solver):
         except plus_errors.UnsatisfiableError as exc:
             from .conda_cli import attach_guidance  # culprits as conda's "Next steps"
 
+            if self._called_from_conda_build():
+                raise self._conda_build_error(_blocking_specs(exc), str(exc)) from None
+
             if exc.explanation.virtual_blockers:
                 error = _virtual_package_error(exc.explanation.virtual_blockers)
                 error.allow_retry = False
@@ -369,7 +384,7 @@ class PlusSolver(Solver):
             error = SpecsConfigurationConflictError(
                 requested_specs=sorted(str(MatchSpec(s)) for s in exc.requested_specs),
                 pinned_specs=sorted(str(MatchSpec(s)) for s in exc.pinned_specs),
-                prefix=self.prefix,
+                prefix=os.fspath(self.prefix),
             )
             error.allow_retry = False
             raise error from None
@@ -390,9 +405,57 @@ class PlusSolver(Solver):
                     self.determine_constricting_specs(spec, records)
         return IndexedSet(PrefixGraph(records).graph)
 
+    # -- conda-build ---------------------------------------------------------------------
+    def _called_from_conda_build(self) -> bool:
+        """Is conda-build asking? Its ``install_actions`` hands every solver conda-build's
+        own index (``solver._index = index.copy()``), which conda never does for a plugin
+        solver; plus does not read it (it loads the same channels itself)."""
+        return self._index is not None and "conda_build" in sys.modules
+
+    def _conda_build_error(self, specs: list[str], explanation: str) -> Exception:
+        """conda-build's ``DependencyNeedsBuildingError`` naming ``specs``, with plus's
+        explanation in its message (as conda-libmamba-solver does).
+
+        conda-build acts on that error alone: ``conda build`` first builds a missing
+        dependency when another recipe given provides it, ``conda render`` returns a
+        non-final recipe. It derives the error from conda's own errors by parsing their text
+        line by line, which plus's explanations do not follow."""
+        from conda_build.exceptions import DependencyNeedsBuildingError
+
+        class ExplainedDependencyNeedsBuildingError(DependencyNeedsBuildingError):
+            def __str__(self) -> str:
+                return f"{self.message}\n{explanation}"
+
+        matchspecs = [_matchspec(spec) for spec in specs]
+        subdir = next((s for s in self.subdirs if s != "noarch"), context.subdir)
+        error = ExplainedDependencyNeedsBuildingError(
+            packages=[spec.name for spec in matchspecs], subdir=subdir
+        )
+        error.matchspecs = matchspecs
+        return error
+
     def _notify_conda_outdated(self, link_precs, *args, **kwargs):
         # conda's default implementation queries the classic index; plus does not build it
         return
+
+
+def _blocking_specs(exc: plus_errors.UnsatisfiableError) -> list[str]:
+    """What an unsatisfiable request lacks, for conda-build: the dependencies no channel
+    has (which another recipe may build), else the requested specs in conflict."""
+    missing: list[str] = []
+    heads: set[str] = set()
+    for chain in exc.explanation.chains:
+        if not chain.steps:
+            continue
+        heads.add(chain.steps[0].name)
+        heads.update(_matchspec(partner).name for partner in chain.partners)
+        if chain.problem == "missing":
+            last = chain.steps[-1]
+            missing.append(last.specs[0] if last.specs else last.name)
+    if missing:
+        return list(dict.fromkeys(missing))
+    in_conflict = [spec for spec in exc.requested if _matchspec(spec).name in heads]
+    return in_conflict or exc.requested
 
 
 def _virtual_package_error(blockers: dict[str, list[str]]) -> UnsatisfiableError:

@@ -8,6 +8,7 @@ thread), so py-rattler's fetching, caching and offline mode run for real.
 from __future__ import annotations
 
 import bz2
+import dataclasses
 import functools
 import http.server
 import json
@@ -21,9 +22,9 @@ import zstandard
 from hypothesis import HealthCheck, given, settings
 from rattler import PackageName, Version
 
-from conda_solver_plus.backends import get_backend
+from conda_solver_plus.backends import available_backends, get_backend
 from conda_solver_plus.core import SolveOptions, solve
-from conda_solver_plus.exceptions import InvalidInputError
+from conda_solver_plus.exceptions import InvalidInputError, UnsatisfiableError
 from conda_solver_plus.index import ChannelRef, Index, load_index, looks_like_path, resolve_channel
 from conda_solver_plus.specs import parse_spec
 from conda_solver_plus.state import SolverInputState
@@ -621,6 +622,108 @@ def test_channel_ref_passes_through(tmp_path):
     ref = ChannelRef(given="demo", url=DEMO.as_uri(), name=DEMO.as_uri())
     index = load_index([ref], ["linux-64"], cache_dir=tmp_path)
     assert index.channels == [ref]
+
+
+# -- multichannels: members share one priority tier ---------------------------------------
+#
+# conda's ``defaults`` and ``custom_multichannels`` are one channel for priority purposes
+# (conda/conda#15750): under strict priority a name found in the first member may still
+# come from a later member, never from a channel outside the group.
+
+
+def _foo(version: str, name: str = "foo") -> dict:
+    return {
+        f"{name}-{version}-0.tar.bz2": {
+            "name": name,
+            "version": version,
+            "build": "0",
+            "build_number": 0,
+            "depends": [],
+            "subdir": "noarch",
+            "md5": "0123456789abcdef0123456789abcdef",
+            "size": 1,
+        }
+    }
+
+
+@pytest.fixture
+def member_channels(tmp_path) -> dict[str, ChannelRef]:
+    """a (foo 1.0), b (foo 2.0, bar 1.0) and c (foo 3.0), as refs: a and b are members of
+    the multichannel ``mychan``."""
+    packages = {"a": _foo("1.0"), "b": {**_foo("2.0"), **_foo("1.0", "bar")}, "c": _foo("3.0")}
+    refs = {}
+    for name, entries in packages.items():
+        files = {"noarch/repodata.json": _repodata("noarch", entries)}
+        refs[name] = resolve_channel(make_channel(tmp_path / name, files))
+    refs["a"] = dataclasses.replace(refs["a"], multichannel="mychan")
+    refs["b"] = dataclasses.replace(refs["b"], multichannel="mychan")
+    return refs
+
+
+def test_priority_tiers_group_consecutive_members_of_a_multichannel(member_channels, tmp_path):
+    a, b, c = member_channels["a"], member_channels["b"], member_channels["c"]
+    index = load_index([a, b, c], ["linux-64"], cache_dir=tmp_path / "cache")
+    assert index.priority_tiers() == [[a, b], [c]]
+    assert [index.priority_rank(ref) for ref in (a, b, c)] == [0, 0, 1]
+    # a channel between two members splits them (conda-libmamba-solver lowers the
+    # priority whenever the canonical name changes)
+    index = load_index([a, c, b], ["linux-64"], cache_dir=tmp_path / "cache")
+    assert index.priority_tiers() == [[a], [c], [b]]
+    plain = [dataclasses.replace(ref, multichannel=None) for ref in (a, b)]
+    index = load_index(plain, ["linux-64"], cache_dir=tmp_path / "cache")
+    assert index.priority_tiers() == [[plain[0]], [plain[1]]]
+
+
+def _solve_strict(index, *specs: str, backend: str, **state):
+    sis = SolverInputState(
+        None, [parse_spec(s) for s in specs], virtual_packages=dict(VIRTUAL), **state
+    )
+    out = solve(sis, index, get_backend(backend), SolveOptions(channel_priority="strict"))
+    return {r.name.normalized: r for r in out.current_solution}
+
+
+@pytest.mark.parametrize("backend", available_backends())
+def test_strict_priority_falls_back_to_a_later_member_of_a_multichannel(
+    member_channels, tmp_path, backend
+):
+    a, b, c = member_channels["a"], member_channels["b"], member_channels["c"]
+    index = load_index([a, b, c], ["linux-64"], cache_dir=tmp_path / "cache")
+    found = _solve_strict(index, "foo >=2", backend=backend)["foo"]
+    assert (str(found.version), found.url) == ("2.0", f"{b.url}/noarch/foo-2.0-0.tar.bz2")
+    # one tier: the newest version of the group wins, as within one channel
+    assert str(_solve_strict(index, "foo", backend=backend)["foo"].version) == "2.0"
+    # a channel outside the group stays outranked
+    with pytest.raises(UnsatisfiableError):
+        _solve_strict(index, "foo >=3", backend=backend)
+    # without the multichannel, b is a channel of its own below a: foo 2.0 is hidden
+    plain = [dataclasses.replace(ref, multichannel=None) for ref in (a, b)]
+    index = load_index([*plain, c], ["linux-64"], cache_dir=tmp_path / "cache")
+    with pytest.raises(UnsatisfiableError):
+        _solve_strict(index, "foo >=2", backend=backend)
+
+
+@pytest.mark.parametrize("backend", available_backends())
+def test_installed_record_of_a_later_member_is_not_outranked(member_channels, tmp_path, backend):
+    """An installed b::foo 2.0 that b no longer lists stays: a, in the same tier, does not
+    outrank it (libmamba would otherwise leave it out of its installed repo and move foo
+    to a's 1.0)."""
+    a, b = member_channels["a"], member_channels["b"]
+    index = load_index([a, b], ["linux-64"], cache_dir=tmp_path / "cache")
+    installed = _solve_strict(index, "foo >=2", backend=backend)["foo"]
+    # b's repodata no longer lists foo (a new file: the old one may still be mapped)
+    repodata = b.local_path / "noarch" / "repodata.json"
+    replacement = repodata.with_suffix(".new")
+    replacement.write_text(_repodata("noarch", _foo("1.0", "bar")))
+    replacement.replace(repodata)
+    index = load_index([a, b], ["linux-64"], cache_dir=tmp_path / "cache")
+    kept = _solve_strict(
+        index,
+        "bar",
+        backend=backend,
+        installed={"foo": installed},
+        history={"foo": "foo"},
+    )["foo"]
+    assert (str(kept.version), kept.url) == ("2.0", installed.url)
 
 
 # -- properties of loading (hypothesis) ---------------------------------------------------

@@ -388,3 +388,283 @@ def test_plus_timeout_must_be_a_number(tmp_path, monkeypatch):
         _timeout()
     monkeypatch.setenv("CONDA_SOLVER_PLUS_TIMEOUT", "2.5")
     assert _timeout() == 2.5  # the environment variable wins
+
+
+# -- custom multichannels share one channel priority (conda/conda#15750) --------------------
+
+
+def _noarch_channel(root: Path, packages: dict[str, str]) -> Path:
+    """A file channel whose noarch subdir lists ``{name: version}`` (repodata only: these
+    solves are never linked)."""
+    entries = {
+        f"{name}-{version}-0.tar.bz2": {
+            "name": name,
+            "version": version,
+            "build": "0",
+            "build_number": 0,
+            "depends": [],
+            "subdir": "noarch",
+            "md5": "0123456789abcdef0123456789abcdef",
+            "size": 1,
+        }
+        for name, version in packages.items()
+    }
+    for subdir, listed in (("noarch", entries), (context.subdir, {})):
+        (root / subdir).mkdir(parents=True)
+        (root / subdir / "repodata.json").write_text(
+            json.dumps({"info": {"subdir": subdir}, "packages": listed})
+        )
+    return root
+
+
+@pytest.fixture
+def multichannel_condarc(tmp_path, monkeypatch) -> Path:
+    """``custom_multichannels: {custom: [first, second]}`` with strict priority; foo 1.0 is
+    in the first member, foo 2.0 in the second, foo 3.0 in an outside channel."""
+    first = _noarch_channel(tmp_path / "first", {"foo": "1.0"})
+    second = _noarch_channel(tmp_path / "second", {"foo": "2.0"})
+    _noarch_channel(tmp_path / "outside", {"foo": "3.0"})
+    condarc = tmp_path / "condarc"
+    condarc.write_text(
+        f"custom_multichannels:\n  custom:\n    - {first.as_uri()}\n    - {second.as_uri()}\n"
+        "channel_priority: strict\n"
+    )
+    monkeypatch.setenv("CONDARC", str(condarc))
+    reset_context([condarc])
+    return condarc
+
+
+@pytest.mark.parametrize("backend", ["rattler", "libmamba"])
+def test_strict_custom_multichannel_falls_back_to_a_later_subchannel(
+    multichannel_condarc, tmp_path, monkeypatch, backend
+):
+    """conda's test_strict_custom_multichannel_allows_fallback_to_later_subchannel, offline:
+    the first subchannel has foo but no foo >=2, the second has one."""
+    if backend == "libmamba":
+        pytest.importorskip("libmambapy")
+    monkeypatch.setenv("CONDA_SOLVER_PLUS_BACKEND", backend)
+    assert [str(c) for c in context.custom_multichannels["custom"]]  # conda read the condarc
+
+    def solve(spec: str):
+        channels = [Channel("custom"), Channel((tmp_path / "outside").as_uri())]
+        solver = plus_solver_class()(
+            str(tmp_path / "env"), channels, (context.subdir, "noarch"), specs_to_add=[spec]
+        )
+        return {r.name: r for r in solver.solve_final_state()}
+
+    foo = solve("foo>=2")["foo"]
+    assert foo.version == "2.0"
+    assert foo.url == (tmp_path / "second" / "noarch" / "foo-2.0-0.tar.bz2").as_uri()
+    assert foo.channel.canonical_name == "custom"
+    with pytest.raises(UnsatisfiableError):  # the channel after the group stays outranked
+        solve("foo>=3")
+
+
+def test_real_conda_strict_custom_multichannel(multichannel_condarc, tmp_path):
+    """The same through conda's CLI: ``-c custom --strict-channel-priority``."""
+    env = {**os.environ, "CONDARC": str(multichannel_condarc)}
+    command = [sys.executable, "-m", "conda", "create", "-p", str(tmp_path / "env"), "foo>=2"]
+    command += ["--dry-run", "--json", "--override-channels", "-c", "custom"]
+    command += ["--strict-channel-priority", "--solver", "plus"]
+    env.update(
+        PYTHONPATH=os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]),
+        CONDA_PKGS_DIRS=str(tmp_path / "pkgs"),
+        CONDA_REPODATA_USE_SHARDS="false",
+        CONDA_OFFLINE="true",
+        CONDA_NUMBER_CHANNEL_NOTICES="0",
+    )
+    proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    linked = json.loads(proc.stdout)["actions"]["LINK"]
+    assert [(r["name"], r["version"]) for r in linked] == [("foo", "2.0")]
+    assert linked[0]["base_url"] == (tmp_path / "second").as_uri()
+
+
+# -- conda-build ----------------------------------------------------------------------------
+#
+# conda-build (not installable from PyPI, so not needed here) solves its build, host and
+# test environments through ``conda_build.environ.install_actions``. This replays that
+# function's calls to the adapter exactly: conda's own ``Index`` over the channels, per-subdir
+# ``expanded_channels``, the ``_index`` it sets on the solver, ``CONDA_SUBDIR`` for the
+# target platform and ``txn.prefix_setups[prefix]`` looked up by the prefix object it passed.
+
+
+def conda_build_install_actions(prefix, channel_urls: list[str], specs: list[str], subdir: str):
+    """conda_build.environ.install_actions (conda-build 26.7), minus conda-build."""
+    from conda.common.io import env_vars
+    from conda.core.index import Index
+    from conda.models.match_spec import MatchSpec
+
+    subdir_kwargs = {"CONDA_SUBDIR": subdir} if subdir not in (None, "", "noarch") else {}
+    # conda-build's get_build_index indexes noarch recipes against the native subdir
+    platform = context.subdir if subdir == "noarch" else subdir
+    with env_vars(
+        {
+            "CONDA_ALLOW_NON_CHANNEL_URLS": "true",
+            "CONDA_SOLVER_IGNORE_TIMESTAMPS": "false",
+            **subdir_kwargs,
+        },
+        callback=reset_context,
+    ):
+        index = Index(channels=channel_urls, prepend=False, platform=platform, use_local=False)
+        channels = tuple(index.expanded_channels) or None
+        subdirs = tuple(index._subdirs) or None
+        solver_backend = context.plugin_manager.get_cached_solver_backend()
+        assert solver_backend is plus_solver_class()
+        solver = solver_backend(
+            prefix, channels, subdirs, specs_to_add=tuple(MatchSpec(s) for s in specs)
+        )
+        if index:
+            solver._index = index.copy()
+        txn = solver.solve_for_transaction(prune=False, ignore_pinned=False)
+        return list(txn.prefix_setups[prefix].link_precs)
+
+
+@pytest.fixture
+def build_channel(tmp_path) -> Path:
+    """A conda-build output folder: libdep 1.0/2.0 (noarch) and libz 1.2/1.3 for linux-64
+    and osx-arm64 (repodata only; nothing is linked)."""
+    root = tmp_path / "output"
+
+    def entry(name, version, subdir, depends=()):
+        return f"{name}-{version}-0.conda", {
+            "name": name,
+            "version": version,
+            "build": "0",
+            "build_number": 0,
+            "depends": list(depends),
+            "subdir": subdir,
+            "md5": "0123456789abcdef0123456789abcdef",
+            "size": 1,
+        }
+
+    for subdir in ("noarch", "linux-64", "osx-arm64"):
+        if subdir == "noarch":
+            conda_packages = dict(entry("libdep", v, subdir) for v in ("1.0", "2.0"))
+        else:
+            conda_packages = dict(entry("libz", v, subdir, ["libdep"]) for v in ("1.2", "1.3"))
+        (root / subdir).mkdir(parents=True)
+        (root / subdir / "repodata.json").write_text(
+            json.dumps(
+                {"info": {"subdir": subdir}, "packages": {}, "packages.conda": conda_packages}
+            )
+        )
+    return root
+
+
+@pytest.fixture
+def as_conda_build(monkeypatch):
+    monkeypatch.setenv("CONDA_SOLVER", "plus")
+    monkeypatch.setenv("CONDA_OFFLINE", "true")
+    reset_context()
+    # conda caches the solver class of the first call, whatever `solver` said then
+    context.plugin_manager.get_cached_solver_backend.cache_clear()
+    yield
+    context.plugin_manager.get_cached_solver_backend.cache_clear()
+
+
+@pytest.mark.filterwarnings("ignore:conda.common.io.env_vars:PendingDeprecationWarning")
+@pytest.mark.parametrize("backend", ["rattler", "libmamba"])
+@pytest.mark.parametrize("subdir", ["linux-64", "osx-arm64", "noarch"])
+def test_conda_build_install_actions(
+    build_channel, tmp_path, monkeypatch, as_conda_build, backend, subdir
+):
+    """The host/build environment solve of a recipe for ``subdir``: into a prefix that does
+    not exist yet, given as a ``Path`` (looked up by that object afterwards)."""
+    if backend == "libmamba":
+        pytest.importorskip("libmambapy")
+    monkeypatch.setenv("CONDA_SOLVER_PLUS_BACKEND", backend)
+    prefix = tmp_path / "croot" / "_h_env_placehold"
+    specs = ["libdep 1.*"] if subdir == "noarch" else ["libz", "libdep 1.*"]
+    records = conda_build_install_actions(prefix, [build_channel.as_uri()], specs, subdir)
+    found = {r.name: (r.version, r.subdir) for r in records}
+    native = context.subdir if subdir == "noarch" else subdir
+    expected = {"libdep": ("1.0", "noarch")}
+    if subdir != "noarch":
+        expected["libz"] = ("1.3", native)
+    assert found == expected
+    for record in records:
+        assert record.url.startswith(build_channel.as_uri())
+    assert not prefix.exists()  # the solver writes nothing
+    # conda-build's string prefixes (its croot paths) work the same way
+    assert conda_build_install_actions(str(prefix), [build_channel.as_uri()], specs, subdir)
+
+
+@pytest.mark.filterwarnings("ignore:conda.common.io.env_vars:PendingDeprecationWarning")
+def test_conda_build_errors_are_dependency_needs_building(build_channel, tmp_path, as_conda_build):
+    """conda-build acts on its own DependencyNeedsBuildingError only (build the missing
+    dependency from another recipe, or render a non-final recipe); it names what is
+    missing and carries plus's explanation."""
+    exceptions = pytest.importorskip("conda_build.exceptions")
+    channel = [build_channel.as_uri()]
+    with pytest.raises(exceptions.DependencyNeedsBuildingError) as info:
+        conda_build_install_actions(tmp_path / "env", channel, ["not-built-yet >=1"], "linux-64")
+    assert info.value.packages == ["not-built-yet"]
+    assert "not-built-yet" in str(info.value)
+    assert "not available from the channels searched" in str(info.value)
+
+    (build_channel / "noarch" / "repodata.json").write_text(
+        json.dumps(
+            {
+                "info": {"subdir": "noarch"},
+                "packages": {
+                    "needy-1.0-0.tar.bz2": {
+                        "name": "needy",
+                        "version": "1.0",
+                        "build": "0",
+                        "build_number": 0,
+                        "depends": ["libmissing >=1"],
+                        "subdir": "noarch",
+                    }
+                },
+            }
+        )
+    )
+    with pytest.raises(exceptions.DependencyNeedsBuildingError) as info:
+        conda_build_install_actions(tmp_path / "env", channel, ["needy"], "linux-64")
+    assert info.value.packages == ["libmissing"]  # the dependency to build first
+    assert "needy" in str(info.value) and "libmissing >=1" in str(info.value)
+
+
+def test_conda_errors_stay_conda_errors_outside_conda_build(build_channel, tmp_path):
+    """Without conda-build's index on the solver, a missing package is conda's own error."""
+    solver = plus_solver_class()(
+        str(tmp_path / "env"),
+        [Channel(build_channel.as_uri())],
+        (context.subdir, "noarch"),
+        specs_to_add=["not-built-yet"],
+    )
+    with pytest.raises(PackagesNotFoundError):
+        solver.solve_final_state()
+
+
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_real_conda_build_get_package_records(build_channel, tmp_path, as_conda_build):
+    """Where conda-build is importable: its own entry point for every environment solve."""
+    environ = pytest.importorskip("conda_build.environ")
+    output_folder = tmp_path / "conda-bld"  # conda-build indexes it: not the test channel
+    records = environ.get_package_records(
+        str(tmp_path / "croot" / "_h_env"),
+        ["libz", "libdep 1.*"],
+        "host",
+        subdir=context.subdir,
+        bldpkgs_dirs=[str(output_folder / context.subdir)],
+        channel_urls=(build_channel.as_uri(),),
+        output_folder=str(output_folder),
+        max_env_retry=0,
+    )
+    assert {r.name: r.version for r in records} == {"libdep": "1.0", "libz": "1.3"}
+    exceptions = pytest.importorskip("conda_build.exceptions")
+    with pytest.raises(exceptions.DependencyNeedsBuildingError) as info:
+        environ.get_package_records(
+            str(tmp_path / "croot" / "_h_env"),
+            ["libz >=2"],
+            "host",
+            subdir=context.subdir,
+            bldpkgs_dirs=[str(output_folder / context.subdir)],
+            channel_urls=(build_channel.as_uri(),),
+            output_folder=str(output_folder),
+            max_env_retry=0,
+        )
+    assert info.value.packages == ["libz"]

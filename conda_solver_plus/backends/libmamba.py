@@ -15,7 +15,8 @@ this module translates:
   *constrains*, so a constraint never pulls its package in).
 - channel order becomes repo priorities: strict priority makes libsolv ignore a name's
   candidates in every repo below the first that has it; flexible keeps them as fallbacks;
-  disabled gives every channel the same priority.
+  disabled gives every channel the same priority. The members of a multichannel share
+  one priority (:meth:`~conda_solver_plus.index.Index.priority_tiers`).
 
 libsolv keeps installed packages that nothing needs any more; resolvo drops them. To give
 the same answer, the final environment is the part of libsolv's result reachable from the
@@ -257,8 +258,10 @@ class LibMambaBackend:
             position = index.repos.index(repo)
             priority = libsolv.Priorities(0, len(index.repos) - position)
         else:
-            position = index.channels.index(repo.channel)
-            priority = libsolv.Priorities(len(index.channels) - position, 1)
+            # members of a multichannel share one priority (conda-libmamba-solver does the
+            # same), so strict priority keeps all of them for a name the first one has
+            tiers = len(index.priority_tiers())
+            priority = libsolv.Priorities(tiers - index.priority_rank(repo.channel), 1)
         db.set_repo_priority(info, priority)
 
     # -- solve ------------------------------------------------------------------------------
@@ -379,7 +382,11 @@ def outranked(index: Index, records: Iterable[RepoDataRecord]) -> set[str]:
     when they are locked; libsolv always keeps an installed package as a candidate, so
     they are left out of its installed repo (the solve then takes the name from the
     first channel that has it, as conda's strict priority promises)."""
-    rank = {channel.url: position for position, channel in enumerate(index.channels)}
+    rank = {
+        channel.url: position
+        for position, tier in enumerate(index.priority_tiers())
+        for channel in tier
+    }
     first_channel: dict[str, int] = {}
     for repo in index.repos:
         position = rank[repo.channel.url]

@@ -6,7 +6,9 @@ the best set of records for it. That maps one-to-one onto :class:`EngineRequest`
 ``specs`` -> ``specs``, ``constraints`` -> ``constraints``, ``locked`` ->
 ``locked_packages`` (preferred), ``pinned`` -> ``pinned_packages`` (kept as they are).
 Locked and pinned records are candidates even when their channel no longer lists them,
-which keeps an installed environment valid after its packages left the index.
+which keeps an installed environment valid after its packages left the index. The members
+of a conda multichannel reach resolvo as one ``MultiSource`` (one priority tier, see
+:func:`sources`).
 
 On failure resolvo explains the conflict as a tree; we keep that text (deduplicated), pull
 out the package names it mentions for the core's retry loop, and turn the tree into
@@ -227,6 +229,32 @@ def _steps(path: list[_Node]) -> tuple[ChainStep, ...]:
     return tuple(steps)
 
 
+def sources(index: Index) -> list:
+    """The index as resolvo's sources, in priority order: one ``SparseRepoData`` per
+    channel/subdir, except that the repos of a tier shared by several channels (the members
+    of a multichannel, :meth:`Index.priority_tiers`) form one ``MultiSource``, so strict
+    priority treats them as one channel."""
+    tiers = index.priority_tiers()
+    rank = {channel.url: position for position, tier in enumerate(tiers) for channel in tier}
+    members: dict[int, list] = {}
+    order: list = []  # SparseRepoData, or the rank of a shared tier (filled in below)
+    for repo in index.repos:
+        position = rank[repo.channel.url]
+        if len(tiers[position]) == 1:
+            order.append(repo.sparse)
+            continue
+        if position not in members:
+            members[position] = []
+            order.append(position)
+        members[position].append(repo.sparse)
+    return [
+        rattler.MultiSource(tiers[item][0].multichannel or "", members[item])
+        if isinstance(item, int)
+        else item
+        for item in order
+    ]
+
+
 class RattlerBackend:
     name = "rattler"
 
@@ -234,7 +262,7 @@ class RattlerBackend:
         timeout = datetime.timedelta(seconds=request.timeout) if request.timeout else None
         kwargs = {
             "specs": request.specs,
-            "sparse_repodata": [repo.sparse for repo in index.repos],
+            "sparse_repodata": sources(index),
             "locked_packages": request.locked,
             "pinned_packages": request.pinned,
             "virtual_packages": request.virtual_packages,
