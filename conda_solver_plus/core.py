@@ -389,8 +389,22 @@ def _names_to_remove(sis: SolverInputState, specs) -> set[str]:
     return remove
 
 
+def _dependents(installed: dict[str, RepoDataRecord], names: set[str]) -> set[str]:
+    """Installed names that need one of ``names``, directly or through others."""
+    needs = {name: set(dependency_names(record)) for name, record in installed.items()}
+    found: set[str] = set()
+    todo = set(names)
+    while todo:
+        todo = {name for name, deps in needs.items() if deps & todo and name not in found}
+        found |= todo
+    return found - names
+
+
 def _build_remove_request(sis: SolverInputState, out: SolverOutputState, require) -> None:
     remove = _names_to_remove(sis, sis.requested)
+    # like conda (PrefixGraph.remove_spec), what needs a removed package goes with it,
+    # history spec included; the rest of the history stays required
+    remove |= _dependents(dict(sis.installed.items()), remove)
     for name in remove:
         out.constraints.set(
             name, MatchSpec(f"{name} <0.0.0dev0", strict=False), reason="requested removal"

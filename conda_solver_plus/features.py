@@ -152,6 +152,15 @@ def _spec_feature(spec: MatchSpec) -> str | None:
     return feature_of(name) if name else None
 
 
+def removal_matches(spec: MatchSpec, record: RepoDataRecord) -> bool:
+    """Does removing ``spec`` remove the installed ``record``? Removing a feature
+    (``conda remove --features mkl``) removes the records tracking it."""
+    feature = _spec_feature(spec)
+    if feature is not None:
+        return feature in tracked_features(record)
+    return spec.matches(record)
+
+
 def _removed_feature(spec: MatchSpec) -> str | None:
     """The feature a core constraint forbids (``_legacy-feature-X <0.0.0dev0``: a
     requested removal of ``X``)."""
@@ -347,10 +356,23 @@ class _Universe:
             sparse = _open_sparse(repo.channel, repo.subdir, path, source=repo.path)
             repos.append(SubdirRepo(repo.channel, repo.subdir, path, sparse))
 
-        def given(records: list[RepoDataRecord]) -> list[RepoDataRecord]:
+        # installed records that need a record left out go too: kept, the libmamba engine
+        # would try to repair their dependency on it (they stay candidates in the index)
+        dropped = {record_name(r) for r in self.given if not allowed(r)}
+        while True:
+            more = {
+                record_name(r)
+                for r in self.given
+                if record_name(r) not in dropped and set(_dependency_names(r)) & dropped
+            }
+            if not more:
+                break
+            dropped |= more
+
+        def given(records: list[RepoDataRecord], keep_all: bool = False) -> list[RepoDataRecord]:
             out = []
             for record in records:
-                if not allowed(record):
+                if not allowed(record) or (not keep_all and record_name(record) in dropped):
                     continue
                 originals[record.url] = record
                 change = changes(record)
@@ -362,7 +384,7 @@ class _Universe:
         new_request = dataclasses.replace(
             request,
             locked=given(locked),
-            pinned=given(request.pinned),
+            pinned=given(request.pinned, keep_all=True),
             installed=given(request.installed),
         )
 
