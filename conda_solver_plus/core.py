@@ -31,8 +31,8 @@ from pathlib import Path
 
 from rattler import MatchSpec, RepoDataRecord
 
-from .backends import Backend, EngineRequest, EngineTimeout, EngineUnsolvable
 from . import features
+from .backends import Backend, EngineRequest, EngineTimeout, EngineUnsolvable
 from .exceptions import (
     PackagesNotFoundError,
     SolveTimeoutError,

@@ -39,10 +39,12 @@ active feature. The second solve can reuse the first one's answer, so it never f
 the first succeeded. The synthetic records never leave this module: answers are mapped
 back to the original records.
 
-Cost: none when no feature is involved. The request is first solved as it is; only when
-the answer contains a featured record, or a tracker of a feature some reachable record
-carries, are the records the request can reach loaded (as the libmamba engine's sparse
-mode does), rewritten into small repodata files in the cache directory and solved twice.
+Cost: next to none when no feature is involved. The request is first solved as it is;
+only when the answer contains a featured record, or tracks a feature that another build
+of one of its packages carries, are the records the request can reach loaded (as the
+libmamba engine's sparse mode does), rewritten into small repodata files in the cache
+directory and solved twice. conda-forge uses ``track_features`` alone (``vc14``,
+``blas_mkl``); an answer tracking those costs one look at its own packages' records.
 
 Differences from classic conda, all deliberate:
 
@@ -69,15 +71,24 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from rattler import MatchSpec, RepoDataRecord
 
 from .exceptions import InvalidInputError
-from .records import record_from_dict, record_name
+from .index import (
+    ChannelRef,
+    Index,
+    SubdirRepo,
+    _atomic_write,
+    _open_sparse,
+    cache_not_writable,
+    default_cache_dir,
+)
+from .records import dependency_names, record_from_dict, record_name
 
 if TYPE_CHECKING:
     from .backends import Backend, EngineRequest
-    from .index import ChannelRef, Index, SubdirRepo
 
 log = logging.getLogger(__name__)
 
@@ -181,16 +192,14 @@ def solve(
     answer: list[RepoDataRecord] | None = None
     if not requested and not removed:
         answer = backend.solve(index, request)
-        if not any(r.features or r.track_features for r in answer):
-            return answer  # the common case: nothing featured, nothing tracked
+        if not _concerns(index, answer):
+            return answer  # the common case: no feature involved
     universe = _Universe.load(index, request)
-    if answer is not None and not universe.concerns(answer):
-        return answer
     log.info(
         "legacy features %s: solving with featured builds tied to their trackers",
         ", ".join(sorted(universe.features)) or "(none reachable)",
     )
-    cache = Path(cache_dir) if cache_dir else _default_cache_dir()
+    cache = Path(cache_dir) if cache_dir else default_cache_dir()
     first = universe.rewritten(request, None, requested, removed, cache)
     answer = first.map_back(backend.solve(first.index, first.request))
     active = requested | {
@@ -212,10 +221,25 @@ def solve(
         return answer
 
 
-def _default_cache_dir() -> Path:
-    from .index import default_cache_dir
+def _concerns(index: Index, answer: list[RepoDataRecord]) -> bool:
+    """Does ``answer`` (solved without feature rules) break or miss one? It does when it
+    holds a featured record (which needs a tracker), or tracks a feature that another
+    build of one of its packages carries (which classic would then prefer)."""
+    from rattler import PackageName
 
-    return default_cache_dir()
+    if any(record.features for record in answer):
+        return True
+    tracked = set().union(*(tracked_features(record) for record in answer))
+    if not tracked:
+        return False
+    for record in answer:
+        if record_name(record).startswith("__"):
+            continue
+        for repo in index.repos:
+            for candidate in repo.sparse.load_records(PackageName(record_name(record))):
+                if candidate.features and record_features(candidate) & tracked:
+                    return True
+    return False
 
 
 @dataclasses.dataclass
@@ -265,7 +289,7 @@ class _Universe:
         }
         for record in given:
             names.add(record_name(record))
-            names.update(_dependency_names(record))
+            names.update(dependency_names(record))
         if request.add_pip_as_python_dependency:
             names.add("pip")
         seeds = [
@@ -281,13 +305,6 @@ class _Universe:
         }
         return cls(index, per_repo, given, features)
 
-    def concerns(self, answer: list[RepoDataRecord]) -> bool:
-        """Does ``answer`` (a solve without features) break or miss a feature rule?"""
-        return any(
-            record_features(record) or tracked_features(record) & self.features
-            for record in answer
-        )
-
     def rewritten(
         self,
         request: EngineRequest,
@@ -298,8 +315,6 @@ class _Universe:
     ) -> _Rewritten:
         """The index and request one solve gets: ``active is None`` for the first solve
         (featured builds penalised), the active features for the second."""
-        from .index import ChannelRef, Index, SubdirRepo, _open_sparse
-
         features = self.features | requested
 
         def allowed(record: RepoDataRecord) -> bool:
@@ -363,7 +378,7 @@ class _Universe:
             more = {
                 record_name(r)
                 for r in self.given
-                if record_name(r) not in dropped and set(_dependency_names(r)) & dropped
+                if record_name(r) not in dropped and set(dependency_names(r)) & dropped
             }
             if not more:
                 break
@@ -390,8 +405,6 @@ class _Universe:
 
         synthetic = self._synthetic_entries(features, active, requested, removed, allowed)
         channel_dir = cache / "legacy-features"
-        from urllib.parse import quote
-
         ref = ChannelRef(
             given="legacy features",
             url="file://" + quote(str(channel_dir.resolve())),
@@ -451,12 +464,6 @@ class _Universe:
         return entries
 
 
-def _dependency_names(record: RepoDataRecord) -> list[str]:
-    from .records import dependency_names
-
-    return dependency_names(record)
-
-
 def _changed(record: RepoDataRecord, depends: list[str], track: list[str]) -> RepoDataRecord:
     """A copy of ``record`` with other ``depends`` and ``track_features``."""
     data = json.loads(record.to_json())
@@ -473,8 +480,6 @@ def _changed(record: RepoDataRecord, depends: list[str], track: list[str]) -> Re
 def _write_repodata(cache: Path, subdir: str, entries: dict[str, dict]) -> Path:
     """A repodata file holding ``entries``, named by its content (so the libmamba
     engine's ``.solv`` cache serves it again next time)."""
-    from .index import _atomic_write, cache_not_writable
-
     packages = {fn: e for fn, e in entries.items() if not fn.endswith(".conda")}
     conda = {fn: e for fn, e in entries.items() if fn.endswith(".conda")}
     data = json.dumps(

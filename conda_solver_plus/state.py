@@ -417,7 +417,6 @@ class SolverOutputState:
         """Answer without an engine when conda would: ``remove --force`` and
         ``specs_satisfied_skip_solve`` with every request already satisfied."""
         from .exceptions import PackagesNotFoundError
-
         from .features import removal_matches
 
         sis = self.solver_input_state
