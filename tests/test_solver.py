@@ -388,3 +388,25 @@ def test_plus_timeout_must_be_a_number(tmp_path, monkeypatch):
         _timeout()
     monkeypatch.setenv("CONDA_SOLVER_PLUS_TIMEOUT", "2.5")
     assert _timeout() == 2.5  # the environment variable wins
+
+
+def test_legacy_feature_spec_from_conda(tmp_path):
+    """conda's ``mkl@`` (a MatchSpec with ``track_features``) turns the feature on: numpy
+    comes in its ``features: mkl`` build, returned as a conda record with that field."""
+    from conda.models.match_spec import MatchSpec
+
+    from .corpus import package_root, write_channels
+
+    root = package_root()
+    if root is None:
+        pytest.skip("pytest-conda-solvers (its channel data) is not installed")
+    channel = write_channels(root, tmp_path / "channels")["channel-1"]
+    solver = plus_solver_class()(
+        str(tmp_path / "env"),
+        [Channel(channel.as_uri())],
+        subdirs=("linux-64", "noarch"),
+        specs_to_add=[MatchSpec("numpy"), MatchSpec("python=2.7.3"), MatchSpec("mkl@")],
+    )
+    records = {r.name: r for r in solver.solve_final_state()}
+    assert records["numpy"].features == ("mkl",)
+    assert not any(name.startswith("_legacy-feature-") for name in records)
