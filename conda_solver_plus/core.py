@@ -31,6 +31,7 @@ from pathlib import Path
 
 from rattler import MatchSpec, RepoDataRecord
 
+from . import features
 from .backends import Backend, EngineRequest, EngineTimeout, EngineUnsolvable
 from .consistency import unmet_dependencies, verify_requested
 from .exceptions import (
@@ -105,8 +106,8 @@ def check_requested_exist(sis: SolverInputState, index: Index, specs: list[Match
     suggestions: dict[str, list[str]] = {}
     names = None
     for name, group in by_name.items():
-        if name.startswith("__") or "*" in name:
-            continue
+        if name.startswith("__") or "*" in name or features.feature_of(name) is not None:
+            continue  # virtual packages, globs and features (mkl@) are not in channels
         candidates = _matching_records(index, group[0])
         installed = sis.installed.get(name)
         if installed is not None:
@@ -374,18 +375,39 @@ def _build_install_request(
 
 
 def _names_to_remove(sis: SolverInputState, specs) -> set[str]:
-    """Installed names a removal request covers (``name*`` globs expand)."""
+    """Installed names a removal request covers (``name*`` globs expand; removing a
+    legacy feature removes the packages tracking it)."""
     remove: set[str] = set()
     for name, spec in specs.items():
-        if "*" in name:
+        feature = features.feature_of(name)
+        if feature is not None:
+            remove.add(name)
+            remove.update(
+                n for n, r in sis.installed.items() if feature in features.tracked_features(r)
+            )
+        elif "*" in name:
             remove.update(n for n, r in sis.installed.items() if spec.matches(r))
         else:
             remove.add(name)
     return remove
 
 
+def _dependents(installed: dict[str, RepoDataRecord], names: set[str]) -> set[str]:
+    """Installed names that need one of ``names``, directly or through others."""
+    needs = {name: set(dependency_names(record)) for name, record in installed.items()}
+    found: set[str] = set()
+    todo = set(names)
+    while todo:
+        todo = {name for name, deps in needs.items() if deps & todo and name not in found}
+        found |= todo
+    return found - names
+
+
 def _build_remove_request(sis: SolverInputState, out: SolverOutputState, require) -> None:
     remove = _names_to_remove(sis, sis.requested)
+    # like conda (PrefixGraph.remove_spec), what needs a removed package goes with it,
+    # history spec included; the rest of the history stays required
+    remove |= _dependents(dict(sis.installed.items()), remove)
     for name in remove:
         out.constraints.set(
             name, MatchSpec(f"{name} <0.0.0dev0", strict=False), reason="requested removal"
@@ -458,7 +480,7 @@ def _run_engine(
             # one time limit for the whole solve, not one per attempt
             request.timeout = max(0.01, options.timeout - (time.monotonic() - started))
         try:
-            return backend.solve(index, request)
+            return features.solve(backend, index, request, options.cache_dir)
         except EngineTimeout:
             raise SolveTimeoutError(
                 [str(s) for s in sis.requested_specs],
@@ -511,7 +533,7 @@ def _raise_for_pins(
     ]
     request.pinned = [record for name, record in out.frozen.items() if name not in pins]
     try:
-        backend.solve(index, request)
+        features.solve(backend, index, request, options.cache_dir)
     except (EngineUnsolvable, EngineTimeout):
         return
     raise SpecsConfigurationConflictError(

@@ -188,7 +188,8 @@ def record_from_dict(
             sha256=_hex_bytes(data.get("sha256"), "sha256", source),
             md5=_hex_bytes(data.get("md5"), "md5", source),
             size=data.get("size") if isinstance(data.get("size"), int) else None,
-            features=None,
+            # legacy ``features`` (see :mod:`.features`): kept as repodata writes it
+            features=" ".join(_str_list(data.get("features"), "features", source)) or None,
             license=data.get("license") if isinstance(data.get("license"), str) else None,
             license_family=data.get("license_family")
             if isinstance(data.get("license_family"), str)

@@ -41,8 +41,12 @@ priority tier, as in conda-libmamba-solver),
 (conda's ``solve_for_diff`` relinks), ``prune``, ``add_pip_as_python_dependency``,
 virtual packages with ``override_virtual_packages``/``CONDA_OVERRIDE_*`` (conda's
 plugin manager computes them), ``exclude_newer`` (global, per channel and per package),
-and ``quiet``/``json``/``verbosity`` (conda's spinners and logging). Not honoured:
-``track_features`` and the legacy ``features`` mechanism (like conda-libmamba-solver).
+and ``quiet``/``json``/``verbosity`` (conda's spinners and logging).
+
+Legacy ``features``/``track_features`` are honoured by the core on both engines
+(:mod:`conda_solver_plus.features`): ``mkl@`` and ``*[track_features=mkl]`` specs turn a
+feature on, ``conda remove --features mkl`` removes its trackers, and prefix records keep
+their ``features`` field. conda's ``track_features`` setting is not read.
 """
 
 from __future__ import annotations

@@ -34,6 +34,11 @@ def parse_spec(text: str, source: str = "command line", *, allow_glob: bool = Fa
     if not isinstance(text, str) or not text.strip():
         raise InvalidInputError(source, f"empty package spec {text!r}", "give a package name")
     text = text.strip()
+    from .features import feature_spec_package
+
+    # a legacy feature request (``mkl@``, ``*[track_features=mkl]``) is a spec for the
+    # synthetic package that stands for the feature (see :mod:`.features`)
+    text = feature_spec_package(text) or text
     try:
         spec = MatchSpec(text, strict=False, exact_names_only=not allow_glob)
     except Exception as exc:  # py-rattler raises its own InvalidMatchSpecError subclasses

@@ -417,13 +417,14 @@ class SolverOutputState:
         """Answer without an engine when conda would: ``remove --force`` and
         ``specs_satisfied_skip_solve`` with every request already satisfied."""
         from .exceptions import PackagesNotFoundError
+        from .features import removal_matches
 
         sis = self.solver_input_state
         if sis.is_removing:
             missing = [
                 str(spec)
                 for spec in sis.requested.values()
-                if not any(spec.matches(record) for record in sis.installed.values())
+                if not any(removal_matches(spec, record) for record in sis.installed.values())
             ]
             if missing:
                 raise PackagesNotFoundError(
@@ -433,7 +434,7 @@ class SolverOutputState:
             if sis.force_remove:
                 for name, spec in sis.requested.items():
                     for record_name, record in list(self.records.items()):
-                        if spec.matches(record):
+                        if removal_matches(spec, record):
                             self.records.pop(record_name, reason=f"remove --force {name}")
                 return self.current_solution
         elif sis.update_modifier is UpdateModifier.SPECS_SATISFIED_SKIP_SOLVE and all(

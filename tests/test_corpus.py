@@ -51,8 +51,6 @@ ENGINE_DIFFERENCES = {
     "rattler": {
         "B019": "tie-break: with channel priority disabled libsolv takes channel-2's "
         "conda-env-2.6.0-0/libffi-3.2.1-1, resolvo the higher build numbers of channel-4",
-        "B044": "tie-break: numpy-1.5.1-py27_4 vs the legacy 'features: mkl' build "
-        "py27_p4 (same version and build number); libsolv takes the first, resolvo the second",
         "B179": "libsolv keeps installed yaml-0.1.7 and so picks channel-4's pyyaml 3.13; "
         "resolvo decides pyyaml first and takes flexible-priority channel-2's 3.12",
         "C003b": "expects libsolv's problem text ('nothing provides __cuda >=9.0 needed by "

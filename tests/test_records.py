@@ -175,6 +175,15 @@ def test_record_from_dict_empty_track_features():
     assert rec("numpy", track_features="").track_features == []
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("mkl", "mkl"), ("mkl debug", "mkl debug"), (["mkl", "debug"], "mkl debug"), ("", None)],
+)
+def test_record_from_dict_keeps_legacy_features(value, expected):
+    """A prefix record's ``features`` decide what the solve may keep (see features.py)."""
+    assert rec("numpy", features=value).features == expected
+
+
 def test_record_from_dict_build_string_alias_and_noarch():
     record = record_from_dict(
         {"name": "pip", "version": "24.0", "build_string": "pyhd8ed1ab_0", "noarch": "python"},

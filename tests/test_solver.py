@@ -668,3 +668,25 @@ def test_real_conda_build_get_package_records(build_channel, tmp_path, as_conda_
             max_env_retry=0,
         )
     assert info.value.packages == ["libz"]
+
+
+def test_legacy_feature_spec_from_conda(tmp_path):
+    """conda's ``mkl@`` (a MatchSpec with ``track_features``) turns the feature on: numpy
+    comes in its ``features: mkl`` build, returned as a conda record with that field."""
+    from conda.models.match_spec import MatchSpec
+
+    from .corpus import package_root, write_channels
+
+    root = package_root()
+    if root is None:
+        pytest.skip("pytest-conda-solvers (its channel data) is not installed")
+    channel = write_channels(root, tmp_path / "channels")["channel-1"]
+    solver = plus_solver_class()(
+        str(tmp_path / "env"),
+        [Channel(channel.as_uri())],
+        subdirs=("linux-64", "noarch"),
+        specs_to_add=[MatchSpec("numpy"), MatchSpec("python=2.7.3"), MatchSpec("mkl@")],
+    )
+    records = {r.name: r for r in solver.solve_final_state()}
+    assert records["numpy"].features == ("mkl",)
+    assert not any(name.startswith("_legacy-feature-") for name in records)
