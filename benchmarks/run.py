@@ -5,7 +5,11 @@ Benchmarks: plus against the raw engines it drives, on real and conda-forge-size
     python benchmarks/run.py --quick         # small channel only, one repeat
 
 Every measurement runs in a fresh process (so peak RSS is the process's own) and times the
-work after the imports: loading the index and solving. Three ways to solve each workload:
+work after the imports: loading the index and solving. Raw and warm plus runs alternate;
+the table gives the best of each and the median of the pairwise warm/raw ratios (the
+steadier figure when a 0.4 s measurement varies by 0.1 s from run to run).
+
+Three ways to solve each workload:
 
 - ``plus``: what ``python -m conda_solver_plus solve`` does (core + backend), cold (an empty
   solver cache) and warm (the cache the cold run left);
@@ -372,6 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workload", action="append", choices=sorted(WORKLOADS))
     parser.add_argument("--backend", action="append")
     parser.add_argument("--timeout", type=float, default=120)
+    parser.add_argument("--no-conda", action="store_true", help="skip the conda create rows")
     parser.add_argument(
         "--conda-python",
         action="append",
@@ -432,6 +437,13 @@ def main(argv: list[str] | None = None) -> int:
                 best_warm = min(
                     (r for r in warm if r.get("ok")), key=lambda r: r["seconds"], default=warm[0]
                 )
+                # each warm run against the raw run just before it: the machine's drift and
+                # the file system's moods hit both halves of a pair alike
+                pairs = sorted(
+                    w["seconds"] / r["seconds"]
+                    for r, w in zip(raw, warm, strict=True)
+                    if r.get("ok") and w.get("ok") and r["seconds"] > 0
+                )
                 rows.append(
                     {
                         "channel": channel_label,
@@ -440,13 +452,14 @@ def main(argv: list[str] | None = None) -> int:
                         "raw": best_raw,
                         "cold": cold,
                         "warm": best_warm,
+                        "paired": pairs[len(pairs) // 2] if pairs else None,
                     }
                 )
                 print(_row(rows[-1]), flush=True)
     print()
     print(_table(rows))
     conda_rows = []
-    for channel_label, channel in channels.items():
+    for channel_label, channel in channels.items() if not args.no_conda else ():
         # conda's own index handling is most of a whole command on the big channel, and
         # classic needs minutes there: fewer repeats and a time limit per command
         big = channel_label != "lockfile-union"
@@ -490,9 +503,9 @@ def _ratio(a: dict, b: dict) -> str:
 def _table(rows: list[dict]) -> str:
     header = (
         "| channel | workload | engine | raw s | plus cold s | plus warm s | warm/raw | "
-        "RSS raw MB | RSS plus MB | RSS ratio | records | note |"
+        "paired median | RSS raw MB | RSS plus MB | RSS ratio | records | note |"
     )
-    lines = [header, "|" + "---|" * 12]
+    lines = [header, "|" + "---|" * 13]
     for row in rows:
         raw, cold, warm = row["raw"], row["cold"], row["warm"]
         rss = (
@@ -510,7 +523,9 @@ def _table(rows: list[dict]) -> str:
             note += f" (raw {raw['records']} records)"
         lines.append(
             f"| {row['channel']} | {row['workload']} | {row['backend']} | {fmt(raw)} | "
-            f"{fmt(cold)} | {fmt(warm)} | {_ratio(warm, raw)} | {raw.get('rss_mb', 0):.0f} | "
+            f"{fmt(cold)} | {fmt(warm)} | {_ratio(warm, raw)} | "
+            f"{'-' if row.get('paired') is None else format(row['paired'], '.2f')} | "
+            f"{raw.get('rss_mb', 0):.0f} | "
             f"{warm.get('rss_mb', 0):.0f} | {rss} | {records} | {note} |"
         )
     return "\n".join(lines)
