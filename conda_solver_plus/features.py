@@ -117,8 +117,10 @@ def feature_package(feature: str, source: str = "feature") -> str:
     """The synthetic package name standing for ``feature``."""
     if not _FEATURE_NAME.match(feature):
         raise InvalidInputError(
-            f"{source} {feature!r}",
-            "a feature name may only contain letters, digits, '_', '.' and '-'",
+            source,
+            f"feature name {feature!r}: a feature name is one word of letters, digits, "
+            "'_', '.' and '-'",
+            "name one feature, like 'mkl@'",
         )
     return FEATURE_PACKAGE_PREFIX + feature.lower()
 
@@ -130,7 +132,7 @@ def feature_of(name: str) -> str | None:
     return None
 
 
-def feature_spec_package(text: str) -> str | None:
+def feature_spec_package(text: str, source: str = "command line") -> str | None:
     """For a spec that asks for a feature (``mkl@``, ``*[track_features=mkl]``) the
     synthetic package to require instead; ``None`` for any other spec."""
     text = text.strip()
@@ -143,11 +145,11 @@ def feature_spec_package(text: str) -> str | None:
         features = split_features(found.group("value"))
     if len(features) != 1:
         raise InvalidInputError(
-            f"spec {text!r}",
+            f"{source}: spec {text!r}",
             f"asks for {len(features)} features; a spec can turn on exactly one",
             "write one spec per feature, like 'mkl@'",
         )
-    return feature_package(features[0], f"spec {text!r}")
+    return feature_package(features[0], f"{source}: spec {text!r}")
 
 
 def record_features(record: RepoDataRecord) -> set[str]:

@@ -38,7 +38,7 @@ def parse_spec(text: str, source: str = "command line", *, allow_glob: bool = Fa
 
     # a legacy feature request (``mkl@``, ``*[track_features=mkl]``) is a spec for the
     # synthetic package that stands for the feature (see :mod:`.features`)
-    text = feature_spec_package(text) or text
+    text = feature_spec_package(text, source) or text
     try:
         spec = MatchSpec(text, strict=False, exact_names_only=not allow_glob)
     except Exception as exc:  # py-rattler raises its own InvalidMatchSpecError subclasses
