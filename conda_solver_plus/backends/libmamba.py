@@ -174,7 +174,10 @@ class LibMambaBackend:
             if subsets is None:
                 info = self._load_repo(db, repo, url, request)
             else:
-                records = subsets[position]
+                # py-rattler returns them in hash order, which differs from run to run, and
+                # libsolv's answer can depend on the order packages were added: sort, so one
+                # request gives one answer
+                records = sorted(subsets[position], key=lambda r: r.file_name)
                 if request.exclude_newer is not None:
                     records = [
                         r
