@@ -418,36 +418,26 @@ def installed_without(
     from rattler import MatchSpec
 
     leaving = set(leaving)
-    if not leaving:
-        return dict(installed)
-    needs = {
-        url: [
-            (spec.name.normalized, spec)
-            for spec in (MatchSpec(dep, strict=False) for dep in record.depends)
-            if spec.name is not None and not spec.name.normalized.startswith("__")
-        ]
-        for url, record in installed.items()
-    }
-    while True:
+    while leaving:
         staying = {url: r for url, r in installed.items() if url not in leaving}
-        by_name: dict[str, list[str]] = {}
-        for url, record in installed.items():
-            by_name.setdefault(record_name(record), []).append(url)
         dependents_out: set[str] = set()
         providers_back: set[str] = set()
-        for url in staying:
-            for name, spec in needs[url]:
-                candidates = [u for u in by_name.get(name, []) if spec.matches(installed[u])]
-                if not candidates or any(u not in leaving for u in candidates):
-                    continue  # met by what stays, or broken before the solve (repaired)
-                if url in pinned:
-                    providers_back.update(candidates)
-                else:
-                    dependents_out.add(url)
+        # what stays and lacks a dependency; only a leaving record can have met it (one
+        # broken before the solve has no provider here: the unmet-dependency jobs repair it)
+        for record, dep in unmet_dependencies(staying.values()):
+            spec = MatchSpec(dep, strict=False)
+            providers = {url for url in leaving if spec.matches(installed[url])}
+            if not providers:
+                continue
+            if record.url in pinned:
+                providers_back |= providers
+            else:
+                dependents_out.add(record.url)
         if not dependents_out and not providers_back:
             return staying
         pinned = pinned | providers_back  # what comes back stays back: no oscillation
         leaving = (leaving | dependents_out) - pinned
+    return dict(installed)
 
 
 def _exact(record: RepoDataRecord) -> str:
