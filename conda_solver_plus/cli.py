@@ -32,7 +32,6 @@ from typing import Any, NoReturn
 
 from . import __version__
 from .exceptions import InvalidInputError, SolverPlusError
-from .rattler_async import let_native_threads_finish
 from .records import KNOWN_SUBDIRS, record_to_json
 
 log = logging.getLogger("conda_solver_plus")
@@ -511,8 +510,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         os.close(devnull)
         return 141  # 128 + SIGPIPE, as a shell reports it
-    finally:
-        let_native_threads_finish()
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -180,6 +180,10 @@ class PlusSolver(Solver):
             self._repodata_fn = REPODATA_FN
 
     # -- conda -> core ----------------------------------------------------------------
+    def _removing_only(self) -> bool:
+        """A removal (conda may pass both lists: an install that also removes packages)."""
+        return bool(self.specs_to_remove) and not self.specs_to_add
+
     def _input_state(self, update_modifier, deps_modifier, prune, ignore_pinned, force_remove):
         def pick(value, default):
             return default if value is NULL or value is None else value
@@ -198,8 +202,7 @@ class PlusSolver(Solver):
         history = {
             name: str(spec) for name, spec in History(prefix).get_requested_specs_map().items()
         }
-        # conda may pass both lists: an install that also removes packages
-        removing_only = bool(self.specs_to_remove) and not self.specs_to_add
+        removing_only = self._removing_only()
         requested = self.unmerged_specs_to_remove if removing_only else self.unmerged_specs_to_add
         also_remove = [] if removing_only else [str(s) for s in self.specs_to_remove]
         virtual = {}
@@ -326,10 +329,8 @@ class PlusSolver(Solver):
                 # The index loads in a worker while the input state is collected: conda's
                 # virtual-package plugins probe CUDA in a spawned process (~0.3 s), and
                 # py-rattler releases the GIL while it scans repodata, so the two overlap.
-                forced_removal = (
-                    bool(self.specs_to_remove)
-                    and not self.specs_to_add
-                    and bool(context.force_remove if force_remove is NULL else force_remove)
+                forced_removal = self._removing_only() and bool(
+                    context.force_remove if force_remove is NULL else force_remove
                 )
                 loading = None if forced_removal else pool.submit(self._load_index)
                 sis = self._input_state(
