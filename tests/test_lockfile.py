@@ -15,6 +15,7 @@ import pytest
 from rattler import MatchSpec
 
 from conda_solver_plus.backends import available_backends, get_backend
+from conda_solver_plus.consistency import unmet_dependencies
 from conda_solver_plus.core import SolveOptions, solve
 from conda_solver_plus.exceptions import InvalidInputError
 from conda_solver_plus.index import load_index
@@ -30,7 +31,7 @@ from conda_solver_plus.lockfile import (
     read_lockfile,
     write_lockfile,
 )
-from conda_solver_plus.records import record_name
+from conda_solver_plus.records import dependency_name, record_name
 from conda_solver_plus.state import SolverInputState
 from conda_solver_plus.virtual import virtual_packages
 
@@ -92,15 +93,12 @@ def _identity(record):
 
 def _consistent(records: dict) -> list[str]:
     """What breaks in ``records``: depends that no record satisfies, constrains violated."""
-    broken = []
+    broken = [
+        f"{record_name(record)}: {dep}"
+        for record, dep in unmet_dependencies(records.values())
+        if not dependency_name(dep).startswith("__")  # no machine here: virtual deps pass
+    ]
     for name, record in records.items():
-        for dep in record.depends:
-            spec = MatchSpec(dep, strict=False)
-            dep_name = spec.name.normalized
-            if dep_name.startswith("__"):
-                continue
-            if dep_name not in records or not spec.matches(records[dep_name]):
-                broken.append(f"{name}: {dep}")
         for constraint in record.constrains:
             spec = MatchSpec(constraint, strict=False)
             other = records.get(spec.name.normalized)
