@@ -30,6 +30,7 @@ from conda_solver_plus.specs import parse_spec
 from conda_solver_plus.state import SolverInputState
 from conda_solver_plus.virtual import make_virtual
 
+from .channels import repodata_entry, write_files
 from .strategies import damaged_repodata, repodata
 
 DEMO = Path(__file__).resolve().parent / "data" / "demo-channel"
@@ -49,16 +50,6 @@ def demo_names(*paths: Path) -> set[str]:
         for key in ("packages", "packages.conda"):
             names.update(entry["name"] for entry in data.get(key, {}).values())
     return names
-
-
-def make_channel(root: Path, files: dict[str, bytes | str]) -> Path:
-    for relative, content in files.items():
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, str):
-            content = content.encode()
-        path.write_bytes(content)
-    return root
 
 
 def names_by_subdir(index) -> dict[str, set[str]]:
@@ -218,7 +209,7 @@ def test_noarch_is_always_added_once(tmp_path):
 
 
 def test_zst_only(tmp_path):
-    channel = make_channel(
+    channel = write_files(
         tmp_path / "chan",
         {
             "linux-64/repodata.json.zst": zstandard.ZstdCompressor().compress(LINUX.read_bytes()),
@@ -243,13 +234,13 @@ def test_zst_streamed_without_content_size(tmp_path):
     compressor = zstandard.ZstdCompressor(write_content_size=False)
     chunks = compressor.compressobj()
     blob = chunks.compress(LINUX.read_bytes()) + chunks.flush()
-    channel = make_channel(tmp_path / "chan", {"linux-64/repodata.json.zst": blob})
+    channel = write_files(tmp_path / "chan", {"linux-64/repodata.json.zst": blob})
     index = load_index([channel], ["linux-64"], cache_dir=tmp_path / "cache")
     assert names_by_subdir(index)["linux-64"] == demo_names(LINUX)
 
 
 def test_bz2_only(tmp_path):
-    channel = make_channel(
+    channel = write_files(
         tmp_path / "chan",
         {
             "linux-64/repodata.json.bz2": bz2.compress(LINUX.read_bytes()),
@@ -265,7 +256,7 @@ def test_bz2_only(tmp_path):
 
 
 def test_plain_json_wins_over_compressed(tmp_path):
-    channel = make_channel(
+    channel = write_files(
         tmp_path / "chan",
         {
             "linux-64/repodata.json": LINUX.read_text(),
@@ -277,7 +268,7 @@ def test_plain_json_wins_over_compressed(tmp_path):
 
 
 def test_corrupt_zst(tmp_path):
-    channel = make_channel(
+    channel = write_files(
         tmp_path / "chan", {"linux-64/repodata.json.zst": b"\x28\xb5\x2f\xfdjunk"}
     )
     with pytest.raises(InvalidInputError, match="cannot decompress") as info:
@@ -287,7 +278,7 @@ def test_corrupt_zst(tmp_path):
 
 def test_truncated_zst(tmp_path):
     blob = zstandard.ZstdCompressor().compress(LINUX.read_bytes())
-    channel = make_channel(
+    channel = write_files(
         tmp_path / "chan", {"linux-64/repodata.json.zst": blob[: len(blob) // 2]}
     )
     with pytest.raises(InvalidInputError, match=r"cannot decompress.*truncated") as info:
@@ -298,7 +289,7 @@ def test_truncated_zst(tmp_path):
 
 def test_decompressed_invalid_json_names_the_channel_file(tmp_path):
     blob = zstandard.ZstdCompressor().compress(b'{"packages": {"a-1-0.tar.bz2": ')
-    channel = make_channel(tmp_path / "chan", {"linux-64/repodata.json.zst": blob})
+    channel = write_files(tmp_path / "chan", {"linux-64/repodata.json.zst": blob})
     with pytest.raises(InvalidInputError, match="not valid repodata JSON") as info:
         load_index([channel], ["linux-64"], cache_dir=tmp_path / "cache")
     # not the decompressed copy in the cache, which the user never heard of
@@ -306,7 +297,7 @@ def test_decompressed_invalid_json_names_the_channel_file(tmp_path):
 
 
 def test_corrupt_bz2(tmp_path):
-    channel = make_channel(tmp_path / "chan", {"noarch/repodata.json.bz2": b"BZh9 broken"})
+    channel = write_files(tmp_path / "chan", {"noarch/repodata.json.bz2": b"BZh9 broken"})
     with pytest.raises(InvalidInputError, match="cannot decompress"):
         load_index([channel], ["linux-64"], cache_dir=tmp_path / "cache")
 
@@ -339,7 +330,7 @@ LIBZLIB = {
 
 
 def test_repodata_without_info(tmp_path):
-    channel = make_channel(
+    channel = write_files(
         tmp_path / "chan",
         {
             "linux-64/repodata.json": _repodata(
@@ -356,7 +347,7 @@ def test_repodata_without_info(tmp_path):
 
 
 def test_records_only_in_packages_conda(tmp_path):
-    channel = make_channel(
+    channel = write_files(
         tmp_path / "chan",
         {
             "linux-64/repodata.json": _repodata(
@@ -373,19 +364,19 @@ def test_records_only_in_packages_conda(tmp_path):
 
 
 def test_missing_noarch_is_fine(tmp_path):
-    channel = make_channel(tmp_path / "chan", {"linux-64/repodata.json": LINUX.read_text()})
+    channel = write_files(tmp_path / "chan", {"linux-64/repodata.json": LINUX.read_text()})
     index = load_index([channel], ["linux-64"], cache_dir=tmp_path / "cache")
     assert [repo.subdir for repo in index.repos] == ["linux-64"]
 
 
 def test_only_noarch_is_fine(tmp_path):
-    channel = make_channel(tmp_path / "chan", {"noarch/repodata.json": NOARCH.read_text()})
+    channel = write_files(tmp_path / "chan", {"noarch/repodata.json": NOARCH.read_text()})
     index = load_index([channel], ["osx-arm64"], cache_dir=tmp_path / "cache")
     assert [repo.subdir for repo in index.repos] == ["noarch"]
 
 
 def test_no_repodata_at_all(tmp_path):
-    channel = make_channel(tmp_path / "chan", {"linux-64/README": "not a channel"})
+    channel = write_files(tmp_path / "chan", {"linux-64/README": "not a channel"})
     with pytest.raises(InvalidInputError, match=r"no repodata\.json") as info:
         load_index([channel], ["linux-64"], cache_dir=tmp_path / "cache")
     assert str(channel) in info.value.source
@@ -411,7 +402,7 @@ def test_no_channels():
 
 
 def test_repodata_not_json(tmp_path):
-    channel = make_channel(tmp_path / "chan", {"linux-64/repodata.json": "<html>oops</html>"})
+    channel = write_files(tmp_path / "chan", {"linux-64/repodata.json": "<html>oops</html>"})
     with pytest.raises(InvalidInputError, match="not valid repodata JSON") as info:
         load_index([channel], ["linux-64"], cache_dir=tmp_path / "cache")
     assert info.value.source == str(channel / "linux-64" / "repodata.json")
@@ -421,7 +412,7 @@ def test_malformed_record_is_invalid_input_when_read(tmp_path):
     """Records are parsed lazily; a bad one must still be an InvalidInputError naming the
     file when the solver first reads that package name."""
     bad = {**TOOL, "version": 1.0}
-    channel = make_channel(
+    channel = write_files(
         tmp_path / "chan",
         {"linux-64/repodata.json": _repodata("linux-64", {"tool-1.0-h1234567_0.tar.bz2": bad})},
     )
@@ -516,7 +507,7 @@ def served_demo(serve, tmp_path):
     (base URL, list of requests seen)."""
     root = tmp_path / "www"
     shutil.copytree(DEMO, root / "demo")
-    make_channel(root / "linux-only", {"linux-64/repodata.json": LINUX.read_text()})
+    write_files(root / "linux-only", {"linux-64/repodata.json": LINUX.read_text()})
     requests: list[str] = []
     handler = type("Handler", (_Quiet,), {"requests": requests})
     base = serve(functools.partial(handler, directory=str(root)))
@@ -568,7 +559,7 @@ def test_http_channel_without_noarch(served_demo, tmp_path):
 
 def test_http_local_and_remote_keep_priority_order(served_demo, tmp_path):
     base, _requests = served_demo
-    local = make_channel(tmp_path / "local", {"noarch/repodata.json": NOARCH.read_text()})
+    local = write_files(tmp_path / "local", {"noarch/repodata.json": NOARCH.read_text()})
     index = load_index([local, f"{base}/demo"], ["linux-64"], cache_dir=tmp_path / "cache")
     assert [c.url for c in index.channels] == [local.as_uri(), f"{base}/demo"]
     assert [repo.channel.url for repo in index.repos] == [
@@ -632,18 +623,7 @@ def test_channel_ref_passes_through(tmp_path):
 
 
 def _foo(version: str, name: str = "foo") -> dict:
-    return {
-        f"{name}-{version}-0.tar.bz2": {
-            "name": name,
-            "version": version,
-            "build": "0",
-            "build_number": 0,
-            "depends": [],
-            "subdir": "noarch",
-            "md5": "0123456789abcdef0123456789abcdef",
-            "size": 1,
-        }
-    }
+    return dict([repodata_entry(name, version)])
 
 
 @pytest.fixture
@@ -654,7 +634,7 @@ def member_channels(tmp_path) -> dict[str, ChannelRef]:
     refs = {}
     for name, entries in packages.items():
         files = {"noarch/repodata.json": _repodata("noarch", entries)}
-        refs[name] = resolve_channel(make_channel(tmp_path / name, files))
+        refs[name] = resolve_channel(write_files(tmp_path / name, files))
     refs["a"] = dataclasses.replace(refs["a"], multichannel="mychan")
     refs["b"] = dataclasses.replace(refs["b"], multichannel="mychan")
     return refs
@@ -740,7 +720,7 @@ def _load_one(document: bytes | str) -> tuple[Index | None, InvalidInputError | 
     """Load a channel whose linux-64 repodata is ``document`` and read every record the
     way the core does (per package name); returns the index or the input error."""
     with tempfile.TemporaryDirectory() as tmp:
-        root = make_channel(Path(tmp) / "chan", {"linux-64/repodata.json": document})
+        root = write_files(Path(tmp) / "chan", {"linux-64/repodata.json": document})
         try:
             index = load_index([root], ["linux-64"], cache_dir=Path(tmp) / "cache")
             found = {}

@@ -47,6 +47,8 @@ import zstandard
 
 from conda_solver_plus.cli import main
 
+from .channels import write_files
+
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "tests" / "data" / "demo-channel"
 DEMO_LINUX = DEMO / "linux-64" / "repodata.json"
@@ -106,13 +108,7 @@ class World:
     def channel(self, files: dict[str, bytes | str], name: str = "chan") -> Path:
         """A local channel made of ``files`` (relative path -> content); becomes the first
         channel of the request, before the demo channel (which has what the prefix needs)."""
-        root = self.root / name
-        for relative, content in files.items():
-            path = root / relative
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(content, str):
-                content = content.encode()
-            path.write_bytes(content)
+        root = write_files(self.root / name, files)
         root.mkdir(exist_ok=True)
         self.channels = [str(root), str(DEMO)]
         return root

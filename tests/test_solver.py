@@ -22,6 +22,8 @@ from conda.exceptions import PackagesNotFoundError, UnsatisfiableError  # noqa: 
 from conda.models.channel import Channel  # noqa: E402
 from conda.models.records import PackageRecord  # noqa: E402
 
+from .channels import repodata_entry  # noqa: E402
+
 DEMO = Path(__file__).parent / "data" / "demo-channel"
 REPO_ROOT = Path(__file__).parents[1]
 
@@ -396,19 +398,7 @@ def test_plus_timeout_must_be_a_number(tmp_path, monkeypatch):
 def _noarch_channel(root: Path, packages: dict[str, str]) -> Path:
     """A file channel whose noarch subdir lists ``{name: version}`` (repodata only: these
     solves are never linked)."""
-    entries = {
-        f"{name}-{version}-0.tar.bz2": {
-            "name": name,
-            "version": version,
-            "build": "0",
-            "build_number": 0,
-            "depends": [],
-            "subdir": "noarch",
-            "md5": "0123456789abcdef0123456789abcdef",
-            "size": 1,
-        }
-        for name, version in packages.items()
-    }
+    entries = dict(repodata_entry(name, version) for name, version in packages.items())
     for subdir, listed in (("noarch", entries), (context.subdir, {})):
         (root / subdir).mkdir(parents=True)
         (root / subdir / "repodata.json").write_text(
@@ -527,16 +517,7 @@ def build_channel(tmp_path) -> Path:
     root = tmp_path / "output"
 
     def entry(name, version, subdir, depends=()):
-        return f"{name}-{version}-0.conda", {
-            "name": name,
-            "version": version,
-            "build": "0",
-            "build_number": 0,
-            "depends": list(depends),
-            "subdir": subdir,
-            "md5": "0123456789abcdef0123456789abcdef",
-            "size": 1,
-        }
+        return repodata_entry(name, version, subdir, depends, extension=".conda")
 
     for subdir in ("noarch", "linux-64", "osx-arm64"):
         if subdir == "noarch":
