@@ -49,12 +49,7 @@ def test_plugin_is_registered_as_plus():
 
 
 def test_solve_final_state_returns_linkable_conda_records(tmp_path):
-    solver = plus_solver_class()(
-        str(tmp_path / "env"),
-        [Channel(DEMO.as_uri())],
-        subdirs=("linux-64", "noarch"),
-        specs_to_add=["numpy"],
-    )
+    solver = demo_solver(tmp_path / "env", specs_to_add=["numpy"])
     records = list(solver.solve_final_state())
     names = [r.name for r in records]
     assert "numpy" in names and "python" in names
@@ -67,24 +62,14 @@ def test_solve_final_state_returns_linkable_conda_records(tmp_path):
 
 
 def test_unsatisfiable_is_conda_error_without_retry(tmp_path):
-    solver = plus_solver_class()(
-        str(tmp_path / "env"),
-        [Channel(DEMO.as_uri())],
-        subdirs=("linux-64", "noarch"),
-        specs_to_add=["numpy", "python<3"],
-    )
+    solver = demo_solver(tmp_path / "env", specs_to_add=["numpy", "python<3"])
     with pytest.raises((UnsatisfiableError, PackagesNotFoundError)) as info:
         solver.solve_final_state()
     assert info.value.allow_retry is False
 
 
 def test_missing_package_is_packages_not_found(tmp_path):
-    solver = plus_solver_class()(
-        str(tmp_path / "env"),
-        [Channel(DEMO.as_uri())],
-        subdirs=("linux-64", "noarch"),
-        specs_to_add=["definitely-not-a-package"],
-    )
+    solver = demo_solver(tmp_path / "env", specs_to_add=["definitely-not-a-package"])
     with pytest.raises(PackagesNotFoundError):
         solver.solve_final_state()
 
