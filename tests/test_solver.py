@@ -76,9 +76,7 @@ def test_missing_package_is_packages_not_found(tmp_path):
 
 def test_installed_records_and_history_are_respected(tmp_path):
     prefix = tmp_path / "env"
-    first = plus_solver_class()(
-        str(prefix), [Channel(DEMO.as_uri())], ("linux-64", "noarch"), specs_to_add=["python"]
-    ).solve_final_state()
+    first = demo_solver(prefix, specs_to_add=["python"]).solve_final_state()
     meta = prefix / "conda-meta"
     meta.mkdir(parents=True)
     for record in first:
@@ -89,9 +87,7 @@ def test_installed_records_and_history_are_respected(tmp_path):
     (meta / "history").write_text(
         "==> 2024-01-01 00:00:00 <==\n# cmd: conda create\n# update specs: ['python']\n"
     )
-    second = plus_solver_class()(
-        str(prefix), [Channel(DEMO.as_uri())], ("linux-64", "noarch"), specs_to_add=["pip"]
-    ).solve_final_state()
+    second = demo_solver(prefix, specs_to_add=["pip"]).solve_final_state()
     kept = next(r for r in second if r.name == "python")
     assert (kept.version, kept.build) == (python.version, python.build)
     assert "pip" in {r.name for r in second}
