@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from .channels import install_record
+
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "tests" / "data" / "demo-channel"
 DEMO_URL = DEMO.as_uri()
@@ -322,34 +324,6 @@ def test_http_channel_then_offline(env, tmp_path):
 # -- existing prefix ----------------------------------------------------------------------
 
 
-def _install(prefix: Path, subdir: str, fn: str, history_spec: str | None = None) -> None:
-    """Write ``conda-meta/<dist>.json`` for a record of the demo channel, like conda does."""
-    repodata = json.loads((DEMO / subdir / "repodata.json").read_text())
-    entry = {**repodata["packages"], **repodata["packages.conda"]}[fn]
-    meta = prefix / "conda-meta"
-    meta.mkdir(parents=True, exist_ok=True)
-    dist = fn.removesuffix(".conda").removesuffix(".tar.bz2")
-    record = {
-        **entry,
-        "fn": fn,
-        "url": f"{DEMO_URL}/{subdir}/{fn}",
-        "channel": f"{DEMO_URL}/{subdir}",
-        "files": [],
-        "paths_data": {"paths": [], "paths_version": 1},
-        "requested_spec": history_spec or "",
-        "extracted_package_dir": f"/opt/pkgs/{dist}",
-        "package_tarball_full_path": f"/opt/pkgs/{fn}",
-    }
-    (meta / f"{dist}.json").write_text(json.dumps(record, indent=2))
-    if history_spec:
-        with open(meta / "history", "a") as handle:
-            handle.write(
-                f"==> 2024-12-01 10:00:00 <==\n# cmd: conda install {history_spec}\n"
-                f"# conda version: 24.11.0\n+{DEMO_URL}/{subdir}::{dist}\n"
-                f"# update specs: [{history_spec!r}]\n"
-            )
-
-
 def _snapshot(root: Path) -> dict[str, tuple[bytes | None, int]]:
     result: dict[str, tuple[bytes | None, int]] = {".": (None, root.stat().st_mtime_ns)}
     for path in sorted(root.rglob("*")):
@@ -362,8 +336,10 @@ def _snapshot(root: Path) -> dict[str, tuple[bytes | None, int]]:
 @pytest.fixture
 def prefix(tmp_path) -> Path:
     prefix = tmp_path / "env"
-    _install(prefix, "noarch", "ca-certificates-2025.1.31-hbcca054_0.conda")
-    _install(prefix, "linux-64", "openssl-3.3.2-hb9d3cd8_0.conda", history_spec="openssl")
+    install_record(prefix, DEMO, "noarch", "ca-certificates-2025.1.31-hbcca054_0.conda")
+    install_record(
+        prefix, DEMO, "linux-64", "openssl-3.3.2-hb9d3cd8_0.conda", history_spec="openssl"
+    )
     return prefix
 
 

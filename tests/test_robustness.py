@@ -47,7 +47,7 @@ import zstandard
 
 from conda_solver_plus.cli import main
 
-from .channels import write_files
+from .channels import install_record, write_files
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "tests" / "data" / "demo-channel"
@@ -57,25 +57,6 @@ ROOT_REASON = "running as root: permission bits do not stop root (an equivalent 
 
 
 # -- the world each case breaks one thing of ---------------------------------------------
-
-
-def _install(prefix: Path, subdir: str, fn: str) -> None:
-    """``conda-meta/<dist>.json`` for a demo-channel record, the way conda writes it."""
-    repodata = json.loads((DEMO / subdir / "repodata.json").read_text())
-    entry = {**repodata["packages"], **repodata["packages.conda"]}[fn]
-    dist = fn.removesuffix(".conda").removesuffix(".tar.bz2")
-    record = {
-        **entry,
-        "fn": fn,
-        "url": f"{DEMO.as_uri()}/{subdir}/{fn}",
-        "channel": f"{DEMO.as_uri()}/{subdir}",
-        "files": [],
-        "paths_data": {"paths": [], "paths_version": 1},
-        "requested_spec": "",
-    }
-    meta = prefix / "conda-meta"
-    meta.mkdir(parents=True, exist_ok=True)
-    (meta / f"{dist}.json").write_text(json.dumps(record, indent=2))
 
 
 @dataclass
@@ -91,8 +72,8 @@ class World:
     def __post_init__(self) -> None:
         self.prefix = self.root / "env"
         self.cache = self.root / "cache"
-        _install(self.prefix, "noarch", "ca-certificates-2025.1.31-hbcca054_0.conda")
-        _install(self.prefix, "linux-64", "openssl-3.3.2-hb9d3cd8_0.conda")
+        install_record(self.prefix, DEMO, "noarch", "ca-certificates-2025.1.31-hbcca054_0.conda")
+        install_record(self.prefix, DEMO, "linux-64", "openssl-3.3.2-hb9d3cd8_0.conda")
         meta = self.prefix / "conda-meta"
         (meta / "history").write_text(
             "==> 2024-12-01 10:00:00 <==\n# cmd: conda install openssl\n"
