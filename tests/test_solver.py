@@ -77,16 +77,8 @@ def test_missing_package_is_packages_not_found(tmp_path):
 def test_installed_records_and_history_are_respected(tmp_path):
     prefix = tmp_path / "env"
     first = demo_solver(prefix, specs_to_add=["python"]).solve_final_state()
-    meta = prefix / "conda-meta"
-    meta.mkdir(parents=True)
-    for record in first:
-        data = dict(record.dump())
-        data.update(files=[], paths_data={"paths": [], "paths_version": 1})
-        (meta / f"{record.name}-{record.version}-{record.build}.json").write_text(json.dumps(data))
+    _write_prefix(prefix, first, ["python"])
     python = next(r for r in first if r.name == "python")
-    (meta / "history").write_text(
-        "==> 2024-01-01 00:00:00 <==\n# cmd: conda create\n# update specs: ['python']\n"
-    )
     second = demo_solver(prefix, specs_to_add=["pip"]).solve_final_state()
     kept = next(r for r in second if r.name == "python")
     assert (kept.version, kept.build) == (python.version, python.build)
