@@ -89,6 +89,28 @@ class EngineTimeout(Exception):
     """The engine hit ``EngineRequest.timeout``."""
 
 
+class EngineUnusable(ImportError):
+    """An engine's library is installed but cannot be used (a version outside the supported
+    range, a broken install). ``auto`` warns and takes the next engine; asking for this
+    engine by name is an error."""
+
+
+#: the libmambapy releases the libmamba engine is tested with (pyproject's ``libmamba``
+#: extra and recipe/meta.yaml say the same; tests/test_packaging.py checks they agree)
+LIBMAMBAPY_SUPPORTED = ">=2.8.1,<3"
+
+
+def libmambapy_version_supported(version: str) -> bool:
+    """Whether ``version`` (libmambapy's ``__version__``) is in :data:`LIBMAMBAPY_SUPPORTED`,
+    compared with conda's version ordering (py-rattler's)."""
+    from rattler import Version, VersionSpec
+
+    try:
+        return VersionSpec(LIBMAMBAPY_SUPPORTED).matches(Version(version))
+    except Exception:  # not a version at all: a broken install
+        return False
+
+
 class Backend(Protocol):
     name: str
 
@@ -108,15 +130,26 @@ def _load(name: str) -> Backend:
     return getattr(module, class_name)()
 
 
+def _load_or_explain(name: str) -> Backend | str:
+    """The engine, or why it cannot be used. A library that is simply not installed is a
+    normal set-up (the rattler engine is the embedded default) and says so quietly; one that
+    is installed but unusable is worth a warning (:class:`EngineUnusable`)."""
+    try:
+        return _load(name)
+    except EngineUnusable as exc:
+        return str(exc)
+    except ModuleNotFoundError as exc:
+        return f"{exc.name or name} is not installed"
+    except Exception as exc:  # a broken native library fails in many ways
+        return f"the {name} engine does not import ({type(exc).__name__}: {exc})"
+
+
+def _installed(exc_reason: str) -> bool:
+    return not exc_reason.endswith(" is not installed")
+
+
 def available_backends() -> list[str]:
-    names = []
-    for name in ENGINES:
-        try:
-            _load(name)
-        except ImportError:
-            continue
-        names.append(name)
-    return names
+    return [name for name in ENGINES if not isinstance(_load_or_explain(name), str)]
 
 
 def get_backend(name: str | None = None) -> Backend:
@@ -128,26 +161,44 @@ def get_backend(name: str | None = None) -> Backend:
     if name == "auto":
         name = os.environ.get("CONDA_SOLVER_PLUS_BACKEND", "auto").lower() or "auto"
     if name == "auto":
-        for candidate in ENGINES:
-            try:
-                backend = _load(candidate)
-            except ImportError as exc:
-                log.debug("engine %s unavailable: %s", candidate, exc)
-                continue
-            log.info("conda-solver-plus: using the %s engine", candidate)
-            return backend
-        raise InvalidInputError("backend", "no engine available", "install py-rattler")
+        return _first_usable_engine()
     if name not in ENGINES:
         raise InvalidInputError(
             f"backend {name!r}", "unknown engine", f"choose one of auto, {', '.join(ENGINES)}"
         )
-    try:
-        backend = _load(name)
-    except ImportError as exc:
+    backend = _load_or_explain(name)
+    if isinstance(backend, str):
         raise InvalidInputError(
             f"backend {name!r}",
-            f"engine cannot be imported ({exc})",
-            "install it or use --backend auto",
-        ) from None
+            f"engine cannot be used: {backend}",
+            "install a supported release (see docs/backends.md) or use --backend auto",
+        )
     log.info("conda-solver-plus: using the %s engine", name)
     return backend
+
+
+def _first_usable_engine() -> Backend:
+    """``auto``: the first engine of :data:`ENGINES` that can be used. An installed but
+    unusable library is warned about once per process, naming its version and the engine
+    used instead."""
+    from ..exceptions import InvalidInputError
+
+    unusable: list[str] = []
+    for candidate in ENGINES:
+        backend = _load_or_explain(candidate)
+        if isinstance(backend, str):
+            log.debug("engine %s unavailable: %s", candidate, backend)
+            unusable.append(backend)
+            continue
+        for reason in unusable:
+            if _installed(reason) and reason not in _WARNED:
+                _WARNED.add(reason)
+                log.warning("conda-solver-plus: %s; using the %s engine", reason, candidate)
+        log.info("conda-solver-plus: using the %s engine", candidate)
+        return backend
+    raise InvalidInputError(
+        "backend", f"no engine available ({'; '.join(unusable)})", "install py-rattler"
+    )
+
+
+_WARNED: set[str] = set()

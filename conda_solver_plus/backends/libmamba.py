@@ -34,6 +34,7 @@ the message is libsolv's problem lines followed by libmamba's tree.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -47,15 +48,34 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+# not installed at all: ModuleNotFoundError, and ``auto`` quietly takes the rattler engine
 import libmambapy
-from libmambapy import solver as mamba_solver
-from libmambapy import specs as mamba_specs
-from libmambapy.solver import libsolv
 
 from ..consistency import unmet_dependencies
 from ..exceptions import ChainStep, ConflictChain
 from ..records import dependency_names, record_name
-from . import EngineRequest, EngineTimeout, EngineUnsolvable
+from . import (
+    LIBMAMBAPY_SUPPORTED,
+    EngineRequest,
+    EngineTimeout,
+    EngineUnsolvable,
+    EngineUnusable,
+    libmambapy_version_supported,
+)
+
+if not libmambapy_version_supported(libmambapy.__version__):
+    raise EngineUnusable(
+        f"libmambapy {libmambapy.__version__} is installed; the libmamba engine needs "
+        f"libmambapy {LIBMAMBAPY_SUPPORTED}"
+    )
+try:
+    from libmambapy import solver as mamba_solver
+    from libmambapy import specs as mamba_specs
+    from libmambapy.solver import libsolv
+except ImportError as exc:  # a partial or broken install
+    raise EngineUnusable(
+        f"libmambapy {libmambapy.__version__} is installed but its solver does not import ({exc})"
+    ) from exc
 
 if TYPE_CHECKING:
     from rattler import GenericVirtualPackage, RepoDataRecord
@@ -73,6 +93,19 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _NOTHING_PROVIDES = re.compile(r"nothing provides (?:requested )?(.+?)(?: needed by |$)")
 #: a package as libsolv prints it: name-version-build (the name may contain dashes)
 _DIST = re.compile(r"^([A-Za-z0-9_][A-Za-z0-9_.\-]*?)-[^-\s]+-[^-\s]+$")
+
+
+@functools.cache
+def database_filters_by_timestamp() -> bool:
+    """Feature test: does this libmambapy's ``libsolv.Database`` take
+    ``exclude_newer_timestamp`` (mamba's main branch after 2.8.1; no release has it yet)?
+    Asked of the binding itself, never assumed from the version number."""
+    params = mamba_specs.ChannelResolveParams(platforms={"noarch"})
+    try:
+        libsolv.Database(params, exclude_newer_timestamp=None)
+    except TypeError:
+        return False
+    return True
 
 
 def _noarch(record: RepoDataRecord) -> mamba_specs.NoArchType:
@@ -157,14 +190,21 @@ class LibMambaBackend:
 
     def _database(self, index: Index, request: EngineRequest):
         params = mamba_specs.ChannelResolveParams(platforms=set(index.subdirs) | {"noarch"})
-        exclude_newer = (
-            int(request.exclude_newer.timestamp()) if request.exclude_newer is not None else None
-        )
-        db = libsolv.Database(params, exclude_newer_timestamp=exclude_newer)
+        native_cutoff = request.exclude_newer is not None and database_filters_by_timestamp()
+        if native_cutoff:
+            assert request.exclude_newer is not None
+            cutoff_seconds = int(request.exclude_newer.timestamp())
+            db = libsolv.Database(params, exclude_newer_timestamp=cutoff_seconds)
+        else:
+            db = libsolv.Database(params)
         repos: dict[str, SubdirRepo] = {}
         loaded: dict[str, RepoDataRecord] = {}
         load = self.load
-        if load == "auto":
+        if request.exclude_newer is not None and not native_cutoff:
+            # this libmambapy cannot drop records past a cutoff while it parses repodata
+            # (released 2.8.1 cannot): load through py-rattler and filter in Python instead
+            load = "sparse"
+        elif load == "auto":
             size = sum(repo.path.stat().st_size for repo in index.repos if repo.path.exists())
             load = "sparse" if size > SPARSE_ABOVE_BYTES else "full"
         log.debug("libmamba index: %s", load)
