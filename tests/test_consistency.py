@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from rattler import MatchSpec
 
-from conda_solver_plus.backends import available_backends, get_backend
+from conda_solver_plus.backends import get_backend
 from conda_solver_plus.consistency import unmet_dependencies, verify_requested
 from conda_solver_plus.core import SolveOptions, solve
 from conda_solver_plus.index import load_index
@@ -18,6 +18,7 @@ from conda_solver_plus.state import SolverInputState
 from conda_solver_plus.virtual import make_virtual
 
 from .corpus import ARCH, package_root, record_dist, write_channels, write_prefix
+from .engines import engine_params
 
 ROOT = package_root()
 pytestmark = pytest.mark.skipif(
@@ -72,7 +73,7 @@ def test_virtual_dependencies_are_met_by_the_machine(channels, tmp_path):
     ]
 
 
-@pytest.mark.parametrize("backend", available_backends())
+@pytest.mark.parametrize("backend", engine_params())
 def test_channel_move_leaves_no_dependent_behind(backend, channels, tmp_path):
     """conda's test_conda_downgrade, third step: python 3.7 and its packages come from the
     lower-priority channel-4; asking for ``conda<4.4.10`` needs python 3.6, which

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from conda_solver_plus.backends import available_backends, get_backend
+from conda_solver_plus.backends import engine_problem, get_backend
 from conda_solver_plus.core import SolveOptions, solve, transaction_diff
 from conda_solver_plus.exceptions import (
     PackagesNotFoundError,
@@ -34,10 +34,10 @@ from .corpus import (
     with_env,
     write_channels,
 )
+from .engines import ENGINE_NAMES, engine_params
 
 ROOT = package_root()
 CASES = load_cases(ROOT) if ROOT else []
-BACKENDS = available_backends()
 
 EXCEPTIONS = {
     "UnsatisfiableError": UnsatisfiableError,
@@ -94,7 +94,7 @@ def _libsolv_prefers_newer_timestamp() -> bool:
     return [p.build_string for p in outcome.to_install()] == ["a"]
 
 
-if "libmamba" in BACKENDS and not _libsolv_prefers_newer_timestamp():
+if engine_problem("libmamba") is None and not _libsolv_prefers_newer_timestamp():
     _NO_TIMESTAMP = (
         "this libsolv lacks conda-forge's timestamp tie-break patch; the case expects the "
         "newer of two builds with equal version and build number ({})"
@@ -137,9 +137,10 @@ def _params():
             ),
         )
         return
-    for backend in BACKENDS:
+    for engine in engine_params():
+        backend = engine.values[0]
         for case in CASES:
-            marks = []
+            marks = list(engine.marks)
             classic_reason = _follows_classic(case)
             if classic_reason is not None:
                 if not case.applicable_to("classic"):

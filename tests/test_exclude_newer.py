@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from conda_solver_plus.backends import available_backends, get_backend
 from conda_solver_plus.core import SolveOptions, solve
 from conda_solver_plus.exceptions import InvalidInputError, PackagesNotFoundError
 from conda_solver_plus.exclude_newer import (
@@ -119,11 +118,6 @@ def test_channel_selectors(selector, url, expected):
 
 
 # -- solving ---------------------------------------------------------------------------------
-
-
-@pytest.fixture(params=available_backends())
-def backend(request):
-    return get_backend(request.param)
 
 
 def _solve(specs, policy, backend, channels=("conda-forge",), tmp_path=None, **kwargs):

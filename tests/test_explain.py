@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from conda_solver_plus.backends import available_backends, get_backend
 from conda_solver_plus.core import SolveOptions, solve
 from conda_solver_plus.exceptions import (
     ChainStep,
@@ -37,11 +36,6 @@ pytestmark = [
     pytest.mark.shared,
     pytest.mark.skipif(not SHARED.is_dir(), reason=f"shared channel data not found at {SHARED}"),
 ]
-
-
-@pytest.fixture(params=available_backends())
-def backend(request):
-    return get_backend(request.param)
 
 
 def solve_case(specs, channels, backend, *, virtual=None, priority="strict", **kwargs):

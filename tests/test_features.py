@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import pytest
 
-from conda_solver_plus.backends import available_backends, get_backend
 from conda_solver_plus.core import SolveOptions, solve, transaction_diff
 from conda_solver_plus.exceptions import InvalidInputError
 from conda_solver_plus.features import (
@@ -34,7 +33,6 @@ ROOT = package_root()
 needs_channels = pytest.mark.skipif(
     ROOT is None, reason="pytest-conda-solvers (its channel data) is not installed"
 )
-BACKENDS = available_backends()
 
 
 @pytest.fixture(scope="module")
@@ -42,11 +40,6 @@ def channels(tmp_path_factory):
     if ROOT is None:
         pytest.skip("pytest-conda-solvers (its channel data) is not installed")
     return write_channels(ROOT, tmp_path_factory.mktemp("channels"))
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request):
-    return get_backend(request.param)
 
 
 def _solve(backend, channels, names, specs, tmp_path, prefix=None, priority="strict", **kw):

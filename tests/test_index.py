@@ -22,7 +22,7 @@ import zstandard
 from hypothesis import HealthCheck, given, settings
 from rattler import PackageName, Version
 
-from conda_solver_plus.backends import available_backends, get_backend
+from conda_solver_plus.backends import get_backend
 from conda_solver_plus.core import SolveOptions, solve
 from conda_solver_plus.exceptions import InvalidInputError, UnsatisfiableError
 from conda_solver_plus.index import ChannelRef, Index, load_index, looks_like_path, resolve_channel
@@ -31,6 +31,7 @@ from conda_solver_plus.state import SolverInputState
 from conda_solver_plus.virtual import make_virtual
 
 from .channels import repodata_entry, write_files
+from .engines import engine_params
 from .strategies import damaged_repodata, repodata
 
 DEMO = Path(__file__).resolve().parent / "data" / "demo-channel"
@@ -662,7 +663,7 @@ def _solve_strict(index, *specs: str, backend: str, **state):
     return {r.name.normalized: r for r in out.current_solution}
 
 
-@pytest.mark.parametrize("backend", available_backends())
+@pytest.mark.parametrize("backend", engine_params())
 def test_strict_priority_falls_back_to_a_later_member_of_a_multichannel(
     member_channels, tmp_path, backend
 ):
@@ -682,7 +683,7 @@ def test_strict_priority_falls_back_to_a_later_member_of_a_multichannel(
         _solve_strict(index, "foo >=2", backend=backend)
 
 
-@pytest.mark.parametrize("backend", available_backends())
+@pytest.mark.parametrize("backend", engine_params())
 def test_installed_record_of_a_later_member_is_not_outranked(member_channels, tmp_path, backend):
     """An installed b::foo 2.0 that b no longer lists stays: a, in the same tier, does not
     outrank it (libmamba would otherwise leave it out of its installed repo and move foo

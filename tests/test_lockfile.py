@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from rattler import MatchSpec
 
-from conda_solver_plus.backends import available_backends, get_backend
+from conda_solver_plus.backends import get_backend
 from conda_solver_plus.consistency import unmet_dependencies
 from conda_solver_plus.core import SolveOptions, solve
 from conda_solver_plus.exceptions import InvalidInputError
@@ -63,11 +63,6 @@ LOCKED_ENVIRONMENTS = {
         None,
     ),
 }
-
-
-@pytest.fixture(params=available_backends())
-def backend(request):
-    return get_backend(request.param)
 
 
 def _index(channels, subdir="linux-64"):

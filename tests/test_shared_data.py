@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conda_solver_plus.backends import available_backends, get_backend
 from conda_solver_plus.core import SolveOptions, solve
 from conda_solver_plus.exceptions import (
     PackagesNotFoundError,
@@ -35,11 +34,6 @@ pytestmark = [
 ]
 UNION = SHARED / "lockfile-union"
 PYTORCH_LOCK = SHARED / "lockfiles" / "pixi" / "examples-pytorch" / "pixi.lock"
-
-
-@pytest.fixture(params=available_backends())
-def backend(request):
-    return get_backend(request.param)
 
 
 def run(specs, channels, backend, *, subdir="linux-64", virtual=None, timeout=None, **kwargs):

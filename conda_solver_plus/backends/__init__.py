@@ -148,8 +148,14 @@ def _installed(exc_reason: str) -> bool:
     return not exc_reason.endswith(" is not installed")
 
 
+def engine_problem(name: str) -> str | None:
+    """Why the engine ``name`` cannot be used here, or ``None`` when it can."""
+    loaded = _load_or_explain(name)
+    return loaded if isinstance(loaded, str) else None
+
+
 def available_backends() -> list[str]:
-    return [name for name in ENGINES if not isinstance(_load_or_explain(name), str)]
+    return [name for name in ENGINES if engine_problem(name) is None]
 
 
 def get_backend(name: str | None = None) -> Backend:

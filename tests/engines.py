@@ -1,0 +1,52 @@
+"""Which real parts a test run has, and what a missing one means.
+
+A user's checkout may lack conda and libmambapy (neither is on PyPI): tests that need them
+skip there, each with the reason. A run that promises the whole stack — ``dev/test.sh``
+beside ``../shared/wheels``, and so every CI run — sets ``CONDA_SOLVER_PLUS_TEST_REAL_STACK=1``,
+and then a missing part **fails** the test instead: a broken install can never hide behind
+a skip.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from types import ModuleType
+
+import pytest
+
+from conda_solver_plus.backends import ENGINES, engine_problem
+
+#: set by dev/test.sh when ../shared/wheels provides conda, libmambapy and
+#: conda-libmamba-solver
+REAL_STACK = os.environ.get("CONDA_SOLVER_PLUS_TEST_REAL_STACK") == "1"
+
+#: every engine, libmamba first (the default wherever libmambapy imports)
+ENGINE_NAMES = tuple(ENGINES)
+
+
+def _missing(what: str, why: str) -> pytest.MarkDecorator:
+    """A skip mark where the run may lack ``what``; none (the test then fails on its
+    own, loudly) where the run promised the real stack."""
+    return pytest.mark.skipif(not REAL_STACK, reason=f"{what} ({why})")
+
+
+def engine_params() -> list:
+    """``pytest.param`` per engine: each one that cannot be used here is skipped with the
+    reason — or, in a real-stack run, left to fail."""
+    params = []
+    for name in ENGINE_NAMES:
+        problem = engine_problem(name)
+        marks = [_missing(f"the {name} engine cannot be used: {problem}", "")] if problem else []
+        params.append(pytest.param(name, id=name, marks=marks))
+    return params
+
+
+def require_module(name: str, why: str) -> ModuleType:
+    """``name`` imported; skipped where it does not import, failed in a real-stack run."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        if REAL_STACK:
+            pytest.fail(f"{name} must import in a real-stack run ({why}): {exc}")
+        pytest.skip(f"{name} does not import here ({why})", allow_module_level=True)
