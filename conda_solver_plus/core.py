@@ -590,6 +590,7 @@ def solve(
         check_requested_exist(sis, index, bound)
         check_pins(sis, index)
 
+    out.engine = backend.name
     records = _run_engine(backend, index, sis, out, options)
     out.records.clear(reason="replaced by solution")
     for record in records:

@@ -428,7 +428,8 @@ def spec_provenance(sis: SolverInputState, out: SolverOutputState) -> list[dict[
 
 def render_provenance(sis: SolverInputState, out: SolverOutputState) -> str:
     """:func:`spec_provenance` and :func:`explain_records` as text."""
-    lines = [f"Specs handed to the engine (attempts: {out.attempts}):"]
+    engine = f"the {out.engine} engine" if out.engine else "the engine"
+    lines = [f"Specs handed to {engine} (attempts: {out.attempts}):"]
     for item in spec_provenance(sis, out):
         spec = item["spec"] or f"({item['name']})"
         lines.append(f"  {spec:<36} <- {item['reason']}")

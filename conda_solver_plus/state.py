@@ -382,6 +382,8 @@ class SolverOutputState:
         self.records: TrackedMap[str, RepoDataRecord] = TrackedMap(
             "records", sis.installed, reason="installed"
         )
+        #: the engine that answered (``libmamba``, ``rattler``), once one was asked
+        self.engine: str | None = None
         #: specs handed to the engine in the last attempt, by name
         self.specs: TrackedMap[str, MatchSpec] = TrackedMap("specs")
         #: constraints handed to the engine (pins, python minor pin, no-downgrade)

@@ -11,19 +11,26 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("conda")
+from .engines import require_module
 
-from .test_solver import REPO_ROOT, run_conda
+require_module("conda", "conda plus ... is a conda subcommand")
+
+from .test_solver import REPO_ROOT, run_conda  # noqa: E402
 
 # the module-scoped fixture that builds a real conda channel
-from .test_solver import built_channel as built_channel
+from .test_solver import built_channel as built_channel  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _engine(monkeypatch, engine_name):
+    """Every test here runs on each engine, selected as a user would."""
+    monkeypatch.setenv("CONDA_SOLVER_PLUS_BACKEND", engine_name)
 
 
 def plus(tmp_path: Path, channel: Path, *args: str) -> subprocess.CompletedProcess:
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]),
-        "CONDA_SOLVER_PLUS_BACKEND": "rattler",
         "CONDA_PKGS_DIRS": str(tmp_path / "pkgs"),
         "CONDA_REPODATA_USE_SHARDS": "false",
         "CONDA_OFFLINE": "true",
@@ -65,10 +72,10 @@ def test_conda_plus_explain_and_why_in_an_environment(built_channel, tmp_path):
     assert why.stdout.splitlines()[0].startswith("greet: in history as greet")
 
 
-def test_verbose_solve_prints_provenance(built_channel, tmp_path):
+def test_verbose_solve_prints_provenance(built_channel, tmp_path, engine_name):
     proc = run_conda(
         tmp_path, built_channel, "create", "-p", str(tmp_path / "env"), "shout", "-v", "--dry-run"
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "Specs handed to the engine" in proc.stderr
+    assert f"Specs handed to the {engine_name} engine" in proc.stderr
     assert "libcolor-1.0-h0_0" in proc.stderr and "dependency of greet" in proc.stderr
