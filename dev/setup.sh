@@ -8,7 +8,10 @@
 #   bash dev/setup.sh --hooks         # also install the pre-commit git hook
 #
 # The extras are the development requirements (there is no separate requirements file).
-# conda and libmambapy are not on PyPI: tests that need them skip (see docs/real-conda.md).
+# conda and libmambapy are not on PyPI. Beside ../shared/wheels (the project's machines and
+# CI: wheels of the released conda, libmambapy and conda-libmamba-solver) they are installed
+# from there, so the tests run the real things on both engines; without it (a user's
+# checkout) tests that need them skip with the reason (see docs/real-conda.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
@@ -28,7 +31,20 @@ target="."
 if [ -n "$extras" ]; then
     target=".[$extras]"
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e "$target"
+wheels="$(cd .. && pwd)/shared/wheels"
+real_stack=()
+if [ -d "$wheels" ]; then
+    # the libmamba extra states the supported libmambapy range; conda and
+    # conda-libmamba-solver come with it for the adapter tests and the comparisons
+    if [ -n "$extras" ]; then
+        target=".[$extras,libmamba]"
+    else
+        target=".[libmamba]"
+    fi
+    real_stack=(--find-links "$wheels" "conda >=26.3" conda-libmamba-solver)
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check \
+    -e "$target" "${real_stack[@]}"
 if [ "$hooks" = 1 ]; then
     .venv/bin/python -m pre_commit install
 fi

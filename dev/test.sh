@@ -5,6 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash dev/setup.sh --extras test,docs
+if [ -d ../shared/wheels ]; then
+    # dev/setup.sh installed real conda, libmambapy and conda-libmamba-solver: a test that
+    # finds one of them missing fails instead of skipping (tests/engines.py)
+    export CONDA_SOLVER_PLUS_TEST_REAL_STACK=1
+fi
 .venv/bin/python -m ruff check conda_solver_plus tests
 .venv/bin/python -m ruff format --check conda_solver_plus tests
-.venv/bin/python -m pytest "$@"
+# spread over the machine's cores; `bash dev/test.sh -n0 tests/test_x.py` runs in one process
+.venv/bin/python -m pytest -n auto "$@"

@@ -8,27 +8,142 @@ conda prefix built from a pixi lockfile.
 
 from __future__ import annotations
 
+import datetime
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-pytest.importorskip("libmambapy")
+from .engines import require_module
 
-from conda_solver_plus.backends.libmamba import LibMambaBackend
-from conda_solver_plus.core import SolveOptions, solve
-from conda_solver_plus.index import load_index
-from conda_solver_plus.lockfile import read_lockfile
-from conda_solver_plus.records import dist_str
-from conda_solver_plus.state import SolverInputState
-from conda_solver_plus.virtual import virtual_packages
+require_module("libmambapy", "the libmamba engine")
+
+from conda_solver_plus.backends import libmambapy_version_supported  # noqa: E402
+from conda_solver_plus.backends.libmamba import (  # noqa: E402
+    LibMambaBackend,
+    database_filters_by_timestamp,
+)
+from conda_solver_plus.core import SolveOptions, solve  # noqa: E402
+from conda_solver_plus.index import load_index  # noqa: E402
+from conda_solver_plus.lockfile import read_lockfile  # noqa: E402
+from conda_solver_plus.records import dist_str  # noqa: E402
+from conda_solver_plus.state import SolverInputState  # noqa: E402
+from conda_solver_plus.virtual import virtual_packages  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "repodata"
 CONDA_FORGE = SHARED / "lockfile-union" / "conda-forge"
 PYTORCH_LOCK = SHARED / "lockfiles" / "pixi" / "examples-pytorch" / "pixi.lock"
-pytestmark = pytest.mark.skipif(
+needs_shared = pytest.mark.skipif(
     not CONDA_FORGE.is_dir(), reason=f"shared channel data not found at {SHARED}"
 )
+DEMO = Path(__file__).parent / "data" / "demo-channel"
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+# -- which libmambapy the engine takes ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("version", "usable"),
+    [
+        ("2.8.1", True),
+        ("2.9.0", True),
+        ("2.10.0", True),  # compared as versions, not strings
+        ("2.8.0", False),
+        ("2.0.1", False),
+        ("1.5.8", False),
+        ("3.0.0", False),
+        ("not-a-version", False),
+    ],
+)
+def test_libmambapy_version_range(version, usable):
+    assert libmambapy_version_supported(version) is usable
+
+
+def test_installed_libmambapy_is_in_the_supported_range():
+    import libmambapy
+
+    assert libmambapy_version_supported(libmambapy.__version__)
+
+
+def _solve_with_libmambapy(tmp_path: Path, libmambapy_init: str, *args: str):
+    """The standalone CLI on the demo channel with a stand-in ``libmambapy`` package first
+    on the path. A stand-in because libmambapy 1.x and broken installs cannot be
+    installed here (libmambapy is not on PyPI; ../shared has only 2.8.1); what is under
+    test is plus's reaction to what ``import libmambapy`` gives."""
+    fake = tmp_path / "site" / "libmambapy"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text(libmambapy_init)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(fake.parent), str(REPO_ROOT)]),
+        "CONDA_SOLVER_PLUS_CACHE": str(tmp_path / "cache"),
+    }
+    env.pop("CONDA_SOLVER_PLUS_BACKEND", None)
+    command = [sys.executable, "-m", "conda_solver_plus", "solve", "python", "-c", str(DEMO)]
+    command += ["--subdir", "linux-64", *args]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+
+
+OLD = '__version__ = "1.5.8"\n'
+BROKEN = 'raise ImportError("libmamba.so.2: cannot open shared object file")\n'
+
+
+@pytest.mark.parametrize(
+    ("init", "named"),
+    [(OLD, "libmambapy 1.5.8 is installed"), (BROKEN, "libmamba.so.2: cannot open")],
+    ids=["1.x", "broken"],
+)
+def test_unusable_libmambapy_warns_once_and_falls_back_to_rattler(tmp_path, init, named):
+    proc = _solve_with_libmambapy(tmp_path, init)
+    assert proc.returncode == 0, proc.stderr
+    assert "python" in proc.stdout
+    warnings = [line for line in proc.stderr.splitlines() if named in line]
+    assert len(warnings) == 1, proc.stderr
+    assert "using the rattler engine" in warnings[0]
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("init", [OLD, BROKEN], ids=["1.x", "broken"])
+def test_unusable_libmambapy_asked_for_by_name_is_an_error(tmp_path, init):
+    proc = _solve_with_libmambapy(tmp_path, init, "--backend", "libmamba")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "engine cannot be used" in proc.stderr and "libmamba" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stdout == ""
+
+
+def test_missing_libmambapy_falls_back_quietly(tmp_path):
+    """Not installed at all is the embedded default's normal case: no warning."""
+    proc = _solve_with_libmambapy(tmp_path, 'raise ModuleNotFoundError("x", name="libmambapy")\n')
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+
+
+# -- optional capabilities -------------------------------------------------------------
+
+
+def test_exclude_newer_without_native_support_filters_in_python(tmp_path):
+    """A global cutoff on a libmambapy whose Database has no ``exclude_newer_timestamp``
+    (every release so far): the records are filtered in Python, and both engines agree."""
+    from conda_solver_plus.backends.rattler import RattlerBackend
+
+    index = load_index([str(DEMO)], ["linux-64"], cache_dir=tmp_path / "cache")
+    records = json.loads((DEMO / "linux-64" / "repodata.json").read_text())["packages"]
+    abi = {r["version"]: r["timestamp"] for r in records.values() if r["name"] == "python_abi"}
+    # python_abi 3.12 is younger than 3.11: a cutoff between them leaves 3.11 the newest
+    assert abi["3.11"] < abi["3.12"]
+    cutoff = datetime.datetime.fromtimestamp(abi["3.12"] / 1000 - 1, tz=datetime.timezone.utc)
+    for backend in (LibMambaBackend(), RattlerBackend()):
+        for exclude_newer, expected in ((None, "3.12"), (cutoff, "3.11")):
+            sis = SolverInputState(None, ["python_abi"])
+            out = solve(sis, index, backend, SolveOptions(exclude_newer=exclude_newer))
+            assert str(out.records["python_abi"].version) == expected, backend.name
+    # the feature test answers without raising, whatever this libmambapy is
+    assert isinstance(database_filters_by_timestamp(), bool)
 
 
 def _prefix_from_lock(prefix: Path) -> None:
@@ -62,6 +177,7 @@ def _update_all(prefix: Path, load: str) -> list[str]:
     return sorted(dist_str(record) for record in out.records.values())
 
 
+@needs_shared
 def test_sparse_loading_gives_one_answer_and_the_full_loaders(tmp_path):
     prefix = tmp_path / "env"
     _prefix_from_lock(prefix)

@@ -115,6 +115,19 @@ def test_run_requirements_match_pyproject(recipe):
         assert run[name].startswith(">="), f"{name} needs a lower bound in the recipe"
 
 
+def test_libmambapy_range_is_the_same_everywhere(recipe):
+    """The supported libmambapy range: the engine's own check, pyproject's ``libmamba``
+    extra and the recipe's run requirement say the same."""
+    from conda_solver_plus.backends import LIBMAMBAPY_SUPPORTED
+
+    extra = [Requirement(line) for line in PROJECT["optional-dependencies"]["libmamba"]]
+    assert [r.name for r in extra] == ["libmambapy"]
+    expected = SpecifierSet(LIBMAMBAPY_SUPPORTED)
+    assert extra[0].specifier == expected
+    run = conda_requirements(recipe["requirements"]["run"])
+    assert same_bounds(run["libmambapy"], expected)
+
+
 def test_host_requirements_match_build_system(recipe):
     host = conda_requirements(recipe["requirements"]["host"])
     for line in PYPROJECT["build-system"]["requires"]:
