@@ -555,6 +555,11 @@ def build_channel(tmp_path) -> Path:
     return root
 
 
+#: conda-build is neither on PyPI (only 2.1.5 from 2017) nor in ../shared/wheels; where it
+#: is installed (a conda environment) these run
+NO_CONDA_BUILD = "conda-build is not installed (not on PyPI; install it from conda-forge)"
+
+
 @pytest.fixture
 def as_conda_build(monkeypatch):
     monkeypatch.setenv("CONDA_SOLVER", "plus")
@@ -592,7 +597,7 @@ def test_conda_build_errors_are_dependency_needs_building(build_channel, tmp_pat
     """conda-build acts on its own DependencyNeedsBuildingError only (build the missing
     dependency from another recipe, or render a non-final recipe); it names what is
     missing and carries plus's explanation."""
-    exceptions = pytest.importorskip("conda_build.exceptions")
+    exceptions = pytest.importorskip("conda_build.exceptions", reason=NO_CONDA_BUILD)
     channel = [build_channel.as_uri()]
     with pytest.raises(exceptions.DependencyNeedsBuildingError) as info:
         conda_build_install_actions(tmp_path / "env", channel, ["not-built-yet >=1"], "linux-64")
@@ -639,7 +644,7 @@ def test_conda_errors_stay_conda_errors_outside_conda_build(build_channel, tmp_p
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_real_conda_build_get_package_records(build_channel, tmp_path, as_conda_build):
     """Where conda-build is importable: its own entry point for every environment solve."""
-    environ = pytest.importorskip("conda_build.environ")
+    environ = pytest.importorskip("conda_build.environ", reason=NO_CONDA_BUILD)
     output_folder = tmp_path / "conda-bld"  # conda-build indexes it: not the test channel
     records = environ.get_package_records(
         str(tmp_path / "croot" / "_h_env"),
@@ -652,7 +657,7 @@ def test_real_conda_build_get_package_records(build_channel, tmp_path, as_conda_
         max_env_retry=0,
     )
     assert {r.name: r.version for r in records} == {"libdep": "1.0", "libz": "1.3"}
-    exceptions = pytest.importorskip("conda_build.exceptions")
+    exceptions = pytest.importorskip("conda_build.exceptions", reason=NO_CONDA_BUILD)
     with pytest.raises(exceptions.DependencyNeedsBuildingError) as info:
         environ.get_package_records(
             str(tmp_path / "croot" / "_h_env"),
