@@ -260,23 +260,23 @@ class RattlerBackend:
 
     def solve(self, index: Index, request: EngineRequest) -> list[RepoDataRecord]:
         timeout = datetime.timedelta(seconds=request.timeout) if request.timeout else None
-        kwargs = {
-            "specs": request.specs,
-            "sparse_repodata": sources(index),
-            "locked_packages": request.locked,
-            "pinned_packages": request.pinned,
-            "virtual_packages": request.virtual_packages,
-            "channel_priority": _PRIORITY[request.channel_priority],
-            "constraints": request.constraints,
-            "timeout": timeout,
-            "add_pip_as_python_dependency": request.add_pip_as_python_dependency,
-        }
-        if request.exclude_newer is not None:
-            kwargs["exclude_newer"] = request.exclude_newer
-            kwargs["timestamp_policy"] = "allow-missing"
+        solving = rattler.solve_with_sparse_repodata(
+            specs=request.specs,
+            sparse_repodata=sources(index),
+            locked_packages=request.locked,
+            pinned_packages=request.pinned,
+            virtual_packages=request.virtual_packages,
+            channel_priority=_PRIORITY[request.channel_priority],
+            constraints=request.constraints,
+            timeout=timeout,
+            add_pip_as_python_dependency=request.add_pip_as_python_dependency,
+            exclude_newer=request.exclude_newer,
+            # a record without a timestamp is kept under a cutoff, as in conda
+            timestamp_policy="allow-missing",
+        )
         started = time.monotonic()
         try:
-            return rattler_async.run(rattler.solve_with_sparse_repodata(**kwargs))
+            return rattler_async.run(solving)
         except SolverError as exc:
             message = str(exc)
             if "timeout" in message.lower() or "cancel" in message.lower():
