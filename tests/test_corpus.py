@@ -34,7 +34,7 @@ from .corpus import (
     with_env,
     write_channels,
 )
-from .engines import ENGINE_NAMES, engine_params
+from .engines import engine_params
 
 ROOT = package_root()
 CASES = load_cases(ROOT) if ROOT else []
