@@ -1,0 +1,436 @@
+"""plus gives conda-libmamba-solver's package sets for realistic requests, through real conda.
+
+Each request runs ``conda ... --dry-run --json`` in a subprocess on the shared conda-forge,
+pytorch and nvidia records (``../shared/data/repodata/lockfile-union``, see its SOURCES.md):
+once with ``--solver=libmamba`` (conda-libmamba-solver, the reference, asked at test time)
+and once with ``--solver=plus`` per engine. The LINK and UNLINK sets (name, version, build,
+channel) must be the same, except for the differences listed in ``KNOWN_DIFFERENCES``, each
+with its reason and a check that the reason is the cause; a difference that is not listed,
+or a listed one that no longer shows, fails. docs/differences.md describes them.
+
+Skipped with a reason where ``../shared`` is absent (a user's checkout) or conda or
+conda-libmamba-solver do not import; in a real-stack run the latter fail instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from .engines import require_module
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "repodata"
+pytestmark = [
+    pytest.mark.shared,
+    pytest.mark.skipif(not SHARED.is_dir(), reason=f"shared channel data not found at {SHARED}"),
+]
+UNION = SHARED / "lockfile-union"
+PYTORCH_LOCK = SHARED / "lockfiles" / "pixi" / "examples-pytorch" / "pixi.lock"
+REPO_ROOT = Path(__file__).parents[1]
+
+require_module("conda", "the requests run through real conda")
+require_module("conda_libmamba_solver", "its answers are the expected package sets")
+
+#: one linked or unlinked package as conda's JSON reports it: name, version, build, channel
+Package = tuple[str, str, str, str]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What one ``conda ... --dry-run --json`` would do to the prefix."""
+
+    link: frozenset[Package]
+    unlink: frozenset[Package]
+    #: name -> full record of every package conda would fetch (the pkgs dirs start empty)
+    fetch: dict[str, dict] = field(compare=False, hash=False)
+
+    def lines(self) -> list[str]:
+        """The answer as sorted ``+``/``-`` lines, for assertion messages."""
+        return sorted(f"+ {' '.join(p)}" for p in self.link) + sorted(
+            f"- {' '.join(p)}" for p in self.unlink
+        )
+
+
+@dataclass(frozen=True)
+class Request:
+    """A realistic conda command on the shared channels (``id`` names it in the tests)."""
+
+    id: str
+    command: str  # create, install or update
+    args: tuple[str, ...]
+    channels: tuple[str, ...]  # lockfile-union channel names, highest priority first
+    #: ``CONDA_OVERRIDE_CUDA``; empty means no ``__cuda`` (a GPU host must not change answers)
+    cuda: str = ""
+    #: the pixi.lock environment installed into the prefix first (update/install requests)
+    locked: str | None = None
+
+
+#: pixi.toml of examples-pytorch: the specs, channels and ``__cuda`` its ``cf-channel``
+#: environment was locked with (2024-09: pytorch 2.4.0 cuda120 on python 3.12)
+LOCKED_ENV = ("cf-channel", ("pytorch",), ("conda-forge",), "12.1")
+
+REQUESTS = [
+    Request("data-science", "create", ("python", "numpy", "scipy", "pandas"), ("conda-forge",)),
+    # the same spec gives the cuda120 build where the driver is there, a CPU build where not
+    Request("pytorch-2.4-cuda", "create", ("pytorch=2.4",), ("conda-forge",), cuda="12.1"),
+    Request("pytorch-2.4-no-cuda", "create", ("pytorch=2.4",), ("conda-forge",)),
+    Request("pytorch-cpu", "create", ("pytorch",), ("conda-forge",)),
+    # the pixi.toml's pytorch-channel and nvidia-channel environments
+    Request(
+        "pytorch-channel-cuda",
+        "create",
+        ("pytorch", "pytorch-cuda", "numpy<2"),
+        ("pytorch", "conda-forge"),
+        cuda="12.1",
+    ),
+    Request(
+        "nvidia-channel-cuda",
+        "create",
+        ("pytorch", "pytorch-cuda", "numpy<2"),
+        ("nvidia", "pytorch", "conda-forge"),
+        cuda="11.8",
+    ),
+    # the locked cf-channel environment, a year later: update everything, add scipy
+    Request("locked-update-all", "update", ("--all",), LOCKED_ENV[2], LOCKED_ENV[3], "cf-channel"),
+    Request("locked-install-scipy", "install", ("scipy",), LOCKED_ENV[2], "12.1", "cf-channel"),
+]
+
+
+def conda_env(tmp_path: Path, cuda: str, **extra: str) -> dict[str, str]:
+    """The environment of a conda subprocess: this checkout's plus, an empty package cache
+    in ``tmp_path`` (nothing is ever downloaded), monolithic repodata (plus reads
+    repodata.json, and sharded loading would be a second variable), no network chatter,
+    and fixed virtual packages so the answer does not depend on the host."""
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]),
+        "CONDA_PKGS_DIRS": str(tmp_path / "pkgs"),
+        "CONDA_REPODATA_USE_SHARDS": "false",
+        "CONDA_NUMBER_CHANNEL_NOTICES": "0",
+        "CONDA_AUTO_UPDATE_CONDA": "false",
+        "CONDA_SUBDIR": "linux-64",
+        "CONDA_OVERRIDE_CUDA": cuda,
+        "CONDA_OVERRIDE_GLIBC": "2.28",
+        **extra,
+    }
+
+
+def run_conda(
+    tmp_path: Path,
+    command: str,
+    prefix: Path,
+    args: Iterable[str],
+    channels: Iterable[str],
+    *,
+    solver: str,
+    engine: str | None = None,
+    cuda: str = "",
+    extra_env: dict[str, str] | None = None,
+) -> Answer:
+    """``conda COMMAND -p PREFIX ARGS --dry-run --json`` on the union channels with
+    ``solver`` (and plus's ``engine``); fails the test with conda's output on an error."""
+    env = conda_env(tmp_path, cuda, **(extra_env or {}))
+    if engine is not None:
+        env["CONDA_SOLVER_PLUS_BACKEND"] = engine
+    cmd = [sys.executable, "-m", "conda", command, "-p", str(prefix), *args]
+    cmd += ["--dry-run", "--json", f"--solver={solver}", "--override-channels"]
+    for channel in channels:
+        cmd += ["-c", (UNION / channel).as_uri()]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, f"{' '.join(cmd)}\n{proc.stdout}\n{proc.stderr}"
+    actions = json.loads(proc.stdout).get("actions", {})  # none: nothing to do
+
+    def packages(key: str) -> frozenset[Package]:
+        return frozenset(
+            (p["name"], p["version"], p["build_string"], p["channel"])
+            for p in actions.get(key, [])
+        )
+
+    fetch = {record["name"]: record for record in actions.get("FETCH", [])}
+    return Answer(packages("LINK"), packages("UNLINK"), fetch)
+
+
+def install_answer(prefix: Path, answer: Answer, specs: Iterable[str]) -> None:
+    """Make ``prefix`` hold what ``answer`` links, the way conda leaves it: one
+    ``conda-meta/<dist>.json`` per package (the repodata record plus the link fields; no
+    files, as nothing was downloaded) and a history entry with the requested ``specs``."""
+    meta = prefix / "conda-meta"
+    meta.mkdir(parents=True)
+    specs = list(specs)
+    dists = []
+    for name, version, build, _ in sorted(answer.link):
+        record = answer.fetch[name]
+        dist = f"{name}-{version}-{build}"
+        dists.append(f"+{record['channel']}::{dist}")
+        requested = next((s for s in specs if re.split(r"[\s=<>!~]", s)[0] == name), "")
+        (meta / f"{dist}.json").write_text(
+            json.dumps(
+                {
+                    **record,
+                    "files": [],
+                    "paths_data": {"paths": [], "paths_version": 1},
+                    "requested_spec": requested,
+                    "extracted_package_dir": f"/opt/pkgs/{dist}",
+                    "package_tarball_full_path": f"/opt/pkgs/{record['fn']}",
+                },
+                indent=2,
+            )
+        )
+    (meta / "history").write_text(
+        "==> 2024-09-24 10:00:00 <==\n"
+        f"# cmd: conda create -p {prefix} {' '.join(specs)}\n"
+        "# conda version: 24.7.1\n"
+        + "".join(f"{d}\n" for d in dists)
+        + f"# update specs: {specs!r}\n"
+    )
+
+
+def lock_specs(env: str) -> list[str]:
+    """``name==version=build`` of every conda package of a pixi.lock environment
+    (linux-64), to ask conda for exactly the locked set."""
+    import yaml
+
+    data = yaml.safe_load(PYTORCH_LOCK.read_text())
+    specs = []
+    for item in data["environments"][env]["packages"]["linux-64"]:
+        if url := item.get("conda"):
+            stem = url.rsplit("/", 1)[1].removesuffix(".conda").removesuffix(".tar.bz2")
+            name, version, build = stem.rsplit("-", 2)
+            specs.append(f"{name}=={version}={build}")
+    return specs
+
+
+@pytest.fixture(scope="module")
+def locked_prefix(tmp_path_factory) -> Callable[[str], Path]:
+    """A prefix holding a pixi.lock environment, as conda-libmamba-solver installs it when
+    asked for each locked record, with the pixi.toml specs as its history: an environment
+    solved a year before the channel's newest records."""
+    prefixes: dict[str, Path] = {}
+
+    def get(env: str) -> Path:
+        if env not in prefixes:
+            name, specs, channels, cuda = LOCKED_ENV
+            assert env == name
+            tmp = tmp_path_factory.mktemp(f"locked-{env}")
+            prefix = tmp / "env"
+            answer = run_conda(
+                tmp, "create", prefix, lock_specs(env), channels, solver="libmamba", cuda=cuda
+            )
+            install_answer(prefix, answer, specs)
+            prefixes[env] = prefix
+        return prefixes[env]
+
+    return get
+
+
+def solve(request: Request, tmp_path: Path, prefix: Path, **kwargs) -> Answer:
+    """``request`` through real conda into ``prefix``."""
+    return run_conda(
+        tmp_path,
+        request.command,
+        prefix,
+        request.args,
+        request.channels,
+        cuda=request.cuda,
+        **kwargs,
+    )
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory, locked_prefix) -> Callable[[Request], tuple[Answer, Path]]:
+    """conda-libmamba-solver's answer to a request (once per module) and the prefix it
+    was asked for."""
+    answers: dict[str, tuple[Answer, Path]] = {}
+
+    def get(request: Request) -> tuple[Answer, Path]:
+        if request.id not in answers:
+            tmp = tmp_path_factory.mktemp(f"libmamba-{request.id}")
+            prefix = locked_prefix(request.locked) if request.locked else tmp / "env"
+            answers[request.id] = (solve(request, tmp, prefix, solver="libmamba"), prefix)
+        return answers[request.id]
+
+    return get
+
+
+# ---- known differences ------------------------------------------------------------------
+
+
+def dependency_closure(roots: Iterable[str], records: dict[str, dict]) -> set[str]:
+    """``roots`` and every package they pull in, by name, among ``records``."""
+    seen: set[str] = set()
+    todo = list(roots)
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in records:
+            continue
+        seen.add(name)
+        todo += [dep.split()[0] for dep in records[name].get("depends", [])]
+    return seen
+
+
+def changed_names(expected: Answer, actual: Answer) -> set[str]:
+    """Names whose linking or unlinking differs between the two answers."""
+    return {p[0] for p in (expected.link ^ actual.link) | (expected.unlink ^ actual.unlink)}
+
+
+def installed_record(prefix: Path, name: str) -> dict:
+    """The ``conda-meta`` record of ``name`` in ``prefix``."""
+    for path in (prefix / "conda-meta").glob(f"{name}-*.json"):
+        record = json.loads(path.read_text())
+        if record["name"] == name:
+            return record
+    raise AssertionError(f"{name} is not installed in {prefix}")
+
+
+def hwloc_tie(expected: Answer, actual: Answer) -> set[str]:
+    """Names that may differ because of a tie resolvo breaks differently from run to run.
+
+    In the pytorch environments two answers are equally good: libhwloc 2.11.2 (which takes
+    libxml2 < 2.14 and so icu 75) or libhwloc 2.11.1 with the newest libxml2 and icu 78.
+    libsolv always takes the same one; py-rattler's resolvo takes either (same input, same
+    PYTHONHASHSEED: the order comes from inside py-rattler). Returns the differing packages
+    connected to libhwloc through depends where libhwloc differs, else nothing."""
+    linked = {p[0]: p for p in expected.link}
+    other = {p[0]: p for p in actual.link}
+    if linked.get("libhwloc") in (None, other.get("libhwloc")) or "libhwloc" not in other:
+        return set()
+    # the packages that differ and hang together with libhwloc through depends (either
+    # direction, in either answer's records)
+    changed = changed_names(expected, actual)
+    edges = [
+        (record["name"], dep.split()[0])
+        for answer in (expected, actual)
+        for record in answer.fetch.values()
+        for dep in record.get("depends", [])
+    ]
+    tie, todo = set(), ["libhwloc"]
+    while todo:
+        name = todo.pop()
+        if name in tie:
+            continue
+        tie.add(name)
+        todo += [b for a, b in edges if a == name and b in changed]
+        todo += [a for a, b in edges if b == name and a in changed]
+    return tie
+
+
+def pip_as_python_dependency(context: Context) -> None:
+    """conda adds ``pip`` to every python 2/3 record's depends by default
+    (``add_pip_as_python_dependency: true``; classic conda does, and the rattler engine does
+    through py-rattler). libmambapy 2.8.1 accepts the flag and adds nothing, so
+    conda-libmamba-solver (and plus on the libmamba engine, which hands libmambapy the
+    same flag) installs python without pip (conda-libmamba-solver#930, conda#16125).
+
+    The difference must be exactly pip and what it pulls in, added (beside the
+    :func:`hwloc_tie`); and with the setting off, the engine must give
+    conda-libmamba-solver's answer (up to that tie)."""
+    expected, actual = context.expected, context.actual
+    tie = hwloc_tie(expected, actual)
+    names = {package[0] for package in actual.link - expected.link} - tie
+    assert "pip" in names, f"listed pip difference no longer shows:\n{context.diff()}"
+    assert not {p[0] for p in expected.link - actual.link} - tie, context.diff()
+    assert actual.unlink == expected.unlink, context.diff()
+    pulled_in = dependency_closure(["pip"], actual.fetch) - {p[0] for p in expected.link}
+    assert names == pulled_in - tie, context.diff()
+    without = context.rerun(extra_env={"CONDA_ADD_PIP_AS_PYTHON_DEPENDENCY": "false"})
+    assert changed_names(expected, without) <= hwloc_tie(expected, without), "\n".join(
+        without.lines()
+    )
+
+
+def python_kept_by_update_all(context: Context) -> set[str]:
+    """conda-libmamba-solver's ``update --all`` gives every installed package an update
+    job except python, which only gets its minor-version pin: libsolv keeps the installed
+    python 3.12.x and updates its dependencies (libffi, xz) past what the newest python
+    3.12 accepts. plus updates python like every other installed package (within its minor
+    version, as classic conda does), so python's own dependencies stay within its bounds.
+
+    The difference must be python, updated by plus and kept by conda-libmamba-solver, and
+    nothing but packages reachable from the old and the new python's dependencies; returns
+    the names it accounts for."""
+    expected, actual = context.expected, context.actual
+    old = installed_record(context.prefix, "python")
+    assert "python" not in {p[0] for p in expected.link}, "conda-libmamba-solver updated python"
+    new = actual.fetch.get("python")
+    assert new is not None, f"listed python difference no longer shows:\n{context.diff()}"
+    assert new["version"].split(".")[:2] == old["version"].split(".")[:2]
+    old_deps = [dep.split()[0] for dep in old["depends"]]
+    return dependency_closure(["python"], actual.fetch) | dependency_closure(
+        old_deps, expected.fetch
+    )
+
+
+def python_and_dependencies(context: Context) -> None:
+    """:func:`python_kept_by_update_all`, nothing else."""
+    accounted = python_kept_by_update_all(context)
+    assert changed_names(context.expected, context.actual) <= accounted, context.diff()
+
+
+def rattler_update_all(context: Context) -> None:
+    """``update --all`` of the year-old locked environment on the rattler engine: python is
+    updated (:func:`python_kept_by_update_all`) and pip added with its dependencies
+    (:func:`pip_as_python_dependency`, the locked environment was installed without it).
+    Beyond those, resolvo reaches a different, equally consistent environment: it decides
+    package by package where libsolv decides job by job (here e.g. other builds of libgcc,
+    tbb and sympy, older mpc and mpfr), and it drops packages nothing needs any more (gmp)
+    where libsolv keeps them. So only the two causes above are checked, and that the
+    answers do differ."""
+    python_kept_by_update_all(context)
+    assert "pip" in {p[0] for p in context.actual.link - context.expected.link}, context.diff()
+    assert context.actual != context.expected, "listed difference no longer shows"
+
+
+@dataclass
+class Context:
+    """One comparison: the request, both answers, and a way to ask plus again."""
+
+    request: Request
+    engine: str
+    prefix: Path
+    expected: Answer
+    actual: Answer
+    rerun: Callable[..., Answer]
+
+    def diff(self) -> str:
+        """The differing lines, for assertion messages."""
+        missing = sorted(set(self.expected.lines()) - set(self.actual.lines()))
+        extra = sorted(set(self.actual.lines()) - set(self.expected.lines()))
+        return f"conda-libmamba-solver only: {missing}\nplus[{self.engine}] only: {extra}"
+
+
+#: (request id, engine) -> the check that plus's answer differs from conda-libmamba-solver's
+#: for the documented reason (docstring), and still does
+KNOWN_DIFFERENCES: dict[tuple[str, str], Callable[[Context], None]] = {
+    # every fresh environment has python in it; the locked one was installed without pip,
+    # and adding scipy leaves its python as it is
+    **{(r.id, "rattler"): pip_as_python_dependency for r in REQUESTS if r.command == "create"},
+    ("locked-update-all", "libmamba"): python_and_dependencies,
+    ("locked-update-all", "rattler"): rattler_update_all,
+}
+
+
+@pytest.mark.parametrize("request_", REQUESTS, ids=[r.id for r in REQUESTS])
+def test_plus_gives_conda_libmamba_solvers_package_set(
+    request_: Request, engine_name: str, reference, tmp_path: Path
+) -> None:
+    """plus, on each engine, links and unlinks what conda-libmamba-solver does."""
+    expected, prefix = reference(request_)
+    assert expected.link, "conda-libmamba-solver would change nothing: not a useful case"
+
+    def rerun(**kwargs) -> Answer:
+        return solve(request_, tmp_path, prefix, solver="plus", engine=engine_name, **kwargs)
+
+    context = Context(request_, engine_name, prefix, expected, rerun(), rerun)
+    known = KNOWN_DIFFERENCES.get((request_.id, engine_name))
+    if known is not None:
+        known(context)
+    else:
+        assert context.actual == expected, context.diff()
