@@ -204,8 +204,12 @@ class LibMambaBackend:
             # this libmambapy cannot drop records past a cutoff while it parses repodata
             # (released 2.8.1 cannot): load through py-rattler and filter in Python instead
             load = "sparse"
+        elif any(not repo.path.is_file() for repo in index.repos):
+            # a channel py-rattler fetched (the CLI's http(s) channels) lives in its cache,
+            # with no repodata file of its own to hand libsolv: only the sparse path reads it
+            load = "sparse"
         elif load == "auto":
-            size = sum(repo.path.stat().st_size for repo in index.repos if repo.path.exists())
+            size = sum(repo.path.stat().st_size for repo in index.repos)
             load = "sparse" if size > SPARSE_ABOVE_BYTES else "full"
         log.debug("libmamba index: %s", load)
         subsets = self._reachable_subsets(index, request) if load == "sparse" else None
