@@ -1,14 +1,28 @@
-"""Channels made by tests: files laid out as a channel tree, minimal repodata entries, and
-records of a local channel installed into a prefix's ``conda-meta``.
+"""Channels made by tests: files laid out as a channel tree, minimal repodata entries,
+records of a local channel installed into a prefix's ``conda-meta``, channels of real
+packages conda can download and link, and a loopback server that serves a channel only to
+clients with credentials.
 
-A repodata entry here has what a solver needs (name, version, build, depends, subdir) and
-placeholder hashes; these channels are solved against, never linked from.
+A :func:`repodata_entry` has what a solver needs (name, version, build, depends, subdir)
+and placeholder hashes: such channels are solved against, never linked from.
+:func:`write_package_channel` writes real ``.tar.bz2`` packages with their true hashes, so
+conda can install from it. :func:`serve_private_channel` puts a channel behind the two kinds of
+credentials private channels use: an anaconda.org-style token in the path
+(``/t/TOKEN/...``) and HTTP basic auth (``user:password@host``, Artifactory, Nexus).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import io
 import json
-from collections.abc import Iterable
+import tarfile
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 PLACEHOLDER_MD5 = "0123456789abcdef0123456789abcdef"
@@ -75,3 +89,186 @@ def install_record(
                 f"# conda version: 24.11.0\n+{url}/{subdir}::{dist}\n"
                 f"# update specs: [{history_spec!r}]\n"
             )
+
+
+#: the packages of :func:`write_package_channel`: name, version, build number, depends,
+#: timestamp (ms); greet 2.0 is the newest
+BUILT_PACKAGES = [
+    ("libcolor", "1.0", 0, [], 1_600_000_000_000),
+    ("greet", "1.0", 0, ["libcolor >=1.0"], 1_600_000_000_000),
+    ("greet", "2.0", 0, ["libcolor >=1.0"], 1_700_000_000_000),
+    ("shout", "0.1", 0, ["greet"], 1_600_000_000_000),
+]
+
+
+def build_package(
+    subdir_dir: Path, name: str, version: str, number: int, depends: list[str], timestamp: int
+) -> tuple[str, dict]:
+    """Write a real ``.tar.bz2`` package into ``subdir_dir`` — ``info/index.json``,
+    ``info/files``, ``info/paths.json`` and one payload file ``share/<name>/VERSION`` — and
+    return ``(file name, repodata record)`` with its true md5, sha256 and size."""
+    build = f"h0_{number}"
+    subdir = subdir_dir.name
+    payload_path = f"share/{name}/VERSION"
+    payload = f"{name} {version}\n".encode()
+    index = {
+        "name": name,
+        "version": version,
+        "build": build,
+        "build_number": number,
+        "depends": depends,
+        "subdir": subdir,
+        "license": "BSD-3-Clause",
+        "timestamp": timestamp,
+    }
+    paths = {
+        "paths": [
+            {
+                "_path": payload_path,
+                "path_type": "hardlink",
+                "sha256": hashlib.sha256(payload).hexdigest(),
+                "size_in_bytes": len(payload),
+            }
+        ],
+        "paths_version": 1,
+    }
+    members = {
+        "info/index.json": json.dumps(index).encode(),
+        "info/files": f"{payload_path}\n".encode(),
+        "info/paths.json": json.dumps(paths).encode(),
+        payload_path: payload,
+    }
+    fn = f"{name}-{version}-{build}.tar.bz2"
+    with tarfile.open(subdir_dir / fn, "w:bz2") as tar:
+        for member, data in members.items():
+            info = tarfile.TarInfo(member)
+            info.size = len(data)
+            info.mtime = timestamp // 1000
+            tar.addfile(info, io.BytesIO(data))
+    blob = (subdir_dir / fn).read_bytes()
+    return fn, {
+        **index,
+        "md5": hashlib.md5(blob).hexdigest(),
+        "sha256": hashlib.sha256(blob).hexdigest(),
+        "size": len(blob),
+    }
+
+
+def write_package_channel(
+    root: Path, subdir: str, packages: Iterable[tuple] = BUILT_PACKAGES
+) -> Path:
+    """A channel at ``root`` with real ``packages`` (see :data:`BUILT_PACKAGES`) in
+    ``subdir`` and an empty ``noarch``, indexed the way ``conda index`` would."""
+    for name in (subdir, "noarch"):
+        (root / name).mkdir(parents=True, exist_ok=True)
+        (root / name / "repodata.json").write_text(
+            json.dumps({"info": {"subdir": name}, "packages": {}, "packages.conda": {}})
+        )
+    records = dict(build_package(root / subdir, *spec) for spec in packages)
+    (root / subdir / "repodata.json").write_text(
+        json.dumps({"info": {"subdir": subdir}, "packages": records, "packages.conda": {}})
+    )
+    return root
+
+
+@dataclass
+class PrivateChannel:
+    """A channel served on loopback only to clients with credentials; what it was asked."""
+
+    root: Path
+    port: int
+    token: str
+    user: str
+    password: str
+    #: ``(path below the channel, status)`` of every request, the token never included
+    requests: list[tuple[str, int]] = field(default_factory=list)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def token_url(self) -> str:
+        """The channel URL with an anaconda.org-style token: ``http://host/t/TOKEN``."""
+        return f"{self.base}/t/{self.token}"
+
+    @property
+    def basic_auth_url(self) -> str:
+        """The channel URL with basic-auth credentials: ``http://user:password@host``."""
+        return f"http://{self.user}:{self.password}@127.0.0.1:{self.port}"
+
+    def served(self, suffix: str) -> list[str]:
+        """Paths ending in ``suffix`` that were answered with content (HTTP 200)."""
+        return [path for path, status in self.requests if status == 200 and path.endswith(suffix)]
+
+
+def _handler(channel: PrivateChannel) -> type[SimpleHTTPRequestHandler]:
+    """A request handler serving ``channel.root`` to requests under ``/t/TOKEN/`` or with
+    the basic-auth header; anything else gets what such servers answer: 403 for a wrong
+    token, 401 with a ``WWW-Authenticate`` challenge otherwise."""
+    expected_auth = "Basic " + base64.b64encode(
+        f"{channel.user}:{channel.password}".encode()
+    ).decode("ascii")
+    token_prefix = f"/t/{channel.token}/"
+
+    class Handler(SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(channel.root), **kwargs)
+
+        def _authorize(self) -> int:
+            """0 when the request may be served, else the HTTP status refusing it."""
+            if self.path.startswith(token_prefix):
+                self.path = "/" + self.path[len(token_prefix) :]
+                return 0
+            if self.path.startswith("/t/"):
+                return 403
+            return 0 if self.headers.get("Authorization") == expected_auth else 401
+
+        def _serve(self, head_only: bool) -> None:
+            refused = self._authorize()
+            path = self.path if not self.path.startswith("/t/") else "/t/<other token>/..."
+            if refused:
+                channel.requests.append((path, refused))
+                self.send_response(refused)
+                if refused == 401:
+                    self.send_header("WWW-Authenticate", 'Basic realm="private channel"')
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            found = (channel.root / self.path.lstrip("/").split("?")[0]).is_file()
+            channel.requests.append((path, 200 if found else 404))
+            if head_only:
+                super().do_HEAD()
+            else:
+                super().do_GET()
+
+        def do_GET(self) -> None:
+            self._serve(head_only=False)
+
+        def do_HEAD(self) -> None:
+            self._serve(head_only=True)
+
+        def log_message(self, format: str, *args) -> None:
+            pass  # quiet: pytest shows what the test asserts, not an access log
+
+    return Handler
+
+
+@contextmanager
+def serve_private_channel(
+    root: Path, token: str, user: str, password: str
+) -> Iterator[PrivateChannel]:
+    """Serve the channel at ``root`` on ``127.0.0.1`` (a free port) in a thread, for the
+    duration of the ``with`` block, to requests carrying ``token`` in the path
+    (``/t/TOKEN/...``) or the basic-auth credentials ``user:password``."""
+    channel = PrivateChannel(root=root, port=0, token=token, user=user, password=password)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(channel))
+    channel.port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield channel
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

@@ -24,7 +24,7 @@ from conda.exceptions import PackagesNotFoundError, UnsatisfiableError  # noqa: 
 from conda.models.channel import Channel  # noqa: E402
 from conda.models.records import PackageRecord  # noqa: E402
 
-from .channels import repodata_entry  # noqa: E402
+from .channels import repodata_entry, write_package_channel  # noqa: E402
 
 DEMO = Path(__file__).parent / "data" / "demo-channel"
 REPO_ROOT = Path(__file__).parents[1]
@@ -91,89 +91,18 @@ def test_installed_records_and_history_are_respected(tmp_path):
 
 # -- a real conda create/install/update/remove cycle on packages built here ---------------
 #
-# The packages are built by this test (plain tarfile, conda's v1 ``.tar.bz2`` layout:
-# ``info/index.json``, ``info/files``, ``info/paths.json`` and the payload), indexed with
-# a repodata.json written here, and installed by conda itself in a subprocess
-# (``python -m conda``), so conda downloads, extracts and links them into a real prefix.
-
-#: name, version, build number, depends, timestamp (ms) — greet 2.0 is the newest
-PACKAGES = [
-    ("libcolor", "1.0", 0, [], 1_600_000_000_000),
-    ("greet", "1.0", 0, ["libcolor >=1.0"], 1_600_000_000_000),
-    ("greet", "2.0", 0, ["libcolor >=1.0"], 1_700_000_000_000),
-    ("shout", "0.1", 0, ["greet"], 1_600_000_000_000),
-]
-
-
-def _build_package(subdir_dir: Path, name, version, number, depends, timestamp) -> dict:
-    import hashlib
-    import io
-    import tarfile
-
-    build = f"h0_{number}"
-    subdir = subdir_dir.name
-    payload_path = f"share/{name}/VERSION"
-    payload = f"{name} {version}\n".encode()
-    index = {
-        "name": name,
-        "version": version,
-        "build": build,
-        "build_number": number,
-        "depends": depends,
-        "subdir": subdir,
-        "license": "BSD-3-Clause",
-        "timestamp": timestamp,
-    }
-    paths = {
-        "paths": [
-            {
-                "_path": payload_path,
-                "path_type": "hardlink",
-                "sha256": hashlib.sha256(payload).hexdigest(),
-                "size_in_bytes": len(payload),
-            }
-        ],
-        "paths_version": 1,
-    }
-    members = {
-        "info/index.json": json.dumps(index).encode(),
-        "info/files": f"{payload_path}\n".encode(),
-        "info/paths.json": json.dumps(paths).encode(),
-        payload_path: payload,
-    }
-    fn = f"{name}-{version}-{build}.tar.bz2"
-    with tarfile.open(subdir_dir / fn, "w:bz2") as tar:
-        for member, data in members.items():
-            info = tarfile.TarInfo(member)
-            info.size = len(data)
-            info.mtime = timestamp // 1000
-            tar.addfile(info, io.BytesIO(data))
-    blob = (subdir_dir / fn).read_bytes()
-    return fn, {
-        **index,
-        "md5": hashlib.md5(blob).hexdigest(),
-        "sha256": hashlib.sha256(blob).hexdigest(),
-        "size": len(blob),
-    }
+# The packages are built by ``write_package_channel`` (tests/channels.py: plain tarfile,
+# conda's v1 ``.tar.bz2`` layout: ``info/index.json``, ``info/files``, ``info/paths.json``
+# and the payload), indexed with a repodata.json written there, and installed by conda
+# itself in a subprocess (``python -m conda``), so conda downloads, extracts and links
+# them into a real prefix.
 
 
 @pytest.fixture(scope="module")
 def built_channel(tmp_path_factory) -> Path:
-    channel = tmp_path_factory.mktemp("built-channel")
-    subdir = context.subdir
-    for name in (subdir, "noarch"):
-        (channel / name).mkdir()
-        (channel / name / "repodata.json").write_text(
-            json.dumps({"info": {"subdir": name}, "packages": {}, "packages.conda": {}})
-        )
-    packages = {}
-    for spec in PACKAGES:
-        fn, record = _build_package(channel / subdir, *spec)
-        packages[fn] = record
-    (channel / subdir / "repodata.json").write_text(
-        json.dumps({"info": {"subdir": subdir}, "packages": packages, "packages.conda": {}})
-    )
-    return channel
+    """libcolor 1.0, greet 1.0 and 2.0 (the newest), shout 0.1 as real packages for this
+    machine's subdir (``BUILT_PACKAGES`` in tests/channels.py)."""
+    return write_package_channel(tmp_path_factory.mktemp("built-channel"), context.subdir)
 
 
 def run_conda(
