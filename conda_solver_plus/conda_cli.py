@@ -158,6 +158,7 @@ def _query(args: argparse.Namespace, as_json: bool) -> int:
     from conda.base.context import context
 
     from . import query
+    from .credentials import redact_url
     from .records import record_to_json
 
     solver = _solver([])
@@ -170,7 +171,9 @@ def _query(args: argparse.Namespace, as_json: bool) -> int:
         elif records:
             print(query.render_records(records))
         else:
-            print(f"no records match {args.query!r} in {', '.join(context.channels)}")
+            # the channels as configured may carry a token or password: never echo those
+            channels = ", ".join(redact_url(channel) for channel in context.channels)
+            print(f"no records match {args.query!r} in {channels}")
         return 0 if records else 1
     if args.plus_command == "depends":
         root = query.depends(index, args.query, tree=args.tree, channel_priority=priority)

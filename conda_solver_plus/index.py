@@ -17,7 +17,12 @@ touching 40 names therefore parses a few thousand records, not conda-forge's 460
   an on-disk cache under the cache directory with file locks, and an offline mode that
   never touches the network);
 - a name like ``conda-forge`` is a channel under the channel alias
-  (``https://conda.anaconda.org/``).
+  (``https://conda.anaconda.org/``);
+- a private channel's credentials — a token (``https://host/t/TOKEN/channel``) or basic
+  auth (``https://user:password@host/channel``) — are split off the URL when it is resolved
+  (:mod:`conda_solver_plus.credentials`): the channel, its records and its cache are known
+  by the clean URL, and only the repodata requests carry the credentials (the token through
+  a py-rattler mirror of the clean URL, the password as an ``Authorization`` header).
 
 The order of :attr:`Index.repos` is the channel priority order: under *strict* priority a
 package name found in an earlier channel is never taken from a later one. Channels that
@@ -45,6 +50,7 @@ from urllib.parse import quote, unquote, urlparse
 from rattler import Channel, ChannelConfig, SparseRepoData
 
 from . import rattler_async
+from .credentials import ChannelCredentials, redact_text, redact_url, split_credentials
 from .exceptions import InvalidInputError
 from .records import DEFAULT_CHANNEL_ALIAS, canonical_channel_name, short_channel_name
 
@@ -74,6 +80,8 @@ class ChannelRef:
     #: the conda multichannel this channel is a member of (``defaults``, a
     #: ``custom_multichannels`` name); consecutive members share one priority tier
     multichannel: str | None = None
+    #: a private channel's token or basic auth, split off ``url``; only fetching uses it
+    credentials: ChannelCredentials | None = field(default=None, repr=False, compare=False)
 
     @property
     def is_local(self) -> bool:
@@ -124,21 +132,28 @@ def resolve_channel(
     """
     if isinstance(text, os.PathLike):
         text = str(Path(text).resolve())
-    given = text
+    # the channel as messages name it: a token masked, user and password dropped
+    given = redact_url(text)
     text = text.strip().rstrip("/")
     if not text:
         raise InvalidInputError("channel ''", "empty channel name")
+    credentials = None
     if text.startswith("file://"):
         path = Path(unquote(urlparse(text).path))
         url = "file://" + quote(str(path))
     elif "://" in text:
-        url = text
+        url, credentials = split_credentials(text)
     elif looks_like_path(text) or (_has_separator(text) and Path(text).is_dir()):
         path = Path(text).expanduser().resolve()
         url = "file://" + quote(str(path))
     else:  # a name, possibly with a label: conda-forge, conda-forge/label/dev
         url = channel_alias.rstrip("/") + "/" + text
-    return ChannelRef(given=given, url=url, name=canonical_channel_name(url, channel_alias))
+    return ChannelRef(
+        given=given,
+        url=url,
+        name=canonical_channel_name(url, channel_alias),
+        credentials=credentials,
+    )
 
 
 class CheckedSparseRepoData(SparseRepoData):
@@ -385,8 +400,51 @@ def fetch_timeout() -> int:
     return max(1, round(value))
 
 
-async def _fetch_one(channel: ChannelRef, subdir: str, cache: Path, offline: bool, timeout: int):
-    from rattler import Client, Subdir, fetch_repo_data
+def _client(channels: list[ChannelRef], timeout: int):
+    """The py-rattler HTTP client for fetching ``channels``: each private channel's
+    requests carry its credentials, while the channel stays known by its clean URL.
+
+    - a token: a mirror of the clean URL at the URL with the token, so requests go to
+      ``/t/TOKEN/...`` but records, cache files and errors name the clean URL (py-rattler
+      keeps a ``user:password@`` mirror's user info out of the request, hence the header);
+    - basic auth: an ``Authorization: Basic`` header on requests to that host below the
+      channel's path (never to another channel or host).
+    """
+    import base64
+
+    from rattler import Client
+    from rattler.networking import AddHeadersMiddleware, MirrorMiddleware
+
+    mirrors: dict[str, list[str]] = {}
+    headers: list[tuple[str, str, dict[str, str]]] = []
+    for channel in channels:
+        credentials = channel.credentials
+        if credentials is None:
+            continue
+        if credentials.token:
+            mirrors[channel.url + "/"] = [credentials.request_url + "/"]
+        if credentials.basic_auth:
+            secret = base64.b64encode(":".join(credentials.basic_auth).encode()).decode()
+            target = urlparse(credentials.request_url)
+            prefix = target.path.rstrip("/") + "/"
+            headers.append((target.hostname or "", prefix, {"Authorization": f"Basic {secret}"}))
+
+    def add_headers(host: str, path: str) -> dict[str, str] | None:
+        for channel_host, prefix, values in headers:
+            if host == channel_host and path.startswith(prefix):
+                return values
+        return None
+
+    middlewares: list = []
+    if mirrors:  # first: the header callback then sees the path that is requested
+        middlewares.append(MirrorMiddleware(mirrors))
+    if headers:
+        middlewares.append(AddHeadersMiddleware(add_headers))
+    return Client(middlewares or None, timeout=timeout)
+
+
+async def _fetch_one(channel: ChannelRef, subdir: str, cache: Path, offline: bool, client):
+    from rattler import Subdir, fetch_repo_data
     from rattler.networking import FetchRepoDataOptions
 
     options = FetchRepoDataOptions(
@@ -397,7 +455,7 @@ async def _fetch_one(channel: ChannelRef, subdir: str, cache: Path, offline: boo
         platforms=[Subdir(subdir)],
         cache_path=str(cache),
         callback=None,
-        client=Client(timeout=timeout),
+        client=client,
         fetch_options=options,
     )
     return result[0]
@@ -413,10 +471,11 @@ def _load_remote(
         raise cache_not_writable(cache, exc) from None
     pairs = [(channel, subdir) for channel in channels for subdir in subdirs]
     timeout = fetch_timeout()
+    client = _client(channels, timeout)
 
     async def fetch_all():
         return await asyncio.gather(
-            *(_fetch_one(channel, subdir, cache, offline, timeout) for channel, subdir in pairs),
+            *(_fetch_one(channel, subdir, cache, offline, client) for channel, subdir in pairs),
             return_exceptions=True,
         )
 
@@ -425,12 +484,13 @@ def _load_remote(
     errors: dict[str, list[str]] = {channel.url: [] for channel in channels}
     for (channel, subdir), result in zip(pairs, results, strict=True):
         if isinstance(result, BaseException):
-            lines = str(result).strip().splitlines() or [type(result).__name__]
+            # a network error quotes the URL it requested: a private channel's token is in it
+            lines = redact_text(str(result)).strip().splitlines() or [type(result).__name__]
             reason = lines[-1].strip().removeprefix("Caused by: ")
             if "timed out" in reason:
                 reason += f" after {timeout}s (CONDA_SOLVER_PLUS_FETCH_TIMEOUT)"
             errors[channel.url].append(f"{subdir}: {reason}")
-            log.debug("fetching %s/%s failed: %s", channel.url, subdir, result)
+            log.debug("fetching %s/%s failed: %s", channel.url, subdir, redact_text(str(result)))
             continue
         sparse = CheckedSparseRepoData.wrap(result, f"{channel.url}/{subdir}/repodata.json")
         loaded[channel.url].append(SubdirRepo(channel, subdir, cache, sparse))
@@ -440,9 +500,20 @@ def _load_remote(
             raise InvalidInputError(
                 f"channel {channel.given}",
                 f"{what}: {'; '.join(errors[channel.url])}",
-                "check the URL and your connection, or drop the channel",
+                _fetch_hint(errors[channel.url]),
             )
     return loaded
+
+
+def _fetch_hint(reasons: list[str]) -> str:
+    """What to check when a channel could not be fetched: its credentials when the server
+    refused them (HTTP 401/403, as conda's own hints say), else the URL and connection."""
+    if any(re.search(r"\b40[13]\b", reason) for reason in reasons):
+        return (
+            "the server refused the request: check the channel's token (/t/TOKEN/) or "
+            "user:password@ in its URL"
+        )
+    return "check the URL and your connection, or drop the channel"
 
 
 def load_index(

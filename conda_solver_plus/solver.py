@@ -18,6 +18,14 @@ mapping; every rule lives in the conda-free core:
 - **result**: engine records are mapped back to conda ``PackageRecord`` s (channel, url,
   fn, md5/sha256 intact); records identical to installed ones are returned as conda's own
   ``PrefixRecord`` objects;
+- **private channels**: a channel's credentials — a token (``/t/TOKEN/``), basic auth
+  (``user:password@``) in ``-c``, ``channels`` or ``custom_channels`` — stay on the conda
+  ``Channel`` handed to ``SubdirData``, so conda fetches with them (its session adds
+  ``.netrc``, ``anaconda login`` tokens and ``channel_settings`` auth handlers on its own).
+  The core only ever sees the clean URL. Records from such a channel get the credentials
+  back in their ``url`` (conda downloads from ``record.url`` as it is, as classic's and
+  conda-libmamba-solver's records carry them), but conda prints them through their
+  ``dump()``, which masks the token and drops the password (:class:`CredentialedRecord`);
 - **errors**: ``PackagesNotFoundError``, ``UnsatisfiableError`` (``allow_retry = False``:
   the core already learnt from conflicts, a conda-level retry would only repeat the work)
   and ``SpecsConfigurationConflictError`` (a request that only fails because of pins).
@@ -65,6 +73,7 @@ from conda.auxlib import NULL
 from conda.base.constants import REPODATA_FN, ChannelPriority
 from conda.base.context import context
 from conda.common.path import paths_equal
+from conda.common.url import mask_anaconda_token, remove_auth
 from conda.core.prefix_data import PrefixData
 from conda.core.solve import Solver
 from conda.exceptions import (
@@ -84,6 +93,7 @@ from . import __version__
 from . import exceptions as plus_errors
 from .backends import get_backend
 from .core import SolveOptions, solve
+from .credentials import redact_text
 from .exclude_newer import ExcludeNewer
 from .index import ChannelRef, index_from_files
 from .records import record_from_dict, record_key
@@ -105,6 +115,35 @@ class PlusUnsatisfiableError(UnsatisfiableError):
     def __init__(self, message: str, **kwargs):
         CondaError.__init__(self, str(message), **kwargs)  # skip the classic chain renderer
         self.allow_retry = False
+
+
+class CredentialedRecord(PackageRecord):
+    """A record of a private channel: its ``url`` carries the channel's credentials, its
+    ``dump()`` does not.
+
+    conda downloads a package from ``record.url`` exactly as the solver returned it
+    (``PackageCacheData.make_actions_for_record``), so the URL needs the token or
+    ``user:password@`` — classic's ``SubdirData`` and conda-libmamba-solver put them there
+    too. conda *prints* records through ``dump()`` (``conda create --json`` lists every
+    download that way), and there classic and conda-libmamba-solver print the secret. Here
+    the dump shows the URL the way conda writes it into ``conda-meta``
+    (``PrefixData.insert``): token masked as ``<TOKEN>``, user and password removed.
+    """
+
+    def dump(self) -> dict:
+        dumped = super().dump()
+        if dumped.get("url"):
+            dumped["url"] = remove_auth(mask_anaconda_token(dumped["url"]))
+        return dumped
+
+    def copy(self) -> CredentialedRecord:
+        # auxlib's copy() rebuilds from dump(); a copy must still download
+        return type(self)(**super().dump())
+
+
+def _has_credentials(channel: Channel) -> bool:
+    """Does this conda ``Channel`` carry a token or basic auth?"""
+    return bool(channel.token or channel.auth)
 
 
 def _configured_backend_name() -> str | None:
@@ -178,6 +217,8 @@ class PlusSolver(Solver):
         if self._repodata_fn != REPODATA_FN:
             # current_repodata.json is a subset; plus always solves on the full index
             self._repodata_fn = REPODATA_FN
+        #: the conda Channel (credentials included) of each loaded subdir, by clean URL
+        self._subdir_channels: dict[str, Channel] = {}
 
     # -- conda -> core ----------------------------------------------------------------
     def _removing_only(self) -> bool:
@@ -232,23 +273,34 @@ class PlusSolver(Solver):
         )
 
     def _channels_for(self) -> list[Channel]:
+        """One conda ``Channel`` per channel x subdir to fetch, credentials included.
+
+        conda-libmamba-solver's rule (``LibMambaIndexHelper._channel_urls``): a channel
+        named both with credentials (``-c``, ``.condarc``) and without (``channel::pkg``)
+        is fetched once, with them, at the priority where it first appears.
+        """
         channels = list(self.channels)
         for spec in self.specs_to_add:
             channel = spec.get_exact_value("channel")
             if channel:
                 channels.append(Channel(channel))
-        unique = {}
+        unique: dict[str, Channel] = {}
         for channel in channels:
-            for url in channel.urls(with_credentials=False, subdirs=self.subdirs):
+            for url in channel.urls(with_credentials=True, subdirs=self.subdirs):
                 sub = Channel(url)
-                unique.setdefault(url, sub)
+                clean = sub.url(with_credentials=False) or url
+                known = unique.get(clean)
+                if known is None or (_has_credentials(sub) and not _has_credentials(known)):
+                    unique[clean] = sub  # a dict keeps the first position on reassignment
         return list(unique.values())
 
     def _load_index(self):
         from conda.core.subdir_data import SubdirData
 
         entries = []
-        for sub in self._channels_for():
+        subdir_channels = self._channels_for()
+        self._subdir_channels = {sub.url(with_credentials=False): sub for sub in subdir_channels}
+        for sub in subdir_channels:
             subdir = sub.subdir or sub.platform
             base = Channel(sub.base_url)
             canonical = base.canonical_name
@@ -272,7 +324,8 @@ class PlusSolver(Solver):
                 ).repo_fetch.fetch_latest_path()
             except Exception as exc:
                 if subdir == "noarch":
-                    log.debug("no noarch repodata for %s: %s", sub, exc)
+                    # str(sub) is the clean URL; conda's message may quote the full one
+                    log.debug("no noarch repodata for %s: %s", sub, redact_text(str(exc)))
                     continue
                 raise
             if not Path(path).is_file():
@@ -306,14 +359,23 @@ class PlusSolver(Solver):
 
     # -- core -> conda ------------------------------------------------------------------
     def _to_conda(self, record) -> PackageRecord:
+        """The conda record for an engine record: an installed one as conda's own
+        ``PrefixRecord``; one from a private channel with the credentials of the channel
+        it was fetched from, as classic's ``SubdirData`` builds it (url with credentials,
+        the subdir ``Channel`` as its channel)."""
         existing = self._conda_installed.get(record_key(record))
         if existing is not None:
             return existing
         data = json.loads(record.to_json())
-        channel_url = record.url.rsplit("/", 1)[0]
-        data.update(channel=Channel(channel_url), fn=record.file_name, url=record.url)
         data.pop("extra_depends", None)
-        return PackageRecord(**data)
+        channel_url, _, filename = record.url.rpartition("/")
+        channel = self._subdir_channels.get(channel_url)
+        if channel is None or not _has_credentials(channel):
+            data.update(channel=Channel(channel_url), fn=record.file_name, url=record.url)
+            return PackageRecord(**data)
+        url = f"{channel.url(with_credentials=True)}/{filename}"
+        data.update(channel=channel, fn=record.file_name, url=url)
+        return CredentialedRecord(**data)
 
     def solve_final_state(
         self,
