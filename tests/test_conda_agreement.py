@@ -324,10 +324,12 @@ def hwloc_tie(expected: Answer, actual: Answer) -> set[str]:
 
 def pip_as_python_dependency(context: Context) -> None:
     """conda adds ``pip`` to every python 2/3 record's depends by default
-    (``add_pip_as_python_dependency: true``; classic conda does, and the rattler engine does
-    through py-rattler). libmambapy 2.8.1 accepts the flag and adds nothing, so
-    conda-libmamba-solver (and plus on the libmamba engine, which hands libmambapy the
-    same flag) installs python without pip (conda-libmamba-solver#930, conda#16125).
+    (``add_pip_as_python_dependency: true``; classic conda does, the rattler engine does
+    through py-rattler). libmambapy 2.8.1 accepts the flag but adds pip only where pip is in
+    python's own repo — never on a real channel, where pip is noarch — so
+    conda-libmamba-solver installs python without pip (conda-libmamba-solver#930,
+    conda#16125). plus's libmamba engine adds pip to python's depends itself
+    (``backends.libmamba.with_pip_for_python``), so both engines follow the setting.
 
     The difference must be exactly pip and what it pulls in, added (beside the
     :func:`hwloc_tie`); and with the setting off, the engine must give
@@ -368,9 +370,15 @@ def python_kept_by_update_all(context: Context) -> set[str]:
     )
 
 
-def python_and_dependencies(context: Context) -> None:
-    """:func:`python_kept_by_update_all`, nothing else."""
+def python_updated_and_pip_added(context: Context) -> None:
+    """``update --all`` of the locked environment on the libmamba engine: python is updated
+    (:func:`python_kept_by_update_all`) and pip added with what it pulls in
+    (:func:`pip_as_python_dependency`: the locked environment was installed without it),
+    nothing else."""
     accounted = python_kept_by_update_all(context)
+    added = {p[0] for p in context.actual.link - context.expected.link}
+    assert "pip" in added, context.diff()
+    accounted |= dependency_closure(["pip"], context.actual.fetch)
     assert changed_names(context.expected, context.actual) <= accounted, context.diff()
 
 
@@ -411,8 +419,13 @@ class Context:
 KNOWN_DIFFERENCES: dict[tuple[str, str], Callable[[Context], None]] = {
     # every fresh environment has python in it; the locked one was installed without pip,
     # and adding scipy leaves its python as it is
-    **{(r.id, "rattler"): pip_as_python_dependency for r in REQUESTS if r.command == "create"},
-    ("locked-update-all", "libmamba"): python_and_dependencies,
+    **{
+        (r.id, engine): pip_as_python_dependency
+        for r in REQUESTS
+        if r.command == "create"
+        for engine in ("libmamba", "rattler")
+    },
+    ("locked-update-all", "libmamba"): python_updated_and_pip_added,
     ("locked-update-all", "rattler"): rattler_update_all,
 }
 

@@ -126,6 +126,21 @@ def test_missing_libmambapy_falls_back_quietly(tmp_path):
 # -- optional capabilities -------------------------------------------------------------
 
 
+@pytest.mark.parametrize("add_pip", [True, False])
+def test_pip_as_python_dependency_on_both_engines(tmp_path, add_pip):
+    """conda's ``add_pip_as_python_dependency``: python (linux-64) gets pip (noarch) on
+    both engines, though libmambapy 2.8.1 adds it only within one repo; off, neither does."""
+    from conda_solver_plus.backends.rattler import RattlerBackend
+
+    index = load_index([str(DEMO)], ["linux-64"], cache_dir=tmp_path / "cache")
+    for backend in (LibMambaBackend(), RattlerBackend()):
+        sis = SolverInputState(
+            None, ["python=3.12"], virtual_packages=virtual_packages("linux-64", {})
+        )
+        out = solve(sis, index, backend, SolveOptions(add_pip_as_python_dependency=add_pip))
+        assert ("pip" in out.records) is add_pip, backend.name
+
+
 def test_exclude_newer_without_native_support_filters_in_python(tmp_path):
     """A global cutoff on a libmambapy whose Database has no ``exclude_newer_timestamp``
     (every release so far): the records are filtered in Python, and both engines agree."""

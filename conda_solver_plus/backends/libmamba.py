@@ -88,6 +88,8 @@ log = logging.getLogger(__name__)
 SPARSE_ABOVE_BYTES = 32 * 1024 * 1024
 #: bump when what we put into a ``.solv`` file changes
 _SOLV_FORMAT = "1"
+#: the package name at the start of a dependency string ("pip >=23", "pip[version=...]")
+_DEP_NAME = re.compile(r"[^\s=<>!~\[]*")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 #: libsolv's problem lines: "nothing provides [requested ]SPEC[ needed by DIST]"
 _NOTHING_PROVIDES = re.compile(r"nothing provides (?:requested )?(.+?)(?: needed by |$)")
@@ -108,6 +110,32 @@ def database_filters_by_timestamp() -> bool:
     return True
 
 
+@functools.cache
+def database_adds_pip_across_repos() -> bool:
+    """Feature test: does libmambapy's ``add_pip_as_python_dependency`` add ``pip`` to
+    python's depends when pip is in another repo — as on every real channel, python in
+    ``linux-64``, pip in ``noarch``? libmambapy 2.8.1 does not (conda-libmamba-solver#930):
+    asked of the binding with two one-package repos, never assumed."""
+    db = libsolv.Database(mamba_specs.ChannelResolveParams(platforms={"noarch", "linux-64"}))
+    yes = libsolv.PipAsPythonDependency.Yes
+    python = mamba_specs.PackageInfo(name="python", version="3.12.0", platform="linux-64")
+    pip = mamba_specs.PackageInfo(name="pip", version="24.0", platform="noarch")
+    repo = db.add_repo_from_packages([python], name="linux-64", add_pip_as_python_dependency=yes)
+    db.add_repo_from_packages([pip], name="noarch", add_pip_as_python_dependency=yes)
+    return any("pip" in p.dependencies for p in db.packages_in_repo(repo))
+
+
+def with_pip_for_python(name: str, version: str, depends: list[str]) -> list[str]:
+    """conda's ``add_pip_as_python_dependency`` rule (on by default): a python 2 or 3
+    record also depends on ``pip``, so a python environment gets pip — conda does this to
+    repodata as it loads it (``conda.core.subdir_data``), py-rattler to its records."""
+    if name != "python" or not version.startswith(("2.", "3.")):
+        return depends
+    if any(_DEP_NAME.match(dep).group(0) == "pip" for dep in depends):  # type: ignore[union-attr]
+        return depends
+    return [*depends, "pip"]
+
+
 def _noarch(record: RepoDataRecord) -> mamba_specs.NoArchType:
     if record.noarch.python:
         return mamba_specs.NoArchType.Python
@@ -122,11 +150,15 @@ def _pip(request: EngineRequest) -> libsolv.PipAsPythonDependency:
     return libsolv.PipAsPythonDependency.No
 
 
-def package_info(record: RepoDataRecord) -> mamba_specs.PackageInfo:
+def package_info(record: RepoDataRecord, *, add_pip: bool = False) -> mamba_specs.PackageInfo:
     """A libmamba ``PackageInfo`` carrying what the solver reads from ``record``. Hashes,
     license and size stay out: the answer is mapped back to our own records by URL, and
-    every field read from py-rattler costs (this runs for each reachable record)."""
+    every field read from py-rattler costs (this runs for each reachable record).
+    ``add_pip``: conda's ``add_pip_as_python_dependency`` (:func:`with_pip_for_python`)."""
     timestamp = record.timestamp
+    depends = list(record.depends)
+    if add_pip:
+        depends = with_pip_for_python(record_name(record), str(record.version), depends)
     return mamba_specs.PackageInfo(
         name=record_name(record),
         version=str(record.version),
@@ -137,7 +169,7 @@ def package_info(record: RepoDataRecord) -> mamba_specs.PackageInfo:
         platform=record.subdir,
         filename=record.file_name,
         track_features=list(record.track_features),
-        depends=list(record.depends),
+        depends=depends,
         constrains=list(record.constrains),
         noarch=_noarch(record),
         # libmamba keeps repodata's milliseconds
@@ -199,18 +231,7 @@ class LibMambaBackend:
             db = libsolv.Database(params)
         repos: dict[str, SubdirRepo] = {}
         loaded: dict[str, RepoDataRecord] = {}
-        load = self.load
-        if request.exclude_newer is not None and not native_cutoff:
-            # this libmambapy cannot drop records past a cutoff while it parses repodata
-            # (released 2.8.1 cannot): load through py-rattler and filter in Python instead
-            load = "sparse"
-        elif any(not repo.path.is_file() for repo in index.repos):
-            # a channel py-rattler fetched (the CLI's http(s) channels) lives in its cache,
-            # with no repodata file of its own to hand libsolv: only the sparse path reads it
-            load = "sparse"
-        elif load == "auto":
-            size = sum(repo.path.stat().st_size for repo in index.repos)
-            load = "sparse" if size > SPARSE_ABOVE_BYTES else "full"
+        load = self._load_mode(index, request, native_cutoff)
         log.debug("libmamba index: %s", load)
         subsets = self._reachable_subsets(index, request) if load == "sparse" else None
         for position, repo in enumerate(index.repos):
@@ -229,14 +250,36 @@ class LibMambaBackend:
                         if r.timestamp is None or r.timestamp <= request.exclude_newer
                     ]
                 loaded.update((record.url, record) for record in records)
+                add_pip = request.add_pip_as_python_dependency
                 info = db.add_repo_from_packages(
-                    [package_info(record) for record in records],
+                    [package_info(record, add_pip=add_pip) for record in records],
                     name=url,
-                    add_pip_as_python_dependency=_pip(request),
+                    # pip is added to python's depends above, whichever repo pip is in
+                    add_pip_as_python_dependency=libsolv.PipAsPythonDependency.No,
                 )
             repos[url] = repo
             self._set_priority(db, info, index, repo, request.channel_priority)
         return db, repos, loaded
+
+    def _load_mode(self, index: Index, request: EngineRequest, native_cutoff: bool) -> str:
+        """``full`` (libmamba parses the repodata files) or ``sparse`` (py-rattler reads the
+        reachable records, handed to libsolv from Python) for this request."""
+        if request.exclude_newer is not None and not native_cutoff:
+            # this libmambapy cannot drop records past a cutoff while it parses repodata
+            # (released 2.8.1 cannot): load through py-rattler and filter in Python instead
+            return "sparse"
+        if request.add_pip_as_python_dependency and not database_adds_pip_across_repos():
+            # conda's add_pip_as_python_dependency (on by default): python (linux-64) and
+            # pip (noarch) live in different repos, where libmambapy 2.8.1 adds nothing
+            return "sparse"
+        if any(not repo.path.is_file() for repo in index.repos):
+            # a channel py-rattler fetched (the CLI's http(s) channels) lives in its cache,
+            # with no repodata file of its own to hand libsolv: only the sparse path reads it
+            return "sparse"
+        if self.load != "auto":
+            return self.load
+        size = sum(repo.path.stat().st_size for repo in index.repos)
+        return "sparse" if size > SPARSE_ABOVE_BYTES else "full"
 
     @staticmethod
     def _reachable_subsets(index: Index, request: EngineRequest) -> list[list[RepoDataRecord]]:
