@@ -34,6 +34,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -333,36 +334,54 @@ def fmt(result: dict) -> str:
 
 def conda_create_rows(
     channel: Path, repeat: int, timeout: float, pkgs_dir: Path, pythons: dict[str, str]
-) -> list[tuple[str, float | None, str]]:
-    """``(solver, best warm seconds or None, note)`` for ``conda create --dry-run`` with
-    every installed solver; the first run of each fills conda's own repodata cache."""
+) -> list[tuple[str, float | None, float | None, int | None, str]]:
+    """``(solver, best warm seconds, its peak RSS MB, packages linked, note)`` for ``conda
+    create --dry-run`` with every installed solver (``None`` where it failed); the first
+    run of each fills conda's own repodata cache."""
     commands = conda_commands(channel, "create-datasci", pythons)
     env = dict(os.environ, CONDA_REPODATA_USE_SHARDS="false", CONDA_PKGS_DIRS=str(pkgs_dir))
-    times: dict[str, list[tuple[float | None, str]]] = {name: [] for name, _, _ in commands}
+    times: dict[str, list[tuple[float | None, float | None, int | None, str]]] = {
+        name: [] for name, _, _ in commands
+    }
     for _ in range(repeat + 1):
         for name, engine, command in commands:  # interleaved across solvers
             if times[name] and times[name][-1][0] is None:
                 continue  # failed or timed out once: not again
             run_env = dict(env, CONDA_SOLVER_PLUS_BACKEND=engine) if engine else env
-            started = time.perf_counter()
-            try:
-                proc = subprocess.run(
-                    command, capture_output=True, text=True, env=run_env, timeout=timeout
-                )
-            except subprocess.TimeoutExpired:
-                times[name].append((None, f"timeout ({timeout:g}s)"))
-                continue
-            elapsed = time.perf_counter() - started
-            if proc.returncode:
-                times[name].append((None, f"exit {proc.returncode}"))
-            else:
-                times[name].append((elapsed, ""))
+            times[name].append(run_measured(command, run_env, timeout))
     rows = []
     for name, runs in times.items():
-        warm = [t for t, _ in runs[1:] if t is not None]
-        notes = sorted({note for _, note in runs if note})
-        rows.append((name, min(warm) if warm else None, "; ".join(notes)))
+        warm = [run for run in runs[1:] if run[0] is not None]
+        notes = sorted({run[3] for run in runs if run[3]})
+        best = min(warm, key=lambda run: run[0] or 0.0) if warm else (None, None, None, "")
+        rows.append((name, best[0], best[1], best[2], "; ".join(notes)))
     return rows
+
+
+def run_measured(
+    command: list[str], env: dict[str, str], timeout: float
+) -> tuple[float | None, float | None, int | None, str]:
+    """``(seconds, peak RSS MB, packages linked, note)`` of one ``conda create --dry-run
+    --json``; the peak RSS is the child's own (``wait4``), not the largest child's so far."""
+    with tempfile.TemporaryFile() as out:
+        started = time.perf_counter()
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.DEVNULL, env=env)
+        timer = threading.Timer(timeout, proc.kill)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            timer.cancel()
+        elapsed = time.perf_counter() - started
+        code = os.waitstatus_to_exitcode(status)
+        proc.returncode = code  # reaped here: Popen must not wait for it again
+        if code < 0:
+            return None, None, None, f"timeout ({timeout:g}s)"
+        if code:
+            return None, None, None, f"exit {code}"
+        out.seek(0)
+        linked = len(json.loads(out.read()).get("actions", {}).get("LINK", []))
+    return elapsed, usage.ru_maxrss / 1024, linked, ""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -474,17 +493,31 @@ def main(argv: list[str] | None = None) -> int:
     if conda_rows:
         print()
         print("conda create --dry-run python=3.12 numpy scipy pandas (whole command, warm)")
-        for channel_label in channels:
-            here = [row for row in conda_rows if row[0] == channel_label]
-            classic = next((t for _, n, t, _ in here if n == "classic" and t), None)
-            print(f"  {channel_label}:")
-            for _, name, seconds, note in here:
-                ratio = f"{seconds / classic:.2f}x classic" if seconds and classic else ""
-                shown = f"{seconds:.2f}s" if seconds else "failed"
-                print(f"    --solver={name:<16} {shown:>8}  {ratio} {note}".rstrip())
+        print(_conda_table(conda_rows, list(channels)))
     if args.json_out:
         args.json_out.write_text(json.dumps({"rows": rows, "conda": conda_rows}, indent=1))
     return 0
+
+
+def _conda_table(conda_rows: list[tuple], channels: list[str]) -> str:
+    """Markdown: per channel and solver the best warm time, its peak RSS and the number of
+    packages linked, with the time's ratio to plus[libmamba] (the project's default)."""
+    lines = [
+        "| channel | solver | warm s | peak RSS MB | packages | time / plus[libmamba] | note |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for channel_label in channels:
+        here = [row for row in conda_rows if row[0] == channel_label]
+        plus = next((row[2] for row in here if row[1] == "plus[libmamba]" and row[2]), None)
+        for _, name, seconds, rss, linked, note in here:
+            ratio = f"{seconds / plus:.1f}x" if seconds and plus else "-"
+            shown = f"{seconds:.2f}" if seconds else "failed"
+            memory = f"{rss:.0f}" if rss else "-"
+            lines.append(
+                f"| {channel_label} | {name} | {shown} | {memory} | {linked or '-'} | "
+                f"{ratio} | {note} |"
+            )
+    return "\n".join(lines)
 
 
 def _row(row: dict) -> str:
