@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from . import __version__
+from .backends import CHANNEL_PRIORITIES
 from .exceptions import InvalidInputError, SolverPlusError
 from .records import KNOWN_SUBDIRS, record_to_json
 
@@ -71,9 +72,7 @@ def _add_solve_arguments(parser: argparse.ArgumentParser) -> None:
         help="engine (default: auto = libmamba where libmambapy imports, else rattler; "
         "or CONDA_SOLVER_PLUS_BACKEND)",
     )
-    parser.add_argument(
-        "--channel-priority", default="strict", choices=["strict", "flexible", "disabled"]
-    )
+    parser.add_argument("--channel-priority", default="strict", choices=CHANNEL_PRIORITIES)
     parser.add_argument(
         "--virtual",
         action="append",
@@ -168,25 +167,19 @@ def build_parser() -> argparse.ArgumentParser:
     search = sub.add_parser("search", help="records in the channels matching a spec")
     search.add_argument("query", metavar="SPEC", help="match spec; the name may be a glob")
     _add_channel_arguments(search)
-    search.add_argument(
-        "--channel-priority", default="flexible", choices=["strict", "flexible", "disabled"]
-    )
+    search.add_argument("--channel-priority", default="flexible", choices=CHANNEL_PRIORITIES)
     depends = sub.add_parser("depends", help="dependencies of the best record matching SPEC")
     depends.add_argument("query", metavar="SPEC")
     depends.add_argument("--tree", action="store_true", help="recursively, as a tree")
     _add_channel_arguments(depends)
-    depends.add_argument(
-        "--channel-priority", default="strict", choices=["strict", "flexible", "disabled"]
-    )
+    depends.add_argument("--channel-priority", default="strict", choices=CHANNEL_PRIORITIES)
     whoneeds = sub.add_parser("whoneeds", help="packages in the channels that depend on NAME")
     whoneeds.add_argument("query", metavar="NAME")
     whoneeds.add_argument(
         "--all-versions", action="store_true", help="every version, not only the newest"
     )
     _add_channel_arguments(whoneeds)
-    whoneeds.add_argument(
-        "--channel-priority", default="flexible", choices=["strict", "flexible", "disabled"]
-    )
+    whoneeds.add_argument("--channel-priority", default="flexible", choices=CHANNEL_PRIORITIES)
     return parser
 
 

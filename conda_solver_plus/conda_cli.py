@@ -31,8 +31,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .state import SolverInputState, SolverOutputState
 
-SUBCOMMANDS = ("explain", "why", "search", "depends", "whoneeds")
-
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     from conda.cli.helpers import add_parser_channels, add_parser_json, add_parser_prefix

@@ -32,7 +32,7 @@ from pathlib import Path
 from rattler import MatchSpec, RepoDataRecord
 
 from . import features
-from .backends import Backend, EngineRequest, EngineTimeout, EngineUnsolvable
+from .backends import Backend, ChannelPriority, EngineRequest, EngineTimeout, EngineUnsolvable
 from .consistency import unmet_dependencies, verify_requested
 from .exceptions import (
     PackagesNotFoundError,
@@ -56,7 +56,7 @@ MAX_ATTEMPTS = 10
 
 @dataclass
 class SolveOptions:
-    channel_priority: str = "strict"
+    channel_priority: ChannelPriority = "strict"
     #: seconds for the whole solve (all attempts); ``None`` is no limit
     timeout: float | None = None
     #: a global cutoff, or conda's whole policy (see :mod:`.exclude_newer`)
@@ -242,7 +242,7 @@ def _build_install_request(
     out: SolverOutputState,
     index: Index,
     require,
-    channel_priority: str = "strict",
+    channel_priority: ChannelPriority = "strict",
 ) -> None:
     always_update = sis.always_update
     installed_python = sis.installed.get("python")

@@ -98,10 +98,6 @@ class ChainStep:
         return cls(data["name"], tuple(data.get("specs", ())), tuple(data.get("versions", ())))
 
 
-#: the ways a chain ends
-CHAIN_PROBLEMS = ("conflict", "missing", "excluded", "locked")
-
-
 @dataclass(frozen=True)
 class ConflictChain:
     """A path through the dependency graph from a requested spec to the package where

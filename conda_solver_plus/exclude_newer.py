@@ -249,17 +249,6 @@ class ExcludeNewer:
         published = record_timestamp(data)
         return published is None or published <= cutoff
 
-    def describe(self) -> str:
-        def show(cutoff: datetime.datetime | None) -> str:
-            return "no cutoff" if cutoff is None else cutoff.isoformat()
-
-        parts = []
-        if self.cutoff is not None:
-            parts.append(f"global {show(self.cutoff)}")
-        parts += [f"channel {s}: {show(c)}" for s, c in self.channels]
-        parts += [f"package {n}: {show(c)}" for n, c in self.packages.items()]
-        return "; ".join(parts) or "inactive"
-
 
 def _filtered_repodata(source: Path, channel_url: str, policy: ExcludeNewer, cache: Path) -> Path:
     stat = source.stat()

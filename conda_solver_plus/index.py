@@ -38,7 +38,6 @@ import asyncio
 import bz2
 import functools
 import hashlib
-import json
 import logging
 import os
 import re
@@ -560,15 +559,3 @@ def index_from_files(entries: list[tuple[ChannelRef, str, Path]]) -> Index:
             subdirs.append(subdir)
         repos.append(SubdirRepo(channel, subdir, path, _open_sparse(channel, subdir, path)))
     return Index(channels=channels, subdirs=subdirs, repos=repos)
-
-
-def read_repodata_json(path: Path) -> dict:
-    """Parse a whole repodata file (for tools and tests; solving never needs this)."""
-    try:
-        with open(path, "rb") as handle:
-            data = json.load(handle)
-    except (OSError, ValueError) as exc:
-        raise InvalidInputError(str(path), f"not valid repodata JSON ({exc})") from None
-    if not isinstance(data, dict):
-        raise InvalidInputError(str(path), "repodata is not a JSON object")
-    return data

@@ -38,7 +38,7 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -64,7 +64,6 @@ log = logging.getLogger(__name__)
 PIXI = "pixi"
 CONDA_LOCK = "conda-lock"
 EXPLICIT = "explicit"
-FORMATS = (PIXI, CONDA_LOCK, EXPLICIT)
 
 EXPLICIT_MARKER = "@EXPLICIT"
 _PACKAGE_SUFFIXES = (".conda", ".tar.bz2")
@@ -677,15 +676,3 @@ def _new_pixi_lock(original, platform_names: set[str]):
         # keep the platform's recorded virtual packages and subdir where the file had them
         platforms.append(known.get(name) or LockPlatform(name))
     return LockFile(platforms)
-
-
-def locked_summary(locked: LockedEnvironment) -> Mapping[str, Any]:
-    """What was read, for ``explain`` and ``--json``."""
-    return {
-        "path": str(locked.path) if locked.path else None,
-        "format": locked.format,
-        "environment": locked.environment,
-        "platform": locked.platform,
-        "records": len(locked.records),
-        "reconstructed": dict(sorted(locked.reconstructed.items())),
-    }

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from rattler import MatchSpec, PackageName
 
+from .backends import ChannelPriority
 from .exceptions import InvalidInputError, PackagesNotFoundError
 from .records import dependency_name, record_name, record_to_json
 from .specs import parse_spec, spec_name
@@ -43,7 +44,7 @@ def _sort_key(record: RepoDataRecord) -> tuple:
 
 
 def _records_named(
-    index: Index, name: str, channel_priority: str = "flexible"
+    index: Index, name: str, channel_priority: ChannelPriority = "flexible"
 ) -> list[RepoDataRecord]:
     """Records called ``name``; under strict priority only from the first channel with it."""
     found: list[RepoDataRecord] = []
@@ -64,7 +65,9 @@ def _parse(text: str) -> MatchSpec:
     return parse_spec(text, "query", allow_glob=True)
 
 
-def search(index: Index, text: str, channel_priority: str = "flexible") -> list[RepoDataRecord]:
+def search(
+    index: Index, text: str, channel_priority: ChannelPriority = "flexible"
+) -> list[RepoDataRecord]:
     """Every record matching ``text``, by name, newest first (channel order kept for
     equal versions). A name glob (``numpy*``) searches every matching name."""
     spec = _parse(text)
@@ -82,7 +85,7 @@ def search(index: Index, text: str, channel_priority: str = "flexible") -> list[
 
 
 def best_match(
-    index: Index, spec: MatchSpec, channel_priority: str = "strict"
+    index: Index, spec: MatchSpec, channel_priority: ChannelPriority = "strict"
 ) -> RepoDataRecord | None:
     """The record a solver would prefer for ``spec`` on its own."""
     if spec.name is None:
@@ -123,7 +126,7 @@ def depends(
     text: str,
     *,
     tree: bool = False,
-    channel_priority: str = "strict",
+    channel_priority: ChannelPriority = "strict",
     max_depth: int = 50,
 ) -> DependencyNode:
     """The dependencies of the best record matching ``text``, each resolved to its best
@@ -203,7 +206,11 @@ class Dependent:
 
 
 def whoneeds(
-    index: Index, name: str, *, all_versions: bool = False, channel_priority: str = "flexible"
+    index: Index,
+    name: str,
+    *,
+    all_versions: bool = False,
+    channel_priority: ChannelPriority = "flexible",
 ) -> list[Dependent]:
     """Records whose ``depends`` name ``name``: the newest version of each dependent
     package (every version with ``all_versions``), sorted by name."""

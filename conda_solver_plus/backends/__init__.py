@@ -26,7 +26,7 @@ import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol, get_args
 
 if TYPE_CHECKING:
     from rattler import GenericVirtualPackage, MatchSpec, RepoDataRecord
@@ -36,7 +36,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CHANNEL_PRIORITIES = ("strict", "flexible", "disabled")
+#: conda's ``channel_priority``: ``strict`` takes a name only from the first channel
+#: (tier) that has it, ``flexible`` prefers earlier channels but falls back, ``disabled``
+#: ranks every channel alike
+ChannelPriority = Literal["strict", "flexible", "disabled"]
+CHANNEL_PRIORITIES: tuple[ChannelPriority, ...] = get_args(ChannelPriority)
 
 
 @dataclass
@@ -49,13 +53,10 @@ class EngineRequest:
     #: engine ignores it, a transactional one (libsolv) needs it as its starting point
     installed: list[RepoDataRecord] = field(default_factory=list)
     virtual_packages: list[GenericVirtualPackage] = field(default_factory=list)
-    channel_priority: str = "strict"
+    channel_priority: ChannelPriority = "strict"
     timeout: float | None = None
     exclude_newer: datetime.datetime | None = None
     add_pip_as_python_dependency: bool = False
-    #: names of packages whose installed record must stay a candidate even when its
-    #: channel no longer lists it (removed, marked broken, channel dropped)
-    keep_candidates: Sequence[str] = ()
 
 
 class EngineUnsolvable(Exception):
