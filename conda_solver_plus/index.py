@@ -44,6 +44,7 @@ import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 from urllib.parse import quote, unquote, urlparse
 
 from rattler import Channel, ChannelConfig, SparseRepoData
@@ -168,7 +169,8 @@ class CheckedSparseRepoData(SparseRepoData):
 
     @classmethod
     def wrap(cls, sparse: SparseRepoData, source: str) -> CheckedSparseRepoData:
-        checked = cls._from_py_sparse_repo_data(sparse._sparse)
+        # py-rattler's constructor of the class it is called on, typed as the base class
+        checked = cast(CheckedSparseRepoData, cls._from_py_sparse_repo_data(sparse._sparse))
         checked.source = source
         return checked
 

@@ -130,7 +130,7 @@ def _load_rattler_lock(path: Path):
     from rattler import LockFile
 
     try:
-        return LockFile.from_path(str(path))
+        return LockFile.from_path(path)
     except Exception as exc:
         message = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
         raise InvalidInputError(str(path), f"cannot parse the lockfile ({message})") from None
@@ -589,6 +589,7 @@ def _conda_lock_text(
     if lock is not None:
         env = dict(lock.environments()).get(source.environment)
         for lock_platform in env.platforms() if env is not None else []:
+            assert env is not None  # the loop runs only then
             by_platform[lock_platform.name] = list(
                 env.conda_repodata_records_for_platform(lock_platform) or []
             )
@@ -640,6 +641,7 @@ def _write_pixi(
                 continue
             if platform_name not in platforms:
                 continue
+            assert env is not None  # platforms come from env
             lock_platform = platforms[platform_name]
             for record in env.conda_repodata_records_for_platform(lock_platform) or []:
                 lock.add_conda_package(env_name, owned[platform_name], record)

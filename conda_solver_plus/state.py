@@ -145,7 +145,11 @@ class TrackedMap(MutableMapping, Generic[K, V]):
         self.log.append(Change(action, key, None if old is _MISSING else old, value, reason))
         log.debug("%s[%r] %s -> %r (%s)", self.name, key, action, value, reason)
 
-    def update(self, other: Mapping[K, V] | Iterable[tuple[K, V]] = (), /, **kwargs: Any):
+    # MutableMapping.update takes keys as keywords; here the keywords are ``reason`` and
+    # ``overwrite`` (every change is logged with why), so the signature differs on purpose
+    def update(  # type: ignore[override]
+        self, other: Mapping[K, V] | Iterable[tuple[K, V]] = (), /, **kwargs: Any
+    ) -> None:
         reason = kwargs.pop("reason", "unspecified")
         overwrite = kwargs.pop("overwrite", True)
         items = other.items() if isinstance(other, Mapping) else other
@@ -202,7 +206,7 @@ def _as_enum(enum: type[Enum], value: Any, default: Enum) -> Any:
         raise InvalidInputError(
             f"{enum.__name__} {text!r}",
             "unknown value",
-            f"choose one of {', '.join(m.value for m in enum)}",  # type: ignore[attr-defined]
+            f"choose one of {', '.join(m.value for m in enum)}",
         ) from None
 
 
