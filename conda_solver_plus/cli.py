@@ -24,16 +24,19 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 from . import __version__
 from .backends import CHANNEL_PRIORITIES
 from .exceptions import InvalidInputError, SolverPlusError
+from .exclude_newer import ExcludeNewer
 from .records import KNOWN_SUBDIRS, record_to_json
+from .session import SolveSession
+from .settings import Settings, key_value, resolve_backend, resolve_timeout
 
 log = logging.getLogger("conda_solver_plus")
 
@@ -102,8 +105,10 @@ def _add_solve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--add-pip", action="store_true", help="add pip to python's depends")
     parser.add_argument(
         "--timeout",
-        type=float,
+        # checked by settings.resolve_timeout, with the same rule and error as the
+        # environment variable (argparse's float() would accept nan and inf)
         default=None,
+        metavar="SECONDS",
         help="stop the engine after this many seconds (default: CONDA_SOLVER_PLUS_TIMEOUT)",
     )
     lock = parser.add_argument_group("lockfiles")
@@ -188,8 +193,6 @@ QUERY_COMMANDS = ("search", "depends", "whoneeds")
 
 def run_query(args: argparse.Namespace) -> int:
     """``search``/``depends``/``whoneeds``: load the index and print the answer."""
-    from pathlib import Path
-
     from . import query
     from .index import load_index
     from .virtual import native_subdir
@@ -244,30 +247,6 @@ def _update_modifier(args: argparse.Namespace) -> str | None:
     return None
 
 
-def _timeout(args: argparse.Namespace) -> float | None:
-    if args.timeout is not None:
-        value = args.timeout
-        source = "--timeout"
-    else:
-        env = os.environ.get("CONDA_SOLVER_PLUS_TIMEOUT")
-        if not env:
-            return None
-        source = "CONDA_SOLVER_PLUS_TIMEOUT"
-        try:
-            value = float(env)
-        except ValueError:
-            raise InvalidInputError(source, f"not a number: {env!r}") from None
-    if math.isnan(value) or value <= 0:
-        raise InvalidInputError(source, f"must be a positive number of seconds, got {value:g}")
-    if value >= _NO_LIMIT:  # inf, or so long that engines cannot represent it: no limit
-        return None
-    return value
-
-
-#: timeouts from here on (about 68 years) mean "no limit"; engines keep seconds in 32 bits
-_NO_LIMIT = 2.0**31 - 1
-
-
 def _subdir(args: argparse.Namespace) -> str | None:
     """``--subdir`` must be a platform conda knows (conda's ``--subdir`` has the same
     choices); a typo would otherwise load only ``noarch`` and report every package as
@@ -283,29 +262,32 @@ def _subdir(args: argparse.Namespace) -> str | None:
     return subdir
 
 
-def _key_value(text: str, option: str) -> tuple[str, str]:
-    key, sep, value = text.rpartition("=")
-    if not sep or not key.strip() or not value.strip():
-        raise InvalidInputError(f"{option} {text!r}", "expected KEY=CUTOFF", "e.g. numpy=30d")
-    return key.strip(), value.strip()
-
-
-def _exclude_newer(args: argparse.Namespace):
-    from .exclude_newer import ExcludeNewer
-
+def _exclude_newer(args: argparse.Namespace) -> ExcludeNewer | None:
+    """``--exclude-newer``, ``--exclude-newer-channel CHANNEL=CUTOFF`` and
+    ``--exclude-newer-package NAME=CUTOFF`` as one policy; ``None`` when none is given."""
     if not (args.exclude_newer or args.exclude_newer_channel or args.exclude_newer_package):
         return None
-    channels = [_key_value(t, "--exclude-newer-channel") for t in args.exclude_newer_channel]
-    packages = dict(_key_value(t, "--exclude-newer-package") for t in args.exclude_newer_package)
+    channels = [key_value(t, "--exclude-newer-channel") for t in args.exclude_newer_channel]
+    packages = dict(key_value(t, "--exclude-newer-package") for t in args.exclude_newer_package)
     return ExcludeNewer.from_values(args.exclude_newer, packages, channels)
 
 
-def run_solve(args: argparse.Namespace):
-    """Build the state, load the index, run the core. Returns (input, output, index)."""
-    from pathlib import Path
+def _settings(args: argparse.Namespace) -> Settings:
+    """The solve's settings from the command line, over the environment variables."""
+    return Settings(
+        backend=resolve_backend(args.backend),
+        timeout=resolve_timeout(args.timeout),
+        channel_priority=args.channel_priority,
+        add_pip_as_python_dependency=args.add_pip,
+        exclude_newer=_exclude_newer(args),
+        cache_dir=Path(args.cache_dir).expanduser() if args.cache_dir else None,
+    )
 
-    from .backends import get_backend
-    from .core import SolveOptions, solve
+
+def run_solve(args: argparse.Namespace):
+    """Build the settings and the state, load the index, run the pipeline
+    (:class:`~conda_solver_plus.session.SolveSession`). Returns (input, output, index,
+    engine)."""
     from .index import load_index
     from .lockfile import complete_records, read_lockfile
     from .specs import parse_spec
@@ -336,9 +318,7 @@ def run_solve(args: argparse.Namespace):
     from .virtual import native_subdir
 
     subdir = subdir or native_subdir()
-    backend = get_backend(args.backend)
-    if args.cache_dir and hasattr(backend, "cache_dir"):  # libmamba keeps .solv files there
-        backend.cache_dir = Path(args.cache_dir).expanduser()
+    session = SolveSession(_settings(args))
     command = (
         "remove" if args.remove else "update" if args.update or args.update_all else "install"
     )
@@ -348,10 +328,7 @@ def run_solve(args: argparse.Namespace):
         if spec.channel is not None and "::" in str(spec):
             channels.append(str(spec).split("::", 1)[0])
     index = load_index(
-        channels,
-        [subdir],
-        cache_dir=Path(args.cache_dir).expanduser() if args.cache_dir else None,
-        offline=args.offline,
+        channels, [subdir], cache_dir=session.settings.cache_dir, offline=args.offline
     )
     if locked is not None:
         complete_records(locked, index)
@@ -371,22 +348,13 @@ def run_solve(args: argparse.Namespace):
         locked=locked.by_name() if locked is not None else None,
         locked_source=str(args.locked),
     )
-    options = SolveOptions(
-        channel_priority=args.channel_priority,
-        timeout=_timeout(args),
-        exclude_newer=_exclude_newer(args),
-        add_pip_as_python_dependency=args.add_pip,
-        cache_dir=Path(args.cache_dir).expanduser() if args.cache_dir else None,
-    )
-    out = solve(sis, index, backend, options)
+    out = session.solve(sis, index)
     if args.lock_out:
         _write_lock_out(args, out, index, subdir)
-    return sis, out, index, backend
+    return sis, out, index, session.backend
 
 
 def _write_lock_out(args: argparse.Namespace, out, index, subdir: str) -> None:
-    from pathlib import Path
-
     from .lockfile import LockedEnvironment, format_for_path, write_lockfile
 
     source = args.lockfile

@@ -13,12 +13,14 @@ otherwise carry along broken, and the core, when ``CONDA_SOLVER_PLUS_VERIFY`` is
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 
 from rattler import GenericVirtualPackage, MatchSpec, PackageRecord
 
 from .records import record_name
+
+# the core asks here; the setting itself is read in settings.py with the others
+from .settings import verify_requested as verify_requested
 
 
 def unmet_dependencies(
@@ -50,8 +52,3 @@ def unmet_dependencies(
             if not ok:
                 unmet.append((record, dep))
     return unmet
-
-
-def verify_requested() -> bool:
-    """Whether ``CONDA_SOLVER_PLUS_VERIFY`` asks the core to check each answer."""
-    return os.environ.get("CONDA_SOLVER_PLUS_VERIFY", "").lower() in ("1", "true", "yes")

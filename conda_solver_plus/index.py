@@ -53,19 +53,11 @@ from . import rattler_async
 from .credentials import ChannelCredentials, redact_text, redact_url, split_credentials
 from .exceptions import InvalidInputError
 from .records import DEFAULT_CHANNEL_ALIAS, canonical_channel_name, short_channel_name
+from .settings import default_cache_dir, fetch_timeout
 
 log = logging.getLogger(__name__)
 
 REPODATA_FILENAMES = ("repodata.json", "repodata.json.zst", "repodata.json.bz2")
-
-
-def default_cache_dir() -> Path:
-    """``$CONDA_SOLVER_PLUS_CACHE`` or the user cache directory."""
-    env = os.environ.get("CONDA_SOLVER_PLUS_CACHE")
-    if env:
-        return Path(env).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "conda-solver-plus"
 
 
 @dataclass(frozen=True)
@@ -373,32 +365,6 @@ def _load_local(channel: ChannelRef, subdirs: list[str], cache_dir: Path) -> lis
             "is this a conda channel? run conda index on it, or check --subdir",
         )
     return repos
-
-
-#: seconds one repodata request may take, connection to last byte, before it is given up
-DEFAULT_FETCH_TIMEOUT = 120
-
-
-def fetch_timeout() -> int:
-    """``$CONDA_SOLVER_PLUS_FETCH_TIMEOUT`` or :data:`DEFAULT_FETCH_TIMEOUT` (seconds).
-
-    Without a limit a server that accepts the connection and never answers hangs the
-    solve forever; with one it is a clear error naming the channel.
-    """
-    text = os.environ.get("CONDA_SOLVER_PLUS_FETCH_TIMEOUT", "").strip()
-    if not text:
-        return DEFAULT_FETCH_TIMEOUT
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value > 0 or value != value:  # also rejects nan
-        raise InvalidInputError(
-            "CONDA_SOLVER_PLUS_FETCH_TIMEOUT",
-            f"not a positive number of seconds: {text!r}",
-            f"unset it for the default of {DEFAULT_FETCH_TIMEOUT}s",
-        )
-    return max(1, round(value))
 
 
 def _client(channels: list[ChannelRef], timeout: int):

@@ -67,6 +67,8 @@ def make_virtual(name: str, version: str, build: str = "0") -> GenericVirtualPac
 
 def _env_override(name: str) -> str | None:
     """``CONDA_OVERRIDE_CUDA`` for ``__cuda``; ``None`` when unset, ``""`` when set empty."""
+    # read here, not in settings.py: these are conda's variables, and this module mirrors
+    # conda's own rule for them (an empty value means "absent", unlike plus's settings)
     return os.environ.get(f"CONDA_OVERRIDE_{name.lstrip('_').upper()}")
 
 

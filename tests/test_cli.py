@@ -512,6 +512,33 @@ def test_timeout_stops_the_solve_with_a_clear_error(env, how):
     assert "(engine: rattler) was stopped after" in proc.stderr and "limit 0.01s" in proc.stderr
 
 
+#: time limits the one rule refuses (conda_solver_plus.settings): 0 used to mean "no limit"
+#: under conda while the CLI refused it, and conda let nan and inf through
+REFUSED_TIMEOUTS = ["0", "-5", "nan", "inf", "ten", "   0.0"]
+
+
+@pytest.mark.parametrize("value", REFUSED_TIMEOUTS)
+@pytest.mark.parametrize("how", ["option", "environment"])
+def test_timeout_must_be_a_positive_finite_number(env, how, value):
+    """The same rule and the same one-line error as under conda (tests/test_solver.py)."""
+    if how == "option":
+        proc = cli(env, "solve", "numpy", f"--timeout={value}")
+        source = "--timeout"
+    else:
+        proc = cli({**env, "CONDA_SOLVER_PLUS_TIMEOUT": value}, "solve", "numpy")
+        source = "CONDA_SOLVER_PLUS_TIMEOUT"
+    needle = "not a number" if value == "ten" else "must be a positive number of seconds"
+    assert_one_line_error(proc, f"{source}: ", needle, "for no limit")
+    if how == "option":
+        error = json.loads(cli(env, "solve", "numpy", "--json", f"--timeout={value}").stdout)
+        assert error["error"]["type"] == "InvalidInput" and error["error"]["source"] == source
+
+
+def test_timeout_unset_or_empty_is_no_limit(env):
+    assert "numpy" in solved({**env, "CONDA_SOLVER_PLUS_TIMEOUT": ""}, "numpy")
+    assert "numpy" in solved(env, "numpy", "--timeout", "30")
+
+
 # -- why, unsatisfiable explanation, repoquery -------------------------------------------------
 
 

@@ -23,10 +23,11 @@ from __future__ import annotations
 import datetime
 import importlib
 import logging
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol, get_args
+
+from ..settings import resolve_backend
 
 if TYPE_CHECKING:
     from rattler import GenericVirtualPackage, MatchSpec, RepoDataRecord
@@ -161,12 +162,11 @@ def available_backends() -> list[str]:
 
 def get_backend(name: str | None = None) -> Backend:
     """The engine called ``name``; ``None``/``auto`` honours ``CONDA_SOLVER_PLUS_BACKEND``
-    and otherwise prefers libmamba where ``libmambapy`` imports."""
+    (:func:`conda_solver_plus.settings.resolve_backend`) and otherwise prefers libmamba
+    where ``libmambapy`` imports."""
     from ..exceptions import InvalidInputError
 
-    name = (name or "auto").lower()
-    if name == "auto":
-        name = os.environ.get("CONDA_SOLVER_PLUS_BACKEND", "auto").lower() or "auto"
+    name = resolve_backend(name)
     if name == "auto":
         return _first_usable_engine()
     if name not in ENGINES:

@@ -1,0 +1,209 @@
+"""
+conda-solver-plus's own settings: read, checked and resolved in one place.
+
+A setting can come from three places, and each front end sees a subset of them:
+
+- the engine: ``--backend``, ``CONDA_SOLVER_PLUS_BACKEND``, ``plus_backend`` in ``.condarc``;
+- the time limit of a solve: ``--timeout``, ``CONDA_SOLVER_PLUS_TIMEOUT``, ``plus_timeout``;
+- the repodata cache of the standalone CLI: ``--cache-dir``, ``CONDA_SOLVER_PLUS_CACHE``;
+- the time limit of one repodata download: ``CONDA_SOLVER_PLUS_FETCH_TIMEOUT``;
+- the self-check of every answer: ``CONDA_SOLVER_PLUS_VERIFY`` (the test suite sets it);
+- how the libmamba engine loads repodata: ``CONDA_SOLVER_PLUS_LIBMAMBA_LOAD``.
+
+The rules, the same for the standalone CLI, the conda adapter and ``conda plus``:
+
+- **precedence**: a CLI flag, then the environment variable, then the ``.condarc`` key.
+  An empty value counts as unset. For the engine, ``auto`` also defers to the next source
+  (``--backend auto`` with ``CONDA_SOLVER_PLUS_BACKEND=rattler`` solves on rattler); the
+  engine name itself is checked by :func:`conda_solver_plus.backends.get_backend`, the one
+  place that knows which engines exist.
+- **seconds** (both time limits) must be a finite number greater than zero. ``0``,
+  negative numbers, ``nan``, ``inf`` and anything that is not a number are an
+  :class:`~conda_solver_plus.exceptions.InvalidInputError` naming the setting; *unset*
+  is how to ask for no limit. (conda used to read ``0`` as "no limit" and let ``nan``
+  and ``inf`` through while the CLI refused ``0``; one rule now.) A finite limit so long
+  that engines cannot represent it (68 years and more) means no limit.
+- **errors** are :class:`~conda_solver_plus.exceptions.InvalidInputError`: the CLI prints
+  them as one line and exits with 2, the conda adapter turns them into conda's
+  ``CondaValueError`` (:mod:`conda_solver_plus.conda.errors`).
+
+This module imports nothing of the package but its exceptions (every other module may
+import it) and does not import conda: the conda adapter reads the ``.condarc`` keys out of
+conda's ``context`` (:func:`conda_solver_plus.conda.solver.condarc_values`) and hands
+them here as a plain mapping. conda's own settings (``channel_priority``,
+``add_pip_as_python_dependency``, ``exclude_newer``...) stay conda's: the adapter reads
+them from ``context`` and puts them into the same :class:`Settings`.
+
+``CONDA_OVERRIDE_*`` (virtual packages) is not read here: those variables are conda's,
+and :mod:`conda_solver_plus.virtual` mirrors conda's own rule for them.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .exceptions import InvalidInputError
+
+if TYPE_CHECKING:  # both import index, which takes its defaults from here
+    from .backends import ChannelPriority
+    from .exclude_newer import ExcludeNewer
+
+ENV_BACKEND = "CONDA_SOLVER_PLUS_BACKEND"
+ENV_TIMEOUT = "CONDA_SOLVER_PLUS_TIMEOUT"
+ENV_CACHE = "CONDA_SOLVER_PLUS_CACHE"
+ENV_FETCH_TIMEOUT = "CONDA_SOLVER_PLUS_FETCH_TIMEOUT"
+ENV_VERIFY = "CONDA_SOLVER_PLUS_VERIFY"
+ENV_LIBMAMBA_LOAD = "CONDA_SOLVER_PLUS_LIBMAMBA_LOAD"
+
+#: the ``.condarc`` keys of conda-solver-plus (conda itself does not know them, so
+#: ``conda config --set`` refuses them; they are written into ``.condarc`` by hand)
+CONDARC_BACKEND = "plus_backend"
+CONDARC_TIMEOUT = "plus_timeout"
+CONDARC_KEYS = (CONDARC_BACKEND, CONDARC_TIMEOUT)
+
+#: how a ``.condarc`` key is named in error messages
+_CONDARC_SOURCE = "{} (.condarc)"
+
+#: time limits from here on (about 68 years) mean "no limit": engines keep seconds in
+#: 32 bits
+NO_LIMIT_SECONDS = 2.0**31 - 1
+
+#: seconds one repodata request may take, connection to last byte, before it is given up
+DEFAULT_FETCH_TIMEOUT = 120
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a solve is configured with besides its input state and index.
+
+    Built once per front end (:func:`conda_solver_plus.cli.run_solve`,
+    :meth:`conda_solver_plus.conda.solver.PlusSolver.settings`) and turned into an engine
+    and :class:`~conda_solver_plus.core.SolveOptions` by
+    :class:`conda_solver_plus.session.SolveSession`.
+    """
+
+    #: engine name (``auto``, ``libmamba``, ``rattler``), checked when the engine loads
+    backend: str = "auto"
+    #: seconds for the whole solve; ``None`` is no limit
+    timeout: float | None = None
+    channel_priority: ChannelPriority = "strict"
+    add_pip_as_python_dependency: bool = False
+    #: a global cutoff, or conda's whole exclude-newer policy
+    exclude_newer: ExcludeNewer | datetime.datetime | None = None
+    #: where remote repodata and derived files go; ``None``: :func:`default_cache_dir`
+    cache_dir: Path | None = None
+
+
+def _text(value: object) -> str | None:
+    """A setting's value as stripped text; ``None`` when unset or empty."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _environment(name: str) -> str | None:
+    return _text(os.environ.get(name))
+
+
+def resolve_backend(flag: str | None = None, condarc: Mapping[str, object] | None = None) -> str:
+    """The engine to use: ``flag`` (``--backend``), else ``CONDA_SOLVER_PLUS_BACKEND``,
+    else ``plus_backend`` from ``condarc``, else ``auto``; ``auto`` defers to the next
+    source. Lower-cased; whether the engine exists is for ``get_backend`` to say."""
+    condarc = condarc or {}
+    for value in (flag, os.environ.get(ENV_BACKEND), condarc.get(CONDARC_BACKEND)):
+        name = (_text(value) or "auto").lower()
+        if name != "auto":
+            return name
+    return "auto"
+
+
+def parse_seconds(value: object, source: str, hint: str) -> float:
+    """``value`` as a number of seconds: finite and greater than zero, else an
+    :class:`InvalidInputError` naming ``source`` with ``hint``."""
+    if isinstance(value, bool):  # YAML's `yes`/`true` is not a duration
+        raise InvalidInputError(source, f"not a number of seconds: {value!r}", hint)
+    try:
+        seconds = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise InvalidInputError(source, f"not a number of seconds: {value!r}", hint) from None
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise InvalidInputError(
+            source, f"must be a positive number of seconds, got {value!r}", hint
+        )
+    return seconds
+
+
+def resolve_timeout(
+    flag: object = None, condarc: Mapping[str, object] | None = None
+) -> float | None:
+    """Seconds the whole solve may take: ``flag`` (``--timeout``), else
+    ``CONDA_SOLVER_PLUS_TIMEOUT``, else ``plus_timeout`` from ``condarc``; ``None`` when
+    none is set (no limit). See the module docstring for what counts as valid."""
+    condarc = condarc or {}
+    sources = (
+        ("--timeout", flag, "leave --timeout out for no limit"),
+        (ENV_TIMEOUT, os.environ.get(ENV_TIMEOUT), f"unset {ENV_TIMEOUT} for no limit"),
+        (
+            _CONDARC_SOURCE.format(CONDARC_TIMEOUT),
+            condarc.get(CONDARC_TIMEOUT),
+            f"remove {CONDARC_TIMEOUT} from .condarc for no limit",
+        ),
+    )
+    for source, value, hint in sources:
+        if _text(value) is None:
+            continue
+        seconds = parse_seconds(value, source, hint)
+        return None if seconds >= NO_LIMIT_SECONDS else seconds
+    return None
+
+
+def default_cache_dir() -> Path:
+    """``$CONDA_SOLVER_PLUS_CACHE`` or the user cache directory
+    (``$XDG_CACHE_HOME/conda-solver-plus``, else ``~/.cache/conda-solver-plus``)."""
+    configured = _environment(ENV_CACHE)
+    if configured:
+        return Path(configured).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "conda-solver-plus"
+
+
+def fetch_timeout() -> int:
+    """``$CONDA_SOLVER_PLUS_FETCH_TIMEOUT`` or :data:`DEFAULT_FETCH_TIMEOUT`, in whole
+    seconds (at least 1).
+
+    Without a limit a server that accepts the connection and never answers hangs the
+    solve forever; with one it is a clear error naming the channel.
+    """
+    text = _environment(ENV_FETCH_TIMEOUT)
+    if text is None:
+        return DEFAULT_FETCH_TIMEOUT
+    hint = f"unset it for the default of {DEFAULT_FETCH_TIMEOUT}s"
+    return max(1, round(parse_seconds(text, ENV_FETCH_TIMEOUT, hint)))
+
+
+def verify_requested() -> bool:
+    """Whether ``CONDA_SOLVER_PLUS_VERIFY`` (``1``, ``true``, ``yes``) asks the core to
+    check each answer for consistency."""
+    return (_environment(ENV_VERIFY) or "").lower() in ("1", "true", "yes")
+
+
+def libmamba_load() -> str:
+    """``CONDA_SOLVER_PLUS_LIBMAMBA_LOAD`` (``auto``, ``sparse`` or ``full``): how the
+    libmamba engine loads repodata; ``auto`` when unset."""
+    return _environment(ENV_LIBMAMBA_LOAD) or "auto"
+
+
+def key_value(text: str, option: str) -> tuple[str, str]:
+    """``KEY=CUTOFF`` of ``--exclude-newer-channel``/``--exclude-newer-package``, split at
+    the last ``=`` (a channel URL may contain one)."""
+    key, sep, value = text.rpartition("=")
+    if not sep or not key.strip() or not value.strip():
+        raise InvalidInputError(f"{option} {text!r}", "expected KEY=CUTOFF", "e.g. numpy=30d")
+    return key.strip(), value.strip()
