@@ -1,8 +1,9 @@
-"""``conda plus ...`` (conda_cli.py) and the ``-v`` provenance of a normal solve, with real
-conda in a subprocess on a channel built in tests/test_solver.py."""
+"""``conda plus ...`` (conda_solver_plus/conda/subcommands.py) and the ``-v`` provenance of a
+normal solve, with real conda in a subprocess on a channel built in tests/test_solver.py."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import subprocess
@@ -79,3 +80,48 @@ def test_verbose_solve_prints_provenance(built_channel, tmp_path, engine_name):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"Specs handed to the {engine_name} engine" in proc.stderr
     assert "libcolor-1.0-h0_0" in proc.stderr and "dependency of greet" in proc.stderr
+
+
+class _ActiveExcludeNewerPolicy:
+    """conda's ``Solver.exclude_newer_policy`` where conda has exclude-newer (its main
+    branch: an active policy and the "now" cutoffs are resolved against). Released conda,
+    26.7.1 included, has no exclude-newer settings at all, so the test sets what such a
+    conda would: the policy on the solver and ``context.exclude_newer``."""
+
+    active = True
+    now = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc).timestamp()
+
+
+def test_conda_plus_explain_and_why_honour_exclude_newer(built_channel, tmp_path, monkeypatch):
+    """Regression: ``conda plus explain``/``why`` looked the cutoff up under a name the
+    adapter no longer had and silently solved without it. They now take their settings
+    from the solver, as ``solve_final_state`` does (one pipeline)."""
+    from conda.base.context import context, reset_context
+    from conda.models.channel import Channel
+    from conda.models.match_spec import MatchSpec
+
+    from conda_solver_plus.conda import subcommands
+    from conda_solver_plus.conda.solver import PlusSolver
+
+    reset_context()
+    # greet 2.0 is timestamped 2023-11-14, greet 1.0 2020-09-13 (tests/channels.py)
+    monkeypatch.setattr(context, "exclude_newer", "2021-01-01", raising=False)
+
+    def target_solver(specs: list[str]) -> PlusSolver:
+        solver = PlusSolver(
+            str(tmp_path / "env"),
+            [Channel(built_channel.as_uri())],
+            specs_to_add=[MatchSpec(spec) for spec in specs],
+            command="install",
+        )
+        solver.exclude_newer_policy = _ActiveExcludeNewerPolicy()
+        return solver
+
+    monkeypatch.setattr(subcommands, "target_solver", target_solver)
+    try:
+        _sis, out, _backend = subcommands.solve_specs(["greet"])
+        assert str(out.records["greet"].version) == "1.0"  # conda plus explain / why
+        conda_records = target_solver(["greet"]).solve_final_state()
+        assert {r.name: r.version for r in conda_records}["greet"] == "1.0"  # conda install
+    finally:
+        reset_context()

@@ -119,7 +119,7 @@ def test_entry_points(dists, dist_info):
     parser.read_string(read_from_wheel(dists, f"{dist_info}/entry_points.txt"))
     # conda discovers solver plugins through the `conda` group
     assert dict(parser["conda"]) == PROJECT["entry-points"]["conda"]
-    assert dict(parser["conda"]) == {"conda-solver-plus": f"{PACKAGE}.plugin"}
+    assert dict(parser["conda"]) == {"conda-solver-plus": f"{PACKAGE}.conda.plugin"}
     assert dict(parser["console_scripts"]) == PROJECT["scripts"]
     assert set(parser.sections()) == {"conda", "console_scripts"}
 

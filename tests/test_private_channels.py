@@ -150,7 +150,7 @@ def test_a_channel_named_with_and_without_credentials_is_fetched_once_with_them(
     from conda.models.channel import Channel
     from conda.models.match_spec import MatchSpec
 
-    from conda_solver_plus.solver import PlusSolver
+    from conda_solver_plus.conda.solver import PlusSolver
 
     token = "https://private.example.com/t/tk-1/chan"
     other = "https://other.example.com/chan"
@@ -172,7 +172,7 @@ def test_a_channel_named_with_and_without_credentials_is_fetched_once_with_them(
 def test_a_private_record_downloads_with_credentials_and_dumps_without(conda_context):
     from conda.models.channel import Channel
 
-    from conda_solver_plus.solver import CredentialedRecord
+    from conda_solver_plus.conda.solver import CredentialedRecord
 
     channel = Channel(f"https://{USER}:{PASSWORD}@host/t/{TOKEN}/chan/linux-64")
     url = f"{channel.url(with_credentials=True)}/greet-1.0-0.tar.bz2"

@@ -47,7 +47,7 @@ def plus_solver_class():
 
 
 def test_plugin_is_registered_as_plus():
-    from conda_solver_plus.solver import PlusSolver
+    from conda_solver_plus.conda.solver import PlusSolver
 
     assert plus_solver_class() is PlusSolver
 
@@ -212,7 +212,7 @@ def linked_versions(proc: subprocess.CompletedProcess) -> dict[str, str]:
 
 #: conda's exclude-newer settings (``--exclude-newer``, ``exclude_newer_package``,
 #: ``channel_settings[].exclude_newer``) are on conda's main branch, in no release up to
-#: 26.7.1; plus reads them where conda has them (``PlusSolver._exclude_newer``)
+#: 26.7.1; plus reads them where conda has them (``PlusSolver.exclude_newer_settings``)
 conda_has_exclude_newer = pytest.mark.skipif(
     not hasattr(context, "exclude_newer"),
     reason=f"conda {conda.__version__} has no exclude_newer setting (no release has it yet)",
@@ -316,9 +316,7 @@ def test_plus_timeout_in_condarc_stops_a_runaway_solve(tmp_path, monkeypatch, en
     reset_context([condarc])
     from conda.exceptions import CondaError
 
-    from conda_solver_plus.solver import _timeout
-
-    assert _timeout() == 0.01
+    assert demo_solver(tmp_path / "env").settings().timeout == 0.01
     solver = plus_solver_class()(
         str(tmp_path / "env"),
         [Channel(SUDOKU.as_uri())],
@@ -333,18 +331,47 @@ def test_plus_timeout_in_condarc_stops_a_runaway_solve(tmp_path, monkeypatch, en
     assert f"(engine: {engine_name})" in message and "plus_timeout in .condarc" in message
 
 
-def test_plus_timeout_must_be_a_number(tmp_path, monkeypatch):
+#: time limits the one rule refuses (conda_solver_plus.settings): ``0`` used to mean "no
+#: limit" under conda while the CLI refused it, and conda let ``nan`` and ``inf`` through
+REFUSED_TIMEOUTS = ["0", "-5", "nan", "inf", "soon"]
+
+
+@pytest.mark.parametrize("value", REFUSED_TIMEOUTS)
+@pytest.mark.parametrize("how", ["condarc", "environment"])
+def test_plus_timeout_must_be_a_positive_finite_number(tmp_path, monkeypatch, how, value):
+    """The same rule and error text as the standalone CLI (tests/test_cli.py), as conda's
+    ``CondaValueError`` naming the setting."""
     from conda.exceptions import CondaValueError
 
-    from conda_solver_plus.solver import _timeout
+    if how == "condarc":
+        condarc = tmp_path / "condarc"
+        condarc.write_text(f'plus_timeout: "{value}"\n')
+        reset_context([condarc])
+        source = "plus_timeout (.condarc)"
+    else:
+        monkeypatch.setenv("CONDA_SOLVER_PLUS_TIMEOUT", value)
+        reset_context()
+        source = "CONDA_SOLVER_PLUS_TIMEOUT"
+    needle = "not a number" if value == "soon" else "must be a positive number of seconds"
+    with pytest.raises(CondaValueError) as info:
+        demo_solver(tmp_path / "env", specs_to_add=["numpy"]).solve_final_state()
+    assert f"{source}: " in str(info.value) and needle in str(info.value)
+    assert "for no limit" in str(info.value)
 
+
+def test_plus_timeout_sources(tmp_path, monkeypatch):
+    """The environment variable wins over .condarc; empty or unset is no limit."""
     condarc = tmp_path / "condarc"
-    condarc.write_text("plus_timeout: soon\n")
+    condarc.write_text("plus_timeout: 7\n")
     reset_context([condarc])
-    with pytest.raises(CondaValueError, match="plus_timeout"):
-        _timeout()
+    solver = demo_solver(tmp_path / "env")
+    assert solver.settings().timeout == 7
     monkeypatch.setenv("CONDA_SOLVER_PLUS_TIMEOUT", "2.5")
-    assert _timeout() == 2.5  # the environment variable wins
+    assert solver.settings().timeout == 2.5
+    monkeypatch.setenv("CONDA_SOLVER_PLUS_TIMEOUT", "")
+    assert solver.settings().timeout == 7
+    reset_context([])
+    assert solver.settings().timeout is None
 
 
 # -- custom multichannels share one channel priority (conda/conda#15750) --------------------

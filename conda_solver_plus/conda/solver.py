@@ -26,11 +26,18 @@ mapping; every rule lives in the conda-free core:
   back in their ``url`` (conda downloads from ``record.url`` as it is, as classic's and
   conda-libmamba-solver's records carry them), but conda prints them through their
   ``dump()``, which masks the token and drops the password (:class:`CredentialedRecord`);
+- **settings**: plus's own ``.condarc`` keys (``plus_backend``, ``plus_timeout``) and
+  conda's ``channel_priority``, ``add_pip_as_python_dependency`` and exclude-newer
+  settings become one :class:`~conda_solver_plus.settings.Settings`
+  (:meth:`PlusSolver.settings`), checked by the same rules as the CLI's;
+- **solve**: the state, index and settings go to the pipeline every front end shares
+  (:class:`~conda_solver_plus.session.SolveSession`), which calls the engine;
 - **errors**: ``PackagesNotFoundError``, ``UnsatisfiableError`` (``allow_retry = False``:
   the core already learnt from conflicts, a conda-level retry would only repeat the work)
   and ``SpecsConfigurationConflictError`` (a request that only fails because of pins).
   When every candidate of a requested package needs a virtual package this machine lacks
-  (``__cuda >=10``), the error is conda's own "incompatible with your system" message.
+  (``__cuda >=10``), the error is conda's own "incompatible with your system" message
+  (the mapping is :mod:`conda_solver_plus.conda.errors`).
 
 Sharded repodata: conda 26 can fetch per-package shards (``build_repodata_subset``); plus
 does not use them. It always asks ``SubdirData`` for the monolithic ``repodata.json``
@@ -65,8 +72,11 @@ import logging
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from functools import cache
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 
 from boltons.setutils import IndexedSet
 from conda.auxlib import NULL
@@ -76,45 +86,38 @@ from conda.common.path import paths_equal
 from conda.common.url import mask_anaconda_token, remove_auth
 from conda.core.prefix_data import PrefixData
 from conda.core.solve import Solver
-from conda.exceptions import (
-    CondaError,
-    CondaValueError,
-    PackagesNotFoundError,
-    SpecsConfigurationConflictError,
-    UnsatisfiableError,
-)
+from conda.core.subdir_data import SubdirData
+from conda.exceptions import PackagesNotFoundError
 from conda.history import History
 from conda.models.channel import Channel
 from conda.models.match_spec import MatchSpec
 from conda.models.prefix_graph import PrefixGraph
 from conda.models.records import PackageRecord
 
-from . import __version__
-from . import exceptions as plus_errors
-from .backends import get_backend
-from .core import SolveOptions, solve
-from .credentials import redact_text
-from .exclude_newer import ExcludeNewer
-from .index import ChannelRef, index_from_files
-from .records import record_from_dict, record_key
-from .state import SolverInputState
-from .virtual import make_virtual
+from .. import __version__
+from .. import exceptions as plus_errors
+from ..backends import ChannelPriority as PlusChannelPriority
+from ..backends import get_backend
+from ..credentials import redact_text
+from ..exclude_newer import ExcludeNewer
+from ..explain import render_provenance
+from ..index import ChannelRef, Index, index_from_files
+from ..records import record_from_dict, record_key
+from ..session import SolveSession
+from ..settings import CONDARC_KEYS, Settings, resolve_backend, resolve_timeout
+from ..state import SolverInputState, SolverOutputState
+from ..virtual import make_virtual
+from .errors import blocking_specs, conda_build_error, conda_error
 
+#: under conda's logger, so conda's -v/-vv/-vvv configure it
 log = logging.getLogger(f"conda.{__name__}")
 
-_PRIORITY = {
+#: conda's ``channel_priority`` enum as the core's names
+CHANNEL_PRIORITY: dict[ChannelPriority, PlusChannelPriority] = {
     ChannelPriority.STRICT: "strict",
     ChannelPriority.FLEXIBLE: "flexible",
     ChannelPriority.DISABLED: "disabled",
 }
-
-
-class PlusUnsatisfiableError(UnsatisfiableError):
-    """conda's UnsatisfiableError carrying conda-solver-plus's explanation as its text."""
-
-    def __init__(self, message: str, **kwargs):
-        CondaError.__init__(self, str(message), **kwargs)  # skip the classic chain renderer
-        self.allow_retry = False
 
 
 class CredentialedRecord(PackageRecord):
@@ -141,21 +144,28 @@ class CredentialedRecord(PackageRecord):
         return type(self)(**super().dump())
 
 
+def _clean_url(channel: Channel) -> str:
+    """The channel's URL without its token or basic auth."""
+    return channel.url(with_credentials=False) or ""
+
+
 def _has_credentials(channel: Channel) -> bool:
     """Does this conda ``Channel`` carry a token or basic auth?"""
     return bool(channel.token or channel.auth)
 
 
-def _configured_backend_name() -> str | None:
-    """``CONDA_SOLVER_PLUS_BACKEND`` or the ``plus_backend`` key of ``.condarc``."""
-    env = os.environ.get("CONDA_SOLVER_PLUS_BACKEND")
-    if env:
-        return env
+def condarc_values() -> dict[str, Any]:
+    """plus's own ``.condarc`` keys (:data:`~conda_solver_plus.settings.CONDARC_KEYS`) as
+    written, from the first configuration source that sets each. conda does not know
+    these keys, so they are not attributes of ``context``: they are read from its raw
+    data, and checked by :mod:`conda_solver_plus.settings` like every other setting."""
+    values: dict[str, Any] = {}
     for source in getattr(context, "raw_data", {}).values():
-        value = source.get("plus_backend")
-        if value is not None:
-            return str(getattr(value, "_raw_value", value))
-    return None
+        for key in CONDARC_KEYS:
+            setting = source.get(key)
+            if key not in values and setting is not None:
+                values[key] = getattr(setting, "_raw_value", setting)
+    return values
 
 
 class PlusSolver(Solver):
@@ -174,11 +184,9 @@ class PlusSolver(Solver):
     @cache
     def user_agent() -> str:
         """``conda-solver-plus/<version>`` and the engine library conda will solve with."""
-        from importlib.metadata import PackageNotFoundError, version
-
         agent = f"conda-solver-plus/{__version__}"
         try:
-            engine = get_backend(_configured_backend_name()).name
+            engine = get_backend(resolve_backend(condarc=condarc_values())).name
         except plus_errors.SolverPlusError:
             return agent
         distribution = {"rattler": "py-rattler", "libmamba": "libmambapy"}.get(engine, engine)
@@ -225,7 +233,18 @@ class PlusSolver(Solver):
         """A removal (conda may pass both lists: an install that also removes packages)."""
         return bool(self.specs_to_remove) and not self.specs_to_add
 
-    def _input_state(self, update_modifier, deps_modifier, prune, ignore_pinned, force_remove):
+    def input_state(
+        self,
+        update_modifier: Any = NULL,
+        deps_modifier: Any = NULL,
+        prune: Any = NULL,
+        ignore_pinned: Any = NULL,
+        force_remove: Any = NULL,
+    ) -> SolverInputState:
+        """conda's request as the core's input state: the prefix (``PrefixData``,
+        ``History``), the specs, and conda's pins, modifiers and virtual packages. The
+        arguments are ``solve_final_state``'s; ``NULL`` takes conda's configured value."""
+
         def pick(value, default):
             return default if value is NULL or value is None else value
 
@@ -294,19 +313,21 @@ class PlusSolver(Solver):
                     unique[clean] = sub  # a dict keeps the first position on reassignment
         return list(unique.values())
 
-    def _load_index(self):
-        from conda.core.subdir_data import SubdirData
-
-        entries = []
+    def load_index(self) -> Index:
+        """The channels x subdirs as the core's index: each cached ``repodata.json`` that
+        conda's ``SubdirData`` fetched (so conda's cache, auth, proxies and ``offline``
+        apply); local channels read in place."""
+        entries: list[tuple[ChannelRef, str, Path]] = []
         subdir_channels = self._channels_for()
-        self._subdir_channels = {sub.url(with_credentials=False): sub for sub in subdir_channels}
+        self._subdir_channels = {_clean_url(sub): sub for sub in subdir_channels}
         for sub in subdir_channels:
-            subdir = sub.subdir or sub.platform
+            # a Channel made from a subdir URL always knows its subdir (conda's platform)
+            subdir = str(sub.subdir or sub.platform)
             base = Channel(sub.base_url)
             canonical = base.canonical_name
             ref = ChannelRef(
                 given=str(base),
-                url=base.base_url.rstrip("/"),
+                url=(base.base_url or "").rstrip("/"),
                 name=canonical,
                 # a member of `defaults` or a custom multichannel is named after it; the
                 # members share one priority tier (conda/conda#15750)
@@ -338,7 +359,7 @@ class PlusSolver(Solver):
             )
         return index_from_files(entries)
 
-    def _exclude_newer(self) -> ExcludeNewer | None:
+    def exclude_newer_settings(self) -> ExcludeNewer | None:
         """conda's ``exclude_newer`` settings (``--exclude-newer``, ``exclude_newer``,
         ``exclude_newer_package`` and ``channel_settings`` in .condarc) as the core's
         policy, resolved against the same "now" conda used."""
@@ -355,6 +376,20 @@ class PlusSolver(Solver):
             dict(getattr(context, "exclude_newer_package", None) or {}),
             channels,
             now=datetime.datetime.fromtimestamp(policy.now, tz=datetime.timezone.utc),
+        )
+
+    def settings(self) -> Settings:
+        """plus's settings for this solve: ``plus_backend``/``plus_timeout`` (or their
+        environment variables) and conda's channel priority, pip and exclude-newer
+        settings. Raises :class:`~conda_solver_plus.exceptions.InvalidInputError` for a
+        value the rules of :mod:`conda_solver_plus.settings` refuse."""
+        condarc = condarc_values()
+        return Settings(
+            backend=resolve_backend(condarc=condarc),
+            timeout=resolve_timeout(condarc=condarc),
+            channel_priority=CHANNEL_PRIORITY.get(context.channel_priority, "flexible"),
+            add_pip_as_python_dependency=context.add_pip_as_python_dependency,
+            exclude_newer=self.exclude_newer_settings(),
         )
 
     # -- core -> conda ------------------------------------------------------------------
@@ -386,83 +421,20 @@ class PlusSolver(Solver):
         force_remove=NULL,
         should_retry_solve=False,
     ):
+        sis: SolverInputState | None = None
         try:
-            with ThreadPoolExecutor(max_workers=1) as pool:
-                # The index loads in a worker while the input state is collected: conda's
-                # virtual-package plugins probe CUDA in a spawned process (~0.3 s), and
-                # py-rattler releases the GIL while it scans repodata, so the two overlap.
-                forced_removal = self._removing_only() and bool(
-                    context.force_remove if force_remove is NULL else force_remove
-                )
-                loading = None if forced_removal else pool.submit(self._load_index)
-                sis = self._input_state(
-                    update_modifier, deps_modifier, prune, ignore_pinned, force_remove
-                )
-                if sis.is_removing and sis.force_remove:
-                    index = None  # --force removes exactly what was named: no index
-                else:
-                    with _spinner(f"Collecting package metadata ({self._repodata_fn})"):
-                        index = (loading or pool.submit(self._load_index)).result()
-            options = SolveOptions(
-                channel_priority=_PRIORITY.get(context.channel_priority, "flexible"),
-                add_pip_as_python_dependency=context.add_pip_as_python_dependency,
-                timeout=_timeout(),
-                exclude_newer=self._exclude_newer(),
+            sis, index = self._state_and_index(
+                update_modifier, deps_modifier, prune, ignore_pinned, force_remove
             )
-            backend = get_backend(_configured_backend_name())
-            log.info("conda-solver-plus %s using the %s engine", __version__, backend.name)
-            if index is None:
-                from .state import SolverOutputState
-
-                out = SolverOutputState(sis)
-                out.early_exit()
-            else:
-                with _spinner("Solving environment"):
-                    out = solve(sis, index, backend, options)
-        except plus_errors.PackagesNotFoundError as exc:
-            if not sis.is_removing and self._called_from_conda_build():
-                raise self._conda_build_error(exc.specs, str(exc)) from None
-            if sis.is_removing:
-                specs = [MatchSpec(s) for s in exc.specs]
-                error = PackagesNotFoundError(specs)
-            else:
-                from .conda_cli import packages_not_found  # adds "did you mean"
-
-                error = packages_not_found(
-                    [_matchspec(s) for s in exc.specs], [str(c) for c in self.channels], exc
-                )
-            error.allow_retry = False
-            raise error from None
-        except plus_errors.UnsatisfiableError as exc:
-            from .conda_cli import attach_guidance  # culprits as conda's "Next steps"
-
-            if self._called_from_conda_build():
-                raise self._conda_build_error(_blocking_specs(exc), str(exc)) from None
-
-            if exc.explanation.virtual_blockers:
-                error = _virtual_package_error(exc.explanation.virtual_blockers)
-                error.allow_retry = False
-                attach_guidance(error, exc.explanation)
-                raise error from None
-            error = PlusUnsatisfiableError(str(exc))
-            attach_guidance(error, exc.explanation)
-            raise error from None
-        except plus_errors.SpecsConfigurationConflictError as exc:
-            error = SpecsConfigurationConflictError(
-                requested_specs=sorted(str(MatchSpec(s)) for s in exc.requested_specs),
-                pinned_specs=sorted(str(MatchSpec(s)) for s in exc.pinned_specs),
-                prefix=os.fspath(self.prefix),
-            )
-            error.allow_retry = False
-            raise error from None
-        except plus_errors.InvalidInputError as exc:
-            raise CondaValueError(str(exc)) from None
+            session = SolveSession(self.settings())
+            log.info("conda-solver-plus %s using the %s engine", __version__, session.backend.name)
+            with nullcontext() if index is None else _spinner("Solving environment"):
+                out = session.solve(sis, index)
         except plus_errors.SolverPlusError as exc:
-            raise CondaError(str(exc)) from None
+            removing = sis.is_removing if sis is not None else self._removing_only()
+            raise self._conda_error(exc, removing) from None
 
         self.neutered_specs = tuple(MatchSpec(str(s)) for s in out.neutered.values())
-        from .conda_cli import report_provenance
-
         report_provenance(sis, out)  # -v: where each spec came from, why each package
         records = [self._to_conda(r) for r in out.records.values()]
         if out.held_back and not context.json:
@@ -472,6 +444,46 @@ class PlusSolver(Solver):
                     self.determine_constricting_specs(spec, records)
         return IndexedSet(PrefixGraph(records).graph)
 
+    def _state_and_index(
+        self,
+        update_modifier: Any,
+        deps_modifier: Any,
+        prune: Any,
+        ignore_pinned: Any,
+        force_remove: Any,
+    ) -> tuple[SolverInputState, Index | None]:
+        """The input state and, unless ``remove --force`` needs none, the index.
+
+        The index loads in a worker while the input state is collected: conda's
+        virtual-package plugins probe CUDA in a spawned process (~0.3 s), and py-rattler
+        releases the GIL while it scans repodata, so the two overlap."""
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            forced_removal = self._removing_only() and bool(
+                context.force_remove if force_remove is NULL else force_remove
+            )
+            loading = None if forced_removal else pool.submit(self.load_index)
+            sis = self.input_state(
+                update_modifier, deps_modifier, prune, ignore_pinned, force_remove
+            )
+            if sis.is_removing and sis.force_remove:
+                return sis, None  # --force removes exactly what was named: no index
+            with _spinner(f"Collecting package metadata ({self._repodata_fn})"):
+                return sis, (loading or pool.submit(self.load_index)).result()
+
+    def _conda_error(self, exc: plus_errors.SolverPlusError, removing: bool) -> Exception:
+        """The exception conda (or conda-build, when it is the caller) should see."""
+        if self._called_from_conda_build():
+            if isinstance(exc, plus_errors.UnsatisfiableError):
+                return self._conda_build_error(blocking_specs(exc), str(exc))
+            if isinstance(exc, plus_errors.PackagesNotFoundError) and not removing:
+                return self._conda_build_error(exc.specs, str(exc))
+        return conda_error(
+            exc,
+            removing=removing,
+            channels=[str(c) for c in self.channels],
+            prefix=os.fspath(self.prefix),
+        )
+
     # -- conda-build ---------------------------------------------------------------------
     def _called_from_conda_build(self) -> bool:
         """Is conda-build asking? Its ``install_actions`` hands every solver conda-build's
@@ -480,78 +492,25 @@ class PlusSolver(Solver):
         return self._index is not None and "conda_build" in sys.modules
 
     def _conda_build_error(self, specs: list[str], explanation: str) -> Exception:
-        """conda-build's ``DependencyNeedsBuildingError`` naming ``specs``, with plus's
-        explanation in its message (as conda-libmamba-solver does).
-
-        conda-build acts on that error alone: ``conda build`` first builds a missing
-        dependency when another recipe given provides it, ``conda render`` returns a
-        non-final recipe. It derives the error from conda's own errors by parsing their text
-        line by line, which plus's explanations do not follow."""
-        from conda_build.exceptions import DependencyNeedsBuildingError
-
-        class ExplainedDependencyNeedsBuildingError(DependencyNeedsBuildingError):
-            def __str__(self) -> str:
-                return f"{self.message}\n{explanation}"
-
-        matchspecs = [_matchspec(spec) for spec in specs]
+        """conda-build's ``DependencyNeedsBuildingError`` for this solve's platform."""
         subdir = next((s for s in self.subdirs if s != "noarch"), context.subdir)
-        error = ExplainedDependencyNeedsBuildingError(
-            packages=[spec.name for spec in matchspecs], subdir=subdir
-        )
-        error.matchspecs = matchspecs
-        return error
+        return conda_build_error(specs, explanation, subdir)
 
     def _notify_conda_outdated(self, link_precs, *args, **kwargs):
         # conda's default implementation queries the classic index; plus does not build it
         return
 
 
-def _blocking_specs(exc: plus_errors.UnsatisfiableError) -> list[str]:
-    """What an unsatisfiable request lacks, for conda-build: the dependencies no channel
-    has (which another recipe may build), else the requested specs in conflict."""
-    missing: list[str] = []
-    heads: set[str] = set()
-    for chain in exc.explanation.chains:
-        if not chain.steps:
-            continue
-        heads.add(chain.steps[0].name)
-        heads.update(_matchspec(partner).name for partner in chain.partners)
-        if chain.problem == "missing":
-            last = chain.steps[-1]
-            missing.append(last.specs[0] if last.specs else last.name)
-    if missing:
-        return list(dict.fromkeys(missing))
-    in_conflict = [spec for spec in exc.requested if _matchspec(spec).name in heads]
-    return in_conflict or exc.requested
+def report_provenance(sis: SolverInputState, out: SolverOutputState) -> None:
+    """``conda install -v``: print the provenance of the solve to stderr (conda's ``-v``
+    is "detailed output"; logging only starts at ``-vv``), and log it at debug level."""
+    if context.verbosity >= 1 and not context.json and not context.quiet:
+        print("\nconda-solver-plus: " + render_provenance(sis, out), file=sys.stderr)
+    elif log.isEnabledFor(logging.DEBUG):
+        log.debug("%s", render_provenance(sis, out))
 
 
-def _virtual_package_error(blockers: dict[str, list[str]]) -> UnsatisfiableError:
-    """conda's "incompatible with your system" error: each requested package with the
-    virtual-package versions its candidates need, and the system's own virtual package."""
-    system = {
-        record.name: record for record in context.plugin_manager.get_virtual_package_records()
-    }
-    chains = set()
-    reference = "not available"
-    for name, deps in blockers.items():
-        versions: dict[str, set[str]] = {}
-        for dep in deps:
-            spec = MatchSpec(dep)
-            versions.setdefault(spec.name, set())
-            if spec.version is not None:
-                versions[spec.name].add(str(spec.version))
-        for virtual_name, wanted in versions.items():
-            needed = MatchSpec(name=virtual_name, version="|".join(sorted(wanted)) or None)
-            present = system.get(virtual_name)
-            reference = str(present.version) if present else "not available"
-            chains.add(((MatchSpec(name), needed), reference))
-            if present is not None:
-                text = f"@/{present.subdir}::{present.name}=={present.version}={present.build}"
-                chains.add(((MatchSpec(text),), reference))
-    return UnsatisfiableError({"virtual_package": chains})
-
-
-def _spinner(message: str):
+def _spinner(message: str) -> AbstractContextManager[Any]:
     """conda's progress spinner (silent under --quiet/--json, as conda configures it)."""
     try:
         from conda.reporters import get_spinner
@@ -573,33 +532,3 @@ def _conda_spec_str(spec: MatchSpec) -> str:
     if channel and "::" not in text:
         text = f"{channel}::{text}"
     return text
-
-
-def _matchspec(text: str) -> MatchSpec:
-    try:
-        return MatchSpec(text.split(",")[0].strip())
-    except Exception:
-        return MatchSpec(text.split()[0])
-
-
-def _timeout() -> float | None:
-    """Seconds the whole solve may take: ``CONDA_SOLVER_PLUS_TIMEOUT`` or the
-    ``plus_timeout`` key of ``.condarc``; unset, empty or ``0`` means no limit."""
-    value = os.environ.get("CONDA_SOLVER_PLUS_TIMEOUT")
-    source = "CONDA_SOLVER_PLUS_TIMEOUT"
-    if not value:
-        source = "plus_timeout (.condarc)"
-        for raw in getattr(context, "raw_data", {}).values():
-            setting = raw.get("plus_timeout")
-            if setting is not None:
-                value = getattr(setting, "_raw_value", setting)
-                break
-    if value in (None, ""):
-        return None
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        raise CondaValueError(f"{source} must be a number of seconds, got {value!r}") from None
-    if seconds < 0:
-        raise CondaValueError(f"{source} must not be negative, got {value!r}")
-    return seconds or None

@@ -1,0 +1,145 @@
+"""
+``conda plus``: explanations and repoquery inside conda.
+
+The standalone CLI (``python -m conda_solver_plus``) takes channels and a prefix as
+arguments. Inside conda the same answers should come from conda's own configuration —
+``.condarc`` channels, ``-n``/``-p`` environments, pins, virtual packages — so the
+``plus`` subcommand builds its request exactly as ``conda install --solver=plus`` would:
+a :class:`~conda_solver_plus.conda.solver.PlusSolver` gives the input state, the index
+and the settings, and the shared pipeline (:class:`~conda_solver_plus.session.SolveSession`)
+solves. Then it prints:
+
+- ``conda plus explain [SPEC...]`` — the provenance of every spec handed to the engine and
+  why each package of the result is there (or, when it cannot be solved, the explanation);
+- ``conda plus why NAME [SPEC...]`` — the chain that brings ``NAME`` into the environment;
+- ``conda plus search SPEC``, ``conda plus depends SPEC [--tree]``, ``conda plus whoneeds
+  NAME`` — queries over the channels' repodata (the name ``repoquery`` belongs to
+  conda-libmamba-solver, so these live under ``plus``).
+
+The arguments are declared in :func:`conda_solver_plus.conda.plugin.configure_parser`
+(conda builds every subcommand's parser on each start; this module loads only for
+``conda plus``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from conda.base.context import context
+from conda.exceptions import CondaError
+from conda.models.match_spec import MatchSpec
+
+from .. import exceptions as plus_errors
+from .. import query
+from ..backends import Backend
+from ..credentials import redact_url
+from ..explain import render_provenance, spec_provenance, why_package
+from ..records import record_to_json
+from ..session import SolveSession
+from ..state import SolverInputState, SolverOutputState
+from .solver import PlusSolver
+
+QUERY_COMMANDS = ("search", "depends", "whoneeds")
+
+
+def target_solver(specs: list[str]) -> PlusSolver:
+    """The solver ``conda install SPEC...`` would use in the target environment
+    (``-n``/``-p``), with conda's configured channels and subdirs."""
+    return PlusSolver(
+        context.target_prefix,
+        context.channels,
+        context.subdirs,
+        specs_to_add=[MatchSpec(spec) for spec in specs],
+        command="install",
+    )
+
+
+def solve_specs(specs: list[str]) -> tuple[SolverInputState, SolverOutputState, Backend]:
+    """The core's input and output state for ``conda install SPEC...`` in the target
+    environment, through the same settings and pipeline as ``solve_final_state``."""
+    solver = target_solver(specs)
+    sis = solver.input_state()
+    index = solver.load_index()
+    session = SolveSession(solver.settings())
+    return sis, session.solve(sis, index), session.backend
+
+
+def run(args: argparse.Namespace) -> int:
+    """The ``conda plus`` action: the exit status of ``args.plus_command``."""
+    command = args.plus_command
+    try:
+        if command in QUERY_COMMANDS:
+            return _query(args, context.json)
+        sis, out, backend = solve_specs(list(getattr(args, "specs", []) or []))
+    except plus_errors.SolverPlusError as exc:
+        if context.json:
+            print(json.dumps({"error": exc.to_json()}, indent=2))
+            return exc.exit_code
+        raise CondaError(str(exc)) from None
+    if command == "why":
+        return _print_why(args.package, sis, out)
+    _print_explain(sis, out, backend)
+    return 0
+
+
+def _print_why(name: str, sis: SolverInputState, out: SolverOutputState) -> int:
+    """``conda plus why NAME``: the chain that brings ``NAME`` in; 1 when it is not in."""
+    chain = why_package(name, sis, out)
+    if context.json:
+        print(json.dumps({"package": name, "chain": chain}, indent=2))
+    elif chain:
+        print("\n".join(f"{'  ' * depth}{line}" for depth, line in enumerate(chain)))
+    else:
+        print(f"{name} is not in the environment", file=sys.stderr)
+    return 0 if chain else 1
+
+
+def _print_explain(sis: SolverInputState, out: SolverOutputState, backend: Backend) -> None:
+    """``conda plus explain``: the engine, each spec's provenance, why each package."""
+    if context.json:
+        payload = {
+            "backend": backend.name,
+            "input": sis.summary(),
+            "provenance": spec_provenance(sis, out),
+            "why": out.why,
+        }
+        print(json.dumps(payload, indent=2))
+    else:
+        print(f"engine: {backend.name}")
+        print(render_provenance(sis, out))
+
+
+def _query(args: argparse.Namespace, as_json: bool) -> int:
+    """``conda plus search|depends|whoneeds`` over conda's configured channels."""
+    solver = target_solver([])
+    index = solver.load_index()
+    priority = solver.settings().channel_priority
+    if args.plus_command == "search":
+        records = query.search(index, args.query, "flexible")
+        if as_json:
+            print(json.dumps({"records": [record_to_json(r) for r in records]}, indent=2))
+        elif records:
+            print(query.render_records(records))
+        else:
+            # the channels as configured may carry a token or password: never echo those
+            channels = ", ".join(redact_url(channel) for channel in context.channels)
+            print(f"no records match {args.query!r} in {channels}")
+        return 0 if records else 1
+    if args.plus_command == "depends":
+        root = query.depends(index, args.query, tree=args.tree, channel_priority=priority)
+        print(
+            json.dumps(root.to_json(), indent=2)
+            if as_json
+            else query.render_depends(root, args.tree)
+        )
+        return 0
+    dependents = query.whoneeds(index, args.query, all_versions=args.all_versions)
+    if as_json:
+        print(json.dumps({"dependents": [d.to_json() for d in dependents]}, indent=2))
+    elif dependents:
+        print(query.render_dependents(dependents))
+    else:
+        print(f"nothing in the channels depends on {args.query}")
+    return 0
