@@ -24,32 +24,32 @@ valid (conda, too, only refuses to *link* excluded records).
 
 How the engines get it: a global cutoff alone is handed to both engines natively
 (:attr:`EngineRequest.exclude_newer`). Per-channel and per-package cutoffs cannot be
-phrased as specs, so the core writes a filtered copy of each affected subdir's repodata
-(cached under the cache directory, keyed by the source file and the cutoffs) and solves
-on that index. The engines' native filter also drops installed and locked records, so
-when one of those is newer than a global cutoff the filtered index is used too. Either
-way both engines see exactly the records the policy allows.
+phrased as specs, so the first index transform of a solve
+(:func:`conda_solver_plus.solving.transforms.apply_exclude_newer`) writes a filtered copy
+of each affected subdir's repodata (cached under the cache directory, keyed by the source
+file and the cutoffs) and the solve runs on that index. The engines' native filter also
+drops installed and locked records, so when one of those is newer than a global cutoff
+the filtered index is used too. Either way both engines see exactly the records the
+policy allows.
+
+This module is the policy alone — parsing cutoffs and deciding what a record's cutoff is —
+and imports no index, so settings can hold an :class:`ExcludeNewer`; the transform that
+applies it to an index lives with the other transforms in
+:mod:`conda_solver_plus.solving.transforms`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import fnmatch
-import hashlib
-import json
-import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 from .exceptions import InvalidInputError
 from .records import canonical_channel_name, short_channel_name, strip_subdir
-
-log = logging.getLogger(__name__)
 
 UTC = datetime.timezone.utc
 _UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
@@ -147,7 +147,16 @@ def _optional_cutoff(
 
 
 def record_timestamp(data: Mapping[str, Any]) -> datetime.datetime | None:
-    """When a repodata entry was published (``indexed_timestamp`` or ``timestamp``)."""
+    """When a repodata entry was published (``indexed_timestamp`` or ``timestamp``, in
+    milliseconds or, in old repodata, seconds); ``None`` when the entry does not say.
+
+    >>> record_timestamp({"timestamp": 1767225600000}).isoformat()
+    '2026-01-01T00:00:00+00:00'
+    >>> record_timestamp({"timestamp": 1767225600}).isoformat()
+    '2026-01-01T00:00:00+00:00'
+    >>> record_timestamp({}) is None
+    True
+    """
     value = data.get("indexed_timestamp") or data.get("timestamp")
     if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
         return None
@@ -248,99 +257,3 @@ class ExcludeNewer:
             return True
         published = record_timestamp(data)
         return published is None or published <= cutoff
-
-
-def _filtered_repodata(source: Path, channel_url: str, policy: ExcludeNewer, cache: Path) -> Path:
-    stat = source.stat()
-    key = [
-        str(source.resolve()),
-        str(stat.st_size),
-        str(stat.st_mtime_ns),
-        str(policy.channel_cutoff(channel_url)),
-        *(f"{name}={cutoff}" for name, cutoff in sorted(policy.packages.items())),
-    ]
-    digest = hashlib.sha256("\0".join(key).encode()).hexdigest()[:24]
-    target = cache / "exclude-newer" / f"{digest}.json"
-    if target.exists():
-        return target
-    try:
-        data = json.loads(source.read_bytes())
-    except (OSError, ValueError) as exc:
-        raise InvalidInputError(str(source), f"not valid repodata JSON ({exc})") from None
-    packages_keys = ("packages", "packages.conda")
-    dropped = 0
-    for key in packages_keys:
-        entries = data.get(key)
-        if not isinstance(entries, dict):
-            continue
-        kept = {}
-        for filename, entry in entries.items():
-            name = str(entry.get("name", "")).lower() if isinstance(entry, Mapping) else ""
-            if isinstance(entry, Mapping) and not policy.includes(name, channel_url, entry):
-                dropped += 1
-                continue
-            kept[filename] = entry
-        data[key] = kept
-    log.info("exclude-newer: %s: %d record(s) hidden", source, dropped)
-    from .index import _atomic_write, cache_not_writable
-
-    try:
-        _atomic_write(target, json.dumps(data).encode())
-    except OSError as exc:
-        raise cache_not_writable(cache, exc) from None
-    return target
-
-
-def _needs_filter(policy: ExcludeNewer, channel_url: str) -> bool:
-    if policy.channel_cutoff(channel_url) is not None:
-        return True
-    return any(cutoff is not None for cutoff in policy.packages.values())
-
-
-def apply_to_index(
-    index,
-    policy: ExcludeNewer | datetime.datetime | None,
-    cache_dir=None,
-    kept: Iterable[Any] = (),
-):
-    """``(index, engine_cutoff)`` for a solve under ``policy``.
-
-    A global cutoff alone goes to the engines natively (``engine_cutoff``); with
-    per-channel or per-package cutoffs the returned index serves filtered copies of the
-    repodata and ``engine_cutoff`` is ``None``. ``kept`` are the installed/locked records:
-    the engines' own filter would drop those that are newer than the cutoff too, so then
-    the filtered index is used even for a global cutoff.
-    """
-    from .index import Index, SubdirRepo, _open_sparse, default_cache_dir
-
-    if isinstance(policy, datetime.datetime):
-        policy = ExcludeNewer(policy)
-    if policy is None or not policy.active:
-        return index, None
-    if not policy.has_overrides:
-        cutoff = policy.cutoff
-        if not any(r.timestamp and r.timestamp > cutoff for r in kept):
-            return index, cutoff
-    cache = Path(cache_dir) if cache_dir else default_cache_dir()
-    repos = []
-    for repo in index.repos:
-        if not _needs_filter(policy, repo.channel.url):
-            repos.append(repo)
-            continue
-        if not repo.path.is_file():
-            raise InvalidInputError(
-                repo.label,
-                "per-channel/per-package exclude-newer needs the repodata file on disk",
-                "use a local channel or only a global --exclude-newer",
-            )
-        path = _filtered_repodata(repo.path, repo.channel.url, policy, cache)
-        sparse = _open_sparse(repo.channel, repo.subdir, path, source=repo.path)
-        repos.append(SubdirRepo(repo.channel, repo.subdir, path, sparse))
-    return Index(channels=index.channels, subdirs=index.subdirs, repos=repos), None
-
-
-def with_policy_applied(index, options, cache_dir=None, kept: Iterable[Any] = ()):
-    """``(index, options)`` with ``options.exclude_newer`` turned into what the engines
-    take (see :func:`apply_to_index`)."""
-    filtered, cutoff = apply_to_index(index, options.exclude_newer, cache_dir, kept)
-    return filtered, dataclasses.replace(options, exclude_newer=cutoff)

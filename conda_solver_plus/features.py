@@ -67,117 +67,56 @@ import dataclasses
 import hashlib
 import json
 import logging
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 from urllib.parse import quote
 
-from rattler import MatchSpec, RepoDataRecord
+from rattler import MatchSpec, PackageName, RepoDataRecord, SparseRepoData
 
-from .exceptions import InvalidInputError
-from .index import (
-    ChannelRef,
-    Index,
-    SubdirRepo,
-    _atomic_write,
-    _open_sparse,
-    cache_not_writable,
-    default_cache_dir,
+from .backends import Backend, EngineRequest, EngineUnsolvable
+from .feature_names import (
+    FEATURE_PACKAGE_PREFIX,
+    feature_of,
+    feature_package,
+    feature_spec_package,
+    record_features,
+    removal_matches,
+    spec_feature,
+    split_features,
+    tracked_features,
 )
+from .index import ChannelRef, Index, SubdirRepo, default_cache_dir, open_sparse, write_cache_file
 from .records import dependency_names, record_from_dict, record_name
 
-if TYPE_CHECKING:
-    from .backends import Backend, EngineRequest
+# the naming half lives in .feature_names (low-level modules use it without this one);
+# it is re-exported here so the whole feature story has one public address
+__all__ = [
+    "FEATURE_PACKAGE_PREFIX",
+    "PENALTY",
+    "feature_of",
+    "feature_package",
+    "feature_spec_package",
+    "record_features",
+    "removal_matches",
+    "solve",
+    "split_features",
+    "tracked_features",
+]
 
 log = logging.getLogger(__name__)
 
-#: names of the synthetic packages that stand for "feature X is on"
-FEATURE_PACKAGE_PREFIX = "_legacy-feature-"
 #: the ``track_features`` entry that makes both engines rank a record lower
 PENALTY = "_legacy-feature-penalty"
-#: features are written like package names in every channel we know of
-_FEATURE_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
-#: ``*[track_features=mkl]``, ``[track_features='mkl']`` (how conda writes ``mkl@``)
-_FEATURE_SPEC = re.compile(
-    r"""^\*?\s*\[\s*track_features\s*=\s*(['"]?)(?P<value>[^'"\]]*)\1\s*\]$"""
-)
 
-
-def split_features(value: str | Sequence[str] | None) -> list[str]:
-    """``"mkl debug"``, ``"mkl,debug"`` or ``["mkl", "debug"]`` -> ``["mkl", "debug"]``."""
-    if not value:
-        return []
-    if isinstance(value, str):
-        value = value.replace(",", " ").split()
-    return [feature.strip() for feature in value if feature.strip()]
-
-
-def feature_package(feature: str, source: str = "feature") -> str:
-    """The synthetic package name standing for ``feature``."""
-    if not _FEATURE_NAME.match(feature):
-        raise InvalidInputError(
-            source,
-            f"feature name {feature!r}: a feature name is one word of letters, digits, "
-            "'_', '.' and '-'",
-            "name one feature, like 'mkl@'",
-        )
-    return FEATURE_PACKAGE_PREFIX + feature.lower()
-
-
-def feature_of(name: str) -> str | None:
-    """The feature a synthetic package name stands for, or ``None`` for real packages."""
-    if name.startswith(FEATURE_PACKAGE_PREFIX):
-        return name[len(FEATURE_PACKAGE_PREFIX) :]
-    return None
-
-
-def feature_spec_package(text: str, source: str = "command line") -> str | None:
-    """For a spec that asks for a feature (``mkl@``, ``*[track_features=mkl]``) the
-    synthetic package to require instead; ``None`` for any other spec."""
-    text = text.strip()
-    if text.endswith("@"):
-        features = [text[:-1]]
-    else:
-        found = _FEATURE_SPEC.match(text)
-        if found is None:
-            return None
-        features = split_features(found.group("value"))
-    if len(features) != 1:
-        raise InvalidInputError(
-            f"{source}: spec {text!r}",
-            f"asks for {len(features)} features; a spec can turn on exactly one",
-            "write one spec per feature, like 'mkl@'",
-        )
-    return feature_package(features[0], f"{source}: spec {text!r}")
-
-
-def record_features(record: RepoDataRecord) -> set[str]:
-    return {feature.lower() for feature in split_features(record.features)}
-
-
-def tracked_features(record: RepoDataRecord) -> set[str]:
-    return {feature.lower() for feature in split_features(list(record.track_features))}
-
-
-def _spec_feature(spec: MatchSpec) -> str | None:
-    name = spec.name.normalized if spec.name is not None else None
-    return feature_of(name) if name else None
-
-
-def removal_matches(spec: MatchSpec, record: RepoDataRecord) -> bool:
-    """Does removing ``spec`` remove the installed ``record``? Removing a feature
-    (``conda remove --features mkl``) removes the records tracking it."""
-    feature = _spec_feature(spec)
-    if feature is not None:
-        return feature in tracked_features(record)
-    return spec.matches(record)
+#: a repodata entry as JSON (``name``, ``version``, ``depends``, ...)
+Entry = dict[str, Any]
 
 
 def _removed_feature(spec: MatchSpec) -> str | None:
     """The feature a core constraint forbids (``_legacy-feature-X <0.0.0dev0``: a
     requested removal of ``X``)."""
-    feature = _spec_feature(spec)
+    feature = spec_feature(spec)
     if feature is not None and str(spec.version or "").startswith("<"):
         return feature
     return None
@@ -187,9 +126,7 @@ def solve(
     backend: Backend, index: Index, request: EngineRequest, cache_dir: Path | None = None
 ) -> list[RepoDataRecord]:
     """``backend.solve(index, request)`` with legacy features honoured (see the module)."""
-    from .backends import EngineUnsolvable
-
-    requested = {f for f in map(_spec_feature, request.specs) if f}
+    requested = {f for f in map(spec_feature, request.specs) if f}
     removed = {f for f in map(_removed_feature, request.constraints) if f}
     answer: list[RepoDataRecord] | None = None
     if not requested and not removed:
@@ -227,8 +164,6 @@ def _concerns(index: Index, answer: list[RepoDataRecord]) -> bool:
     """Does ``answer`` (solved without feature rules) break or miss one? It does when it
     holds a featured record (which needs a tracker), or tracks a feature that another
     build of one of its packages carries (which classic would then prefer)."""
-    from rattler import PackageName
-
     if any(record.features for record in answer):
         return True
     tracked = set().union(*(tracked_features(record) for record in answer))
@@ -267,6 +202,48 @@ class _Rewritten:
         return out
 
 
+@dataclasses.dataclass(frozen=True)
+class _Policy:
+    """The feature rules of one of the two solves: which records it may see and how each
+    is rewritten."""
+
+    #: every feature in play: carried by a reachable record, or requested
+    features: frozenset[str]
+    #: ``None`` for the first solve (featured builds penalised); the second solve's
+    #: active features otherwise
+    active: frozenset[str] | None
+    requested: frozenset[str]
+    removed: frozenset[str]
+    #: names with a build for an active feature: their featureless builds are penalised
+    preferred: frozenset[str] = frozenset()
+
+    def allowed(self, record: RepoDataRecord) -> bool:
+        """May this solve see ``record``? Not when it carries or tracks a removed feature,
+        nor (second solve) a feature that is not active."""
+        featured = record_features(record)
+        tracked = tracked_features(record) & self.features
+        if (featured | tracked) & self.removed:
+            return False
+        return self.active is None or not (featured - self.active or tracked - self.active)
+
+    def changes(self, record: RepoDataRecord) -> tuple[list[str], list[str]] | None:
+        """(depends, track_features) for ``record``, or None if it stays as it is: a
+        featured build depends on its features' synthetic packages, a penalised one
+        tracks :data:`PENALTY`."""
+        featured = record_features(record)
+        penalised = (self.active is None and featured) or (
+            self.active is not None and not featured and record_name(record) in self.preferred
+        )
+        if not featured and not penalised:
+            return None
+        depends = list(record.depends)
+        depends += [feature_package(f) for f in sorted(featured)]
+        track = list(record.track_features)
+        if penalised:
+            track.append(PENALTY)
+        return depends, track
+
+
 @dataclasses.dataclass
 class _Universe:
     """Every record the request can reach, and the features they carry."""
@@ -281,8 +258,6 @@ class _Universe:
 
     @classmethod
     def load(cls, index: Index, request: EngineRequest) -> _Universe:
-        from rattler import PackageName, SparseRepoData
-
         given = [*request.installed, *request.locked, *request.pinned]
         names = {
             spec.name.normalized
@@ -317,65 +292,63 @@ class _Universe:
     ) -> _Rewritten:
         """The index and request one solve gets: ``active is None`` for the first solve
         (featured builds penalised), the active features for the second."""
-        features = self.features | requested
-
-        def allowed(record: RepoDataRecord) -> bool:
-            featured = record_features(record)
-            tracked = tracked_features(record) & features
-            if (featured | tracked) & removed:
-                return False
-            return active is None or not (featured - active or tracked - active)
-
-        # names with a build for an active feature: their featureless builds are penalised
-        preferred: set[str] = set()
-        if active is not None:
-            for record in self._all():
-                featured = record_features(record)
-                if featured and featured <= active and allowed(record):
-                    preferred.add(record_name(record))
-
-        def changes(record: RepoDataRecord) -> tuple[list[str], list[str]] | None:
-            """(depends, track_features) for ``record``, or None if it stays as it is."""
-            featured = record_features(record)
-            penalised = (active is None and featured) or (
-                active is not None and not featured and record_name(record) in preferred
-            )
-            if not featured and not penalised:
-                return None
-            depends = list(record.depends)
-            depends += [feature_package(f) for f in sorted(featured)]
-            track = list(record.track_features)
-            if penalised:
-                track.append(PENALTY)
-            return depends, track
-
+        policy = self._policy(active, requested, removed)
         originals: dict[object, RepoDataRecord] = {}
-        repos: list[SubdirRepo] = []
-        for repo, records in zip(self.index.repos, self.per_repo, strict=True):
-            entries: dict[str, dict] = {}
-            for record in records:
-                if not allowed(record):
-                    continue
-                entry = json.loads(record.to_json())
-                for key in ("url", "channel", "fn"):
-                    entry.pop(key, None)
-                change = changes(record)
-                if change is not None:
-                    entry["depends"], track = change
-                    # an empty string would be read back as one empty feature
-                    entry.pop("track_features", None)
-                    if track:
-                        entry["track_features"] = " ".join(track)
-                entries[record.file_name] = entry
-                originals[(repo.channel.url, repo.subdir, record.file_name)] = record
-                originals.setdefault(record.url, record)
-            path = _write_repodata(cache, repo.subdir, entries)
-            sparse = _open_sparse(repo.channel, repo.subdir, path, source=repo.path)
-            repos.append(SubdirRepo(repo.channel, repo.subdir, path, sparse))
+        repos = [
+            self._rewritten_repo(repo, records, policy, cache, originals)
+            for repo, records in zip(self.index.repos, self.per_repo, strict=True)
+        ]
+        new_request = self._rewritten_request(request, policy, originals)
+        synthetic = self._synthetic_repo(policy, cache)
+        index = Index(
+            channels=[*self.index.channels, synthetic.channel],
+            subdirs=self.index.subdirs,
+            repos=[*repos, synthetic],
+        )
+        return _Rewritten(index, new_request, originals)
 
-        # installed records that need a record left out go too: kept, the libmamba engine
-        # would try to repair their dependency on it (they stay candidates in the index)
-        dropped = {record_name(r) for r in self.given if not allowed(r)}
+    def _policy(self, active: set[str] | None, requested: set[str], removed: set[str]) -> _Policy:
+        policy = _Policy(
+            features=frozenset(self.features | requested),
+            active=None if active is None else frozenset(active),
+            requested=frozenset(requested),
+            removed=frozenset(removed),
+        )
+        if active is None:
+            return policy
+        preferred = {
+            record_name(record)
+            for record in self._all()
+            if record_features(record)
+            and record_features(record) <= active
+            and policy.allowed(record)
+        }
+        return dataclasses.replace(policy, preferred=frozenset(preferred))
+
+    def _rewritten_repo(
+        self,
+        repo: SubdirRepo,
+        records: list[RepoDataRecord],
+        policy: _Policy,
+        cache: Path,
+        originals: dict[object, RepoDataRecord],
+    ) -> SubdirRepo:
+        """``repo`` served from a repodata file of the records ``policy`` allows, each
+        rewritten; ``originals`` learns the record behind each entry."""
+        entries: dict[str, Entry] = {}
+        for record in records:
+            if not policy.allowed(record):
+                continue
+            entries[record.file_name] = _entry(record, policy.changes(record))
+            originals[(repo.channel.url, repo.subdir, record.file_name)] = record
+            originals.setdefault(record.url, record)
+        return repo.served_from(_write_repodata(cache, repo.subdir, entries))
+
+    def _dropped(self, policy: _Policy) -> set[str]:
+        """Names of given records that go: those ``policy`` hides, and those that need
+        one of them. Kept, the libmamba engine would try to repair their dependency on a
+        record left out (they stay candidates in the index)."""
+        dropped = {record_name(r) for r in self.given if not policy.allowed(r)}
         while True:
             more = {
                 record_name(r)
@@ -383,78 +356,71 @@ class _Universe:
                 if record_name(r) not in dropped and set(dependency_names(r)) & dropped
             }
             if not more:
-                break
+                return dropped
             dropped |= more
 
+    def _rewritten_request(
+        self, request: EngineRequest, policy: _Policy, originals: dict[object, RepoDataRecord]
+    ) -> EngineRequest:
+        """``request`` with its installed, locked and pinned records rewritten like the
+        index's; pinned records are kept even when what they need is dropped."""
+        dropped = self._dropped(policy)
+
         def given(records: list[RepoDataRecord], keep_all: bool = False) -> list[RepoDataRecord]:
-            out = []
+            kept = []
             for record in records:
-                if not allowed(record) or (not keep_all and record_name(record) in dropped):
+                if not policy.allowed(record) or (not keep_all and record_name(record) in dropped):
                     continue
                 originals[record.url] = record
-                change = changes(record)
-                out.append(record if change is None else _changed(record, *change))
-            return out
+                change = policy.changes(record)
+                kept.append(record if change is None else _changed(record, *change))
+            return kept
 
         # the first solve must not keep a featured build only because it is installed
-        locked = [r for r in request.locked if active is not None or not record_features(r)]
-        new_request = dataclasses.replace(
+        locked = [r for r in request.locked if policy.active is not None or not record_features(r)]
+        return dataclasses.replace(
             request,
             locked=given(locked),
             pinned=given(request.pinned, keep_all=True),
             installed=given(request.installed),
         )
 
-        synthetic = self._synthetic_entries(features, active, requested, removed, allowed)
+    def _all(self) -> Iterable[RepoDataRecord]:
+        yield from self.given
+        for records in self.per_repo:
+            yield from records
+
+    def _synthetic_repo(self, policy: _Policy, cache: Path) -> SubdirRepo:
+        """The ``legacy-features`` channel serving the ``_legacy-feature-X`` packages."""
         channel_dir = cache / "legacy-features"
         ref = ChannelRef(
             given="legacy features",
             url="file://" + quote(str(channel_dir.resolve())),
             name="legacy-features",
         )
-        path = _write_repodata(cache, "noarch", synthetic)
-        synthetic_repo = SubdirRepo(ref, "noarch", path, _open_sparse(ref, "noarch", path))
-        index = Index(
-            channels=[*self.index.channels, ref],
-            subdirs=self.index.subdirs,
-            repos=[*repos, synthetic_repo],
-        )
-        return _Rewritten(index, new_request, originals)
+        path = _write_repodata(cache, "noarch", self._synthetic_entries(policy))
+        return SubdirRepo(ref, "noarch", path, open_sparse(ref, "noarch", path))
 
-    def _all(self) -> Iterable[RepoDataRecord]:
-        yield from self.given
-        for records in self.per_repo:
-            yield from records
-
-    def _synthetic_entries(self, features, active, requested, removed, allowed) -> dict:
+    def _synthetic_entries(self, policy: _Policy) -> dict[str, Entry]:
         """Repodata entries of the ``_legacy-feature-X`` packages: one build per package
         name tracking ``X`` (or per record, where only some builds of a name track it),
         and one without dependencies when ``X`` was requested."""
-        entries: dict[str, dict] = {}
-        for feature in sorted(features):
-            if feature in removed or (active is not None and feature not in active):
+        by_name: dict[str, list[RepoDataRecord]] = {}
+        for record in self._all():
+            if policy.allowed(record):
+                by_name.setdefault(record_name(record), []).append(record)
+        entries: dict[str, Entry] = {}
+        for feature in sorted(policy.features):
+            if feature in policy.removed or (
+                policy.active is not None and feature not in policy.active
+            ):
                 continue
-            name = feature_package(feature)
-            builds: dict[str, list[str]] = {}
-            by_name: dict[str, list[RepoDataRecord]] = {}
-            for record in self._all():
-                if allowed(record):
-                    by_name.setdefault(record_name(record), []).append(record)
-            for package, records in sorted(by_name.items()):
-                trackers = [r for r in records if feature in tracked_features(r)]
-                if not trackers:
-                    continue
-                if len(trackers) == len(records):
-                    builds[package] = [package]
-                    continue
-                for record in trackers:
-                    exact = f"{package} =={record.version} {record.build}"
-                    builds.setdefault(f"{package}_{len(builds)}", [exact])
-            if feature in requested:
+            builds = _tracker_builds(feature, by_name)
+            if feature in policy.requested:
                 builds["requested"] = []
+            name = feature_package(feature)
             for build, depends in builds.items():
-                filename = f"{name}-0-{build}.tar.bz2"
-                entries[filename] = {
+                entries[f"{name}-0-{build}.tar.bz2"] = {
                     "name": name,
                     "version": "0",
                     "build": build,
@@ -464,6 +430,40 @@ class _Universe:
                     "subdir": "noarch",
                 }
         return entries
+
+
+def _tracker_builds(
+    feature: str, by_name: dict[str, list[RepoDataRecord]]
+) -> dict[str, list[str]]:
+    """Build string -> dependencies of the synthetic package's builds for ``feature``: one
+    per package name whose records all track it, one per record where only some do."""
+    builds: dict[str, list[str]] = {}
+    for package, records in sorted(by_name.items()):
+        trackers = [r for r in records if feature in tracked_features(r)]
+        if not trackers:
+            continue
+        if len(trackers) == len(records):
+            builds[package] = [package]
+            continue
+        for record in trackers:
+            exact = f"{package} =={record.version} {record.build}"
+            builds.setdefault(f"{package}_{len(builds)}", [exact])
+    return builds
+
+
+def _entry(record: RepoDataRecord, change: tuple[list[str], list[str]] | None) -> Entry:
+    """The repodata entry of ``record`` (where it came from left out: the file it goes
+    in says), with ``change`` = (depends, track_features) applied."""
+    entry: Entry = json.loads(record.to_json())
+    for key in ("url", "channel", "fn"):
+        entry.pop(key, None)
+    if change is not None:
+        entry["depends"], track = change
+        # an empty string would be read back as one empty feature
+        entry.pop("track_features", None)
+        if track:
+            entry["track_features"] = " ".join(track)
+    return entry
 
 
 def _changed(record: RepoDataRecord, depends: list[str], track: list[str]) -> RepoDataRecord:
@@ -479,7 +479,7 @@ def _changed(record: RepoDataRecord, depends: list[str], track: list[str]) -> Re
     )
 
 
-def _write_repodata(cache: Path, subdir: str, entries: dict[str, dict]) -> Path:
+def _write_repodata(cache: Path, subdir: str, entries: dict[str, Entry]) -> Path:
     """A repodata file holding ``entries``, named by its content (so the libmamba
     engine's ``.solv`` cache serves it again next time)."""
     packages = {fn: e for fn, e in entries.items() if not fn.endswith(".conda")}
@@ -491,8 +491,5 @@ def _write_repodata(cache: Path, subdir: str, entries: dict[str, dict]) -> Path:
     digest = hashlib.sha256(data).hexdigest()[:24]
     target = cache / "legacy-features" / f"{digest}.json"
     if not target.exists():
-        try:
-            _atomic_write(target, data)
-        except OSError as exc:
-            raise cache_not_writable(cache, exc) from None
+        write_cache_file(cache, target, data)
     return target

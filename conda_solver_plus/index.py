@@ -199,6 +199,17 @@ class SubdirRepo:
     def label(self) -> str:
         return f"{self.channel.name}/{self.subdir}"
 
+    def served_from(self, path: Path) -> SubdirRepo:
+        """The same ``channel/subdir`` served from another repodata file: how an index
+        transform (:mod:`conda_solver_plus.solving.transforms`) hands the engine derived
+        repodata. Errors about the new file still name this repo's own file."""
+        return SubdirRepo(
+            self.channel,
+            self.subdir,
+            path,
+            open_sparse(self.channel, self.subdir, path, self.path),
+        )
+
     @functools.cached_property
     def names(self) -> frozenset[str]:
         """The package names this repo lists, computed once: py-rattler builds the list
@@ -272,7 +283,18 @@ def cache_not_writable(cache: Path, exc: OSError) -> InvalidInputError:
     )
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def write_cache_file(cache: Path, path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` under the cache directory ``cache`` atomically; a cache
+    that cannot be written is the one clear error (:func:`cache_not_writable`)."""
+    try:
+        atomic_write(path, data)
+    except OSError as exc:
+        raise cache_not_writable(cache, exc) from None
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``path`` all at once (a temporary file renamed over it): a concurrent solve
+    reading the cache sees the old file or the new one, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     try:
@@ -309,18 +331,16 @@ def _decompressed(source: Path, cache_dir: Path) -> Path:
             f"cannot decompress repodata ({exc})",
             "re-index the channel or remove the corrupt file",
         ) from None
-    try:
-        _atomic_write(target, data)
-    except OSError as exc:
-        raise cache_not_writable(cache_dir, exc) from None
+    write_cache_file(cache_dir, target, data)
     return target
 
 
-def _open_sparse(
+def open_sparse(
     channel: ChannelRef, subdir: str, path: Path, source: Path | None = None
 ) -> SparseRepoData:
-    """Open ``path``; errors name ``source`` (the channel's file ``path`` was decompressed
-    from), defaulting to ``path`` itself."""
+    """Open the repodata file ``path`` lazily for ``channel``/``subdir``; errors name
+    ``source`` (the channel's own file, when ``path`` was decompressed or derived from it),
+    defaulting to ``path`` itself."""
     source = source or path
     try:
         sparse = SparseRepoData(channel.rattler_channel(), subdir, str(path))
@@ -356,7 +376,7 @@ def _load_local(channel: ChannelRef, subdirs: list[str], cache_dir: Path) -> lis
         if not os.access(candidate, os.R_OK):
             raise InvalidInputError(str(candidate), "repodata is not readable (permissions)")
         path = candidate if filename == "repodata.json" else _decompressed(candidate, cache_dir)
-        sparse = _open_sparse(channel, subdir, path, source=candidate)
+        sparse = open_sparse(channel, subdir, path, source=candidate)
         repos.append(SubdirRepo(channel, subdir, path, sparse))
     if not repos:
         raise InvalidInputError(
@@ -525,5 +545,5 @@ def index_from_files(entries: list[tuple[ChannelRef, str, Path]]) -> Index:
             channels.append(channel)
         if subdir not in subdirs:
             subdirs.append(subdir)
-        repos.append(SubdirRepo(channel, subdir, path, _open_sparse(channel, subdir, path)))
+        repos.append(SubdirRepo(channel, subdir, path, open_sparse(channel, subdir, path)))
     return Index(channels=channels, subdirs=subdirs, repos=repos)

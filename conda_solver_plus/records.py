@@ -24,10 +24,10 @@ from __future__ import annotations
 import datetime
 import functools
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlparse
 
-from rattler import BuildString, PackageRecord, RepoDataRecord
+from rattler import BuildString, MatchSpec, PackageRecord, RepoDataRecord
 
 from .exceptions import InvalidInputError
 
@@ -119,19 +119,8 @@ def _str_list(value: Any, field: str, source: str) -> list[str]:
     return list(value)
 
 
-def record_from_dict(
-    data: Mapping[str, Any],
-    *,
-    source: str,
-    fn: str | None = None,
-    channel: str | None = None,
-    subdir: str | None = None,
-) -> RepoDataRecord:
-    """Build a ``RepoDataRecord`` from a repodata / conda-meta / lockfile entry.
-
-    ``fn``, ``channel`` and ``subdir`` fill in what the entry itself does not carry (a
-    repodata entry is keyed by its file name and lives in a channel's subdir).
-    """
+def _identity(data: Mapping[str, Any], source: str) -> tuple[str, str, str, int]:
+    """(name, version, build, build_number) of an entry: what no record can do without."""
     if not isinstance(data, Mapping):
         raise InvalidInputError(source, "package record is not a JSON object")
     missing = [key for key in ("name", "version") if not data.get(key)]
@@ -149,12 +138,24 @@ def record_from_dict(
     build_number = data.get("build_number", 0)
     if not isinstance(build_number, int) or isinstance(build_number, bool):
         raise InvalidInputError(source, f"build_number of {name} must be an integer")
-    subdir = data.get("subdir") or subdir or "noarch"
+    return name, version, build, build_number
+
+
+def _location(
+    data: Mapping[str, Any],
+    dist: str,
+    source: str,
+    fn: str | None,
+    channel: str | None,
+    subdir: str,
+) -> tuple[str, str, str]:
+    """(file name, channel, url) of the entry of ``dist`` (``name-version-build``), each
+    read off the entry, else the caller's value, else inferred the way conda does."""
     url = data.get("url") or ""
     if not isinstance(url, str):
         raise InvalidInputError(source, f"field 'url' must be a string, got {url!r}")
     # like conda, a missing file name or channel is read off the URL when there is one
-    fn = data.get("fn") or fn or url.rpartition("/")[2] or f"{name}-{version}-{build}.tar.bz2"
+    fn = data.get("fn") or fn or url.rpartition("/")[2] or f"{dist}.tar.bz2"
     if not fn.endswith((".conda", ".tar.bz2")):
         # conda itself accepts records whose fn has no archive extension (ones it or a
         # tool synthesised, pip-interop records); rattler needs a package file name
@@ -168,11 +169,36 @@ def record_from_dict(
         # nothing says where the package came from: conda's "<unknown>" channel
         base = strip_subdir(channel) if channel else UNKNOWN_CHANNEL_URL
         url = f"{base}/{subdir}/{fn}"
-    noarch = data.get("noarch")
-    if noarch is True:
-        noarch = "generic"
-    elif noarch not in ("python", "generic"):
-        noarch = None
+    return fn, channel, url
+
+
+def _noarch(value: Any) -> Literal["python", "generic"] | None:
+    """conda's ``noarch`` field: ``true`` (old repodata) is ``generic``; anything but
+    ``python``/``generic`` is not noarch."""
+    if value is True:
+        return "generic"
+    if value == "python":
+        return "python"
+    return "generic" if value == "generic" else None
+
+
+def record_from_dict(
+    data: Mapping[str, Any],
+    *,
+    source: str,
+    fn: str | None = None,
+    channel: str | None = None,
+    subdir: str | None = None,
+) -> RepoDataRecord:
+    """Build a ``RepoDataRecord`` from a repodata / conda-meta / lockfile entry.
+
+    ``fn``, ``channel`` and ``subdir`` fill in what the entry itself does not carry (a
+    repodata entry is keyed by its file name and lives in a channel's subdir).
+    """
+    name, version, build, build_number = _identity(data, source)
+    subdir = data.get("subdir") or subdir or "noarch"
+    fn, channel, url = _location(data, f"{name}-{version}-{build}", source, fn, channel, subdir)
+    noarch = _noarch(data.get("noarch"))
     try:
         package = PackageRecord(
             name,
@@ -262,10 +288,36 @@ def dependency_names(record: PackageRecord) -> list[str]:
     return [name for name in map(dependency_name, record.depends) if name]
 
 
+def dependency_closure(records: Mapping[str, RepoDataRecord], roots: Iterable[str]) -> set[str]:
+    """Names in ``records`` that the records of ``roots`` need, directly or through others
+    (a root itself only when another root needs it)."""
+    seen: set[str] = set()
+    stack = list(roots)
+    while stack:
+        name = stack.pop()
+        record = records.get(name)
+        if record is None:
+            continue
+        for dep in dependency_names(record):
+            if dep in records and dep not in seen:
+                seen.add(dep)
+                stack.append(dep)
+    return seen
+
+
+def dependents(records: Mapping[str, RepoDataRecord], names: set[str]) -> set[str]:
+    """Names in ``records`` that need one of ``names``, directly or through others."""
+    needs = {name: set(dependency_names(record)) for name, record in records.items()}
+    found: set[str] = set()
+    todo = set(names)
+    while todo:
+        todo = {name for name, deps in needs.items() if deps & todo and name not in found}
+        found |= todo
+    return found - names
+
+
 def _parents(records: list[RepoDataRecord]) -> dict[str, set[str]]:
     """name -> names of the records matching one of its depends (conda's PrefixGraph)."""
-
-    from rattler import MatchSpec
 
     @functools.cache
     def parse(dep: str) -> MatchSpec | None:

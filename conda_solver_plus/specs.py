@@ -18,6 +18,7 @@ from __future__ import annotations
 from rattler import MatchSpec
 
 from .exceptions import InvalidInputError
+from .feature_names import feature_spec_package
 
 __all__ = [
     "MatchSpec",
@@ -30,12 +31,20 @@ __all__ = [
 
 
 def parse_spec(text: str, source: str = "command line", *, allow_glob: bool = False) -> MatchSpec:
-    """Parse ``text`` as a conda match spec or raise one clear :class:`InvalidInputError`."""
+    """Parse ``text`` as a conda match spec or raise one clear :class:`InvalidInputError`.
+
+    >>> str(parse_spec("numpy >=1.26"))
+    'numpy >=1.26'
+    >>> str(parse_spec("mkl@"))  # a legacy feature is a spec for its synthetic package
+    '_legacy-feature-mkl'
+    >>> parse_spec("numpy >=>1", source="environment.yml")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    conda_solver_plus.exceptions.InvalidInputError: environment.yml: spec 'numpy >=>1': ...
+    """
     if not isinstance(text, str) or not text.strip():
         raise InvalidInputError(source, f"empty package spec {text!r}", "give a package name")
     text = text.strip()
-    from .features import feature_spec_package
-
     # a legacy feature request (``mkl@``, ``*[track_features=mkl]``) is a spec for the
     # synthetic package that stands for the feature (see :mod:`.features`)
     text = feature_spec_package(text, source) or text
@@ -63,7 +72,11 @@ def parse_spec(text: str, source: str = "command line", *, allow_glob: bool = Fa
 
 
 def spec_name(spec: MatchSpec) -> str:
-    """The normalized package name of ``spec`` (the glob text for glob names)."""
+    """The normalized package name of ``spec`` (the glob text for glob names).
+
+    >>> spec_name(MatchSpec("NumPy >=1.26"))
+    'numpy'
+    """
     name = spec.name
     normalized = name.normalized
     if normalized is not None:
@@ -72,7 +85,11 @@ def spec_name(spec: MatchSpec) -> str:
 
 
 def is_name_only(spec: MatchSpec) -> bool:
-    """True for specs like ``numpy`` that constrain nothing but the name."""
+    """True for specs like ``numpy`` that constrain nothing but the name.
+
+    >>> is_name_only(MatchSpec("numpy")), is_name_only(MatchSpec("conda-forge::numpy"))
+    (True, False)
+    """
     return (
         spec.version is None
         and spec.build is None
@@ -86,7 +103,11 @@ def is_name_only(spec: MatchSpec) -> bool:
 
 
 def strictness(spec: MatchSpec) -> int:
-    """conda's strictness: 1 name only, 2 with a version, 3 with version and build."""
+    """conda's strictness: 1 name only, 2 with a version, 3 with version and build.
+
+    >>> [strictness(MatchSpec(text)) for text in ("numpy", "numpy 1.26.*", "numpy 1.26 py312*")]
+    [1, 2, 3]
+    """
     if spec.build is not None and spec.version is not None:
         return 3
     if spec.version is not None or spec.build is not None:
@@ -95,5 +116,9 @@ def strictness(spec: MatchSpec) -> int:
 
 
 def exact_spec_for(name: str, version: str, build: str) -> MatchSpec:
-    """The spec that matches exactly one build of a package: ``name==version=build``."""
+    """The spec that matches exactly one build of a package: ``name==version=build``.
+
+    >>> str(exact_spec_for("numpy", "1.26.4", "py312h8753938_0"))
+    'numpy ==1.26.4 py312h8753938_0'
+    """
     return MatchSpec(f"{name}=={version}={build}", strict=False)

@@ -40,7 +40,8 @@ from typing import Any, Generic, TypeVar
 
 from rattler import GenericVirtualPackage, MatchSpec, RepoDataRecord
 
-from .exceptions import InvalidInputError
+from .exceptions import InvalidInputError, PackagesNotFoundError
+from .feature_names import removal_matches
 from .prefix import read_prefix
 from .records import toposort
 from .specs import exact_spec_for, parse_spec, spec_name
@@ -422,9 +423,6 @@ class SolverOutputState:
     def early_exit(self) -> list[RepoDataRecord] | None:
         """Answer without an engine when conda would: ``remove --force`` and
         ``specs_satisfied_skip_solve`` with every request already satisfied."""
-        from .exceptions import PackagesNotFoundError
-        from .features import removal_matches
-
         sis = self.solver_input_state
         if sis.is_removing:
             missing = [

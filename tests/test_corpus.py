@@ -12,7 +12,7 @@ import re
 import pytest
 
 from conda_solver_plus.backends import engine_problem, get_backend
-from conda_solver_plus.core import SolveOptions, solve, transaction_diff
+from conda_solver_plus.core import SolveOptions, solve
 from conda_solver_plus.exceptions import (
     PackagesNotFoundError,
     SolverPlusError,
@@ -35,6 +35,7 @@ from .corpus import (
     write_channels,
 )
 from .engines import engine_params
+from .transactions import transaction_diff
 
 ROOT = package_root()
 CASES = load_cases(ROOT) if ROOT else []

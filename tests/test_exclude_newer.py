@@ -13,13 +13,13 @@ from conda_solver_plus.core import SolveOptions, solve
 from conda_solver_plus.exceptions import InvalidInputError, PackagesNotFoundError
 from conda_solver_plus.exclude_newer import (
     ExcludeNewer,
-    apply_to_index,
     channel_selector_matches,
     parse_cutoff,
 )
 from conda_solver_plus.index import load_index
 from conda_solver_plus.lockfile import read_lockfile
 from conda_solver_plus.records import record_name
+from conda_solver_plus.solving.transforms import apply_to_index
 from conda_solver_plus.state import SolverInputState
 from conda_solver_plus.virtual import virtual_packages
 

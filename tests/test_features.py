@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from conda_solver_plus.core import SolveOptions, solve, transaction_diff
+from conda_solver_plus.core import SolveOptions, solve
 from conda_solver_plus.exceptions import InvalidInputError
 from conda_solver_plus.features import (
     FEATURE_PACKAGE_PREFIX,
@@ -28,6 +28,7 @@ from conda_solver_plus.specs import parse_spec, spec_name
 from conda_solver_plus.state import SolverInputState
 
 from .corpus import ARCH, package_root, write_channels, write_prefix
+from .transactions import transaction_diff
 
 ROOT = package_root()
 needs_channels = pytest.mark.skipif(

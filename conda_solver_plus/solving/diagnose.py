@@ -1,0 +1,187 @@
+"""
+Diagnosis: turning "cannot be solved" into the error conda would raise, naming the cause.
+
+Before the engine runs, two checks fail fast the way conda does:
+
+- :func:`check_requested_exist` — a requested spec no channel (nor the prefix) has is
+  conda's ``PackagesNotFoundError``, with close names suggested for a typo;
+- :func:`check_pins` — a request that contradicts a pin is conda's
+  ``SpecsConfigurationConflictError``, naming the request and the pin.
+
+After the last attempt failed, :func:`raise_for_failure` decides which error the user
+gets: a configuration conflict when dropping the pins the engine's report names makes
+the request solvable (one more engine call), ``PackagesNotFoundError`` when the only
+problem is a requested package without candidates, and otherwise ``UnsatisfiableError``
+carrying the engine's report and what in the user's state is behind it
+(:func:`conda_solver_plus.explain.build_explanation`).
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import NoReturn
+
+from rattler import MatchSpec
+
+from ..backends import Backend, EngineTimeout, EngineUnsolvable
+from ..exceptions import (
+    PackagesNotFoundError,
+    SpecsConfigurationConflictError,
+    UnsatisfiableError,
+)
+from ..explain import build_explanation
+from ..feature_names import feature_of
+from ..index import Index
+from ..specs import is_name_only, spec_name
+from ..state import SolverInputState, SolverOutputState
+from .candidates import matching_records
+from .options import SolveOptions
+from .request import bind_spec_channel, build_request
+from .transforms import solve_on_engine
+
+__all__ = ["check_pins", "check_request", "check_requested_exist", "raise_for_failure"]
+
+
+def check_request(sis: SolverInputState, index: Index) -> None:
+    """The checks conda makes before solving an install (a removal has none)."""
+    if sis.is_removing:
+        return
+    bound = [bind_spec_channel(spec, index) for spec in sis.requested_specs]
+    check_requested_exist(sis, index, bound)
+    check_pins(sis, index)
+
+
+def check_requested_exist(sis: SolverInputState, index: Index, specs: list[MatchSpec]) -> None:
+    """conda's PackagesNotFoundError: a requested spec no channel (nor the prefix) has.
+
+    Several specs for one name are merged the way conda merges them (all must hold), so
+    ``numpy 1.5*`` with ``numpy 1.6*`` is "not found", not a conflict.
+    """
+    by_name: dict[str, list[MatchSpec]] = {}
+    for spec in specs:
+        by_name.setdefault(spec_name(spec), []).append(spec)
+    missing: list[str] = []
+    suggestions: dict[str, list[str]] = {}
+    names: list[str] | None = None
+    for name, group in by_name.items():
+        if name.startswith("__") or "*" in name or feature_of(name) is not None:
+            continue  # virtual packages, globs and features (mkl@) are not in channels
+        candidates = matching_records(index, group[0])
+        installed = sis.installed.get(name)
+        if installed is not None:
+            candidates.append(installed)
+        if any(all(spec.matches(record) for spec in group) for record in candidates):
+            continue
+        text = ", ".join(str(spec) for spec in group)
+        missing.append(text)
+        if names is None:
+            names = sorted(index.package_names())
+        if name not in names:  # a typo, not a missing version: suggest close names
+            close = difflib.get_close_matches(name, names, n=3, cutoff=0.75)
+            if close:
+                suggestions[text] = close
+    if missing:
+        raise PackagesNotFoundError(
+            missing,
+            channels=[channel.name for channel in index.channels],
+            subdirs=index.subdirs,
+            suggestions=suggestions,
+        )
+
+
+def check_pins(sis: SolverInputState, index: Index) -> None:
+    """A request that contradicts a pin fails before solving, naming both
+    (conda's SpecsConfigurationConflictError)."""
+    for name in set(sis.requested).intersection(sis.pinned):
+        requested = sis.requested[name]
+        pin = sis.pinned[name]
+        installed = sis.installed.get(name)
+        if is_name_only(pin):
+            conflict = installed is not None and not requested.matches(installed)
+        else:
+            conflict = not any(pin.matches(r) for r in matching_records(index, requested))
+        if conflict:
+            raise SpecsConfigurationConflictError(
+                sorted(str(s) for s in sis.requested.values()),
+                _pinned_specs(sis),
+                origin=sis.pinned.reason(name) or "",
+            )
+
+
+def _pinned_specs(sis: SolverInputState) -> list[str]:
+    """Every pin as conda prints it in a configuration conflict: a name-only pin of an
+    installed package as the exact record it holds."""
+    pinned_specs = []
+    for pin_name, pin_spec in sorted(sis.pinned.items()):
+        if is_name_only(pin_spec) and pin_name in sis.installed:
+            record = sis.installed[pin_name]
+            pinned_specs.append(f"{pin_name}=={record.version}={record.build}")
+        else:
+            pinned_specs.append(str(pin_spec))
+    return pinned_specs
+
+
+def raise_for_failure(
+    error: EngineUnsolvable,
+    sis: SolverInputState,
+    out: SolverOutputState,
+    index: Index,
+    backend: Backend,
+    options: SolveOptions,
+) -> NoReturn:
+    """Raise the error conda would for a request whose last attempt failed with
+    ``error``."""
+    raise_for_pins(error, sis, out, index, backend, options)
+    raise_not_found_or_unsatisfiable(error, sis, out, index, options)
+
+
+def raise_for_pins(
+    error: EngineUnsolvable,
+    sis: SolverInputState,
+    out: SolverOutputState,
+    index: Index,
+    backend: Backend,
+    options: SolveOptions,
+) -> None:
+    """conda reports a request that only fails because of pins as a configuration
+    conflict (SpecsConfigurationConflictError) naming the pins, not as unsatisfiable.
+    The pins named in the engine's report are dropped for one more attempt; if that
+    solves, those pins are the cause."""
+    pins = {name for name in error.names if name in sis.pinned}
+    if not pins or sis.is_removing:
+        return
+    request = build_request(sis, out, index, options)
+    request.constraints = [
+        spec for key, spec in out.constraints.items() if key.split()[0] not in pins
+    ]
+    request.pinned = [record for name, record in out.frozen.items() if name not in pins]
+    try:
+        solve_on_engine(backend, index, request, options)
+    except (EngineUnsolvable, EngineTimeout):
+        return
+    raise SpecsConfigurationConflictError(
+        sorted(str(s) for s in sis.requested_specs),
+        sorted(str(sis.pinned[name]) for name in pins),
+        origin=", ".join(sorted({sis.pinned.reason(name) or "" for name in pins})),
+    )
+
+
+def raise_not_found_or_unsatisfiable(
+    error: EngineUnsolvable,
+    sis: SolverInputState,
+    out: SolverOutputState,
+    index: Index,
+    options: SolveOptions,
+) -> NoReturn:
+    """``PackagesNotFoundError`` when every spec the engine found no candidate for was
+    requested; otherwise ``UnsatisfiableError`` with the explanation."""
+    requested_names = {spec_name(s) for s in sis.requested_specs}
+    missing_requested = [m for m in error.missing if m.split()[0].lower() in requested_names]
+    if missing_requested and len(missing_requested) == len(error.missing):
+        raise PackagesNotFoundError(
+            missing_requested,
+            channels=[c.name for c in index.channels],
+            subdirs=index.subdirs,
+        )
+    explanation = build_explanation(error, sis, out, index, options.channel_priority)
+    raise UnsatisfiableError(explanation, [str(s) for s in sis.requested_specs])
