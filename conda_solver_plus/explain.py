@@ -377,53 +377,63 @@ def spec_provenance(sis: SolverInputState, out: SolverOutputState) -> list[dict[
         name = key.split()[0]
         if name not in names:
             names.append(name)
-    result = []
-    for name in names:
-        sources = []
-        if name in sis.requested:
-            sources.append(f"requested: {sis.requested[name]} ({sis.requested.reason(name)})")
-        if name in sis.history:
-            sources.append(f"history: {sis.history[name]} ({sis.history.reason(name)})")
-        if name in sis.pinned:
-            sources.append(f"pinned: {sis.pinned[name]} ({sis.pinned.reason(name)})")
-        if name in sis.installed:
-            record = sis.installed[name]
-            sources.append(f"installed: {record.version} {record.build}")
-        if name in sis.aggressive_updates:
-            sources.append("aggressive_update_packages setting")
-        if name in sis.virtual:
-            package = sis.virtual[name]
-            sources.append(f"virtual package: {package.version}={package.build_string}")
-        changes = []
-        history = [
-            f"attempt {number}: {change.new} ({change.reason})"
-            for number, attempt in enumerate(_attempts(out.specs.history_of(name)), 1)
-            for change in attempt
-            if change.action in ("set", "update")
-        ]
-        if len({entry.split(": ", 1)[1] for entry in history}) > 1:
-            changes.extend(history)  # the spec changed between attempts
-        for key, spec in out.constraints.items():
-            if key.split()[0] == name:
-                changes.append(f"constrained to {spec} ({out.constraints.reason(key)})")
-        if name in out.conflicts:
-            changes.append(f"released: may change ({out.conflicts.reason(name)})")
-        if name in out.frozen:
-            changes.append(f"frozen as installed ({out.frozen.reason(name)})")
-        elif name in out.locked:
-            changes.append(f"installed version preferred ({out.locked.reason(name)})")
-        if name in out.neutered:
-            changes.append(f"history spec relaxed to {out.neutered[name]} for next time")
-        result.append(
-            {
-                "name": name,
-                "spec": str(out.specs[name]) if name in out.specs else None,
-                "reason": out.specs.reason(name) if name in out.specs else "constraint only",
-                "sources": sources,
-                "changes": changes,
-            }
-        )
-    return result
+    return [
+        {
+            "name": name,
+            "spec": str(out.specs[name]) if name in out.specs else None,
+            "reason": out.specs.reason(name) if name in out.specs else "constraint only",
+            "sources": _spec_sources(sis, name),
+            "changes": _spec_changes(out, name),
+        }
+        for name in names
+    ]
+
+
+def _spec_sources(sis: SolverInputState, name: str) -> list[str]:
+    """Where the user's state mentions ``name``: request, history, pins, the installed
+    environment, aggressive updates, virtual packages."""
+    sources = []
+    if name in sis.requested:
+        sources.append(f"requested: {sis.requested[name]} ({sis.requested.reason(name)})")
+    if name in sis.history:
+        sources.append(f"history: {sis.history[name]} ({sis.history.reason(name)})")
+    if name in sis.pinned:
+        sources.append(f"pinned: {sis.pinned[name]} ({sis.pinned.reason(name)})")
+    if name in sis.installed:
+        record = sis.installed[name]
+        sources.append(f"installed: {record.version} {record.build}")
+    if name in sis.aggressive_updates:
+        sources.append("aggressive_update_packages setting")
+    if name in sis.virtual:
+        package = sis.virtual[name]
+        sources.append(f"virtual package: {package.version}={package.build_string}")
+    return sources
+
+
+def _spec_changes(out: SolverOutputState, name: str) -> list[str]:
+    """How the solve loop changed the spec of ``name``: between attempts, constrained,
+    released, frozen or locked, neutered for next time."""
+    changes = []
+    history = [
+        f"attempt {number}: {change.new} ({change.reason})"
+        for number, attempt in enumerate(_attempts(out.specs.history_of(name)), 1)
+        for change in attempt
+        if change.action in ("set", "update")
+    ]
+    if len({entry.split(": ", 1)[1] for entry in history}) > 1:
+        changes.extend(history)  # the spec changed between attempts
+    for key, spec in out.constraints.items():
+        if key.split()[0] == name:
+            changes.append(f"constrained to {spec} ({out.constraints.reason(key)})")
+    if name in out.conflicts:
+        changes.append(f"released: may change ({out.conflicts.reason(name)})")
+    if name in out.frozen:
+        changes.append(f"frozen as installed ({out.frozen.reason(name)})")
+    elif name in out.locked:
+        changes.append(f"installed version preferred ({out.locked.reason(name)})")
+    if name in out.neutered:
+        changes.append(f"history spec relaxed to {out.neutered[name]} for next time")
+    return changes
 
 
 def render_provenance(sis: SolverInputState, out: SolverOutputState) -> str:

@@ -709,29 +709,39 @@ def graph_chains(graph, problems: list[str]) -> list[ConflictChain]:
     conflict and each unresolved dependency, plus libsolv's "nothing provides X needed
     by D" and "D is excluded" lines (the simplified graph may drop those), continued from
     the path that reaches D's name."""
-    Graph = mamba_solver.ProblemsGraph
-    nodes, edges = graph.graph()
-    conflicts = graph.conflicts()
-    root = graph.root_node()
-    parent: dict[int, tuple[int, str]] = {}
-    children: dict[int, list[tuple[int, str]]] = {}
-    for (source, target), spec in edges.items():
-        children.setdefault(source, []).append((target, _spec_text(spec)))
-    todo, seen = [root], {root}
-    while todo:  # breadth first: the shortest path to every node
-        current = todo.pop(0)
-        for target, spec in sorted(children.get(current, ())):
-            if target not in seen:
-                seen.add(target)
-                parent[target] = (current, spec)
-                todo.append(target)
+    paths = _GraphPaths(graph)
+    return [*paths.node_chains(), *paths.line_chains(problems)]
 
-    def path_to(node_id: int) -> list[ChainStep]:
+
+class _GraphPaths:
+    """Shortest paths from the root of a libmamba ``ProblemsGraph`` to its nodes."""
+
+    def __init__(self, graph) -> None:
+        self.nodes, edges = graph.graph()
+        self.conflicts = graph.conflicts()
+        children: dict[int, list[tuple[int, str]]] = {}
+        for (source, target), spec in edges.items():
+            children.setdefault(source, []).append((target, _spec_text(spec)))
+        root = graph.root_node()
+        #: node -> (the node before it on its shortest path, the spec of that edge)
+        self.parent: dict[int, tuple[int, str]] = {}
+        todo, seen = [root], {root}
+        while todo:  # breadth first: the shortest path to every node
+            current = todo.pop(0)
+            for target, spec in sorted(children.get(current, ())):
+                if target not in seen:
+                    seen.add(target)
+                    self.parent[target] = (current, spec)
+                    todo.append(target)
+
+    def path_to(self, node_id: int) -> list[ChainStep]:
+        """The steps from the request to ``node_id``; a spec and its candidates are one
+        step."""
         steps: list[ChainStep] = []
-        while node_id in parent:
-            source, spec = parent[node_id]
-            step = _node_step(nodes[node_id], spec)
-            if steps and steps[0].name == step.name:  # a spec and its candidates: one step
+        while node_id in self.parent:
+            source, spec = self.parent[node_id]
+            step = _node_step(self.nodes[node_id], spec)
+            if steps and steps[0].name == step.name:
                 merged = steps.pop(0)
                 step = ChainStep(
                     step.name, merged.specs or step.specs, (*step.versions, *merged.versions)
@@ -740,44 +750,54 @@ def graph_chains(graph, problems: list[str]) -> list[ConflictChain]:
             node_id = source
         return steps
 
-    def label(node_id: int) -> str:
-        node = nodes[node_id]
-        if isinstance(node, Graph.PackageNode):
+    def label(self, node_id: int) -> str:
+        node = self.nodes[node_id]
+        if isinstance(node, mamba_solver.ProblemsGraph.PackageNode):
             return f"{node.name} {node.version}"
         return _spec_text(node)
 
-    chains: list[ConflictChain] = []
-    for node_id, node in nodes.items():
-        if node_id not in parent:
-            continue
-        if isinstance(node, Graph.UnresolvedDependencyNode):
-            chains.append(ConflictChain(tuple(path_to(node_id)), "missing"))
-        elif conflicts.has_conflict(node_id):
-            partners = tuple(sorted({label(other) for other in conflicts.conflicts(node_id)}))
-            chains.append(ConflictChain(tuple(path_to(node_id)), "conflict", partners=partners))
+    def node_chains(self) -> list[ConflictChain]:
+        """A chain to every reachable unresolved dependency and node in conflict."""
+        chains: list[ConflictChain] = []
+        for node_id, node in self.nodes.items():
+            if node_id not in self.parent:
+                continue
+            if isinstance(node, mamba_solver.ProblemsGraph.UnresolvedDependencyNode):
+                chains.append(ConflictChain(tuple(self.path_to(node_id)), "missing"))
+            elif self.conflicts.has_conflict(node_id):
+                others = self.conflicts.conflicts(node_id)
+                partners = tuple(sorted({self.label(other) for other in others}))
+                chain = ConflictChain(tuple(self.path_to(node_id)), "conflict", partners=partners)
+                chains.append(chain)
+        return chains
 
-    def continued(dist: str) -> list[ChainStep]:
+    def continued(self, dist: str) -> list[ChainStep]:
+        """The path to the package of libsolv's ``dist`` text, ending in its version."""
         step = _dist_step(dist)
         if step is None:
             return []
-        for node_id, node in nodes.items():
-            if node_id in parent and str(node.name).lower() == step.name:
-                path = path_to(node_id)
+        for node_id, node in self.nodes.items():
+            if node_id in self.parent and str(node.name).lower() == step.name:
+                path = self.path_to(node_id)
                 return [*path[:-1], ChainStep(step.name, path[-1].specs, step.versions)]
         return [step]
 
-    for line in problems:
-        text = line.strip().removeprefix("- ").strip()
-        found = _NOTHING_PROVIDES.search(text)
-        if found and " needed by " in text:
-            spec = found.group(1).strip()
-            dist = text.rsplit(" needed by ", 1)[1].strip()
-            steps = [*continued(dist), ChainStep(spec.split()[0].lower(), (spec,))]
-            chains.append(ConflictChain(tuple(steps), "missing"))
-            continue
-        excluded = _EXCLUDED.search(text)
-        if excluded:
-            steps = continued(excluded.group(1))
-            if steps:
-                chains.append(ConflictChain(tuple(steps), "excluded", excluded.group(2)))
-    return chains
+    def line_chains(self, problems: list[str]) -> list[ConflictChain]:
+        """Chains for libsolv's "nothing provides X needed by D" and "D is excluded"
+        problem lines."""
+        chains: list[ConflictChain] = []
+        for line in problems:
+            text = line.strip().removeprefix("- ").strip()
+            found = _NOTHING_PROVIDES.search(text)
+            if found and " needed by " in text:
+                spec = found.group(1).strip()
+                dist = text.rsplit(" needed by ", 1)[1].strip()
+                steps = [*self.continued(dist), ChainStep(spec.split()[0].lower(), (spec,))]
+                chains.append(ConflictChain(tuple(steps), "missing"))
+                continue
+            excluded = _EXCLUDED.search(text)
+            if excluded:
+                steps = self.continued(excluded.group(1))
+                if steps:
+                    chains.append(ConflictChain(tuple(steps), "excluded", excluded.group(2)))
+        return chains
