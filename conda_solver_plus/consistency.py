@@ -14,6 +14,7 @@ otherwise carry along broken, and the core, when ``CONDA_SOLVER_PLUS_VERIFY`` is
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TypeVar
 
 from rattler import GenericVirtualPackage, MatchSpec, PackageRecord
 
@@ -22,12 +23,15 @@ from .records import record_name
 # the core asks here; the setting itself is read in settings.py with the others
 from .settings import verify_requested as verify_requested
 
+#: a repodata or prefix record: what goes in comes back out, with its own type
+AnyRecord = TypeVar("AnyRecord", bound=PackageRecord)
+
 
 def unmet_dependencies(
-    records: Iterable[PackageRecord],
+    records: Iterable[AnyRecord],
     virtual: Iterable[GenericVirtualPackage] = (),
-    of: Iterable[PackageRecord] | None = None,
-) -> list[tuple[PackageRecord, str]]:
+    of: Iterable[AnyRecord] | None = None,
+) -> list[tuple[AnyRecord, str]]:
     """``(record, dependency)`` for each dependency of ``of`` (default: all ``records``)
     that nothing in ``records`` satisfies; a ``__name`` dependency is met when the machine
     has that virtual package (its version is the engines' business, checked at solve

@@ -22,7 +22,7 @@ candidate version. Users need two things from it:
 from __future__ import annotations
 
 import difflib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from rattler import BuildString, MatchSpec, PackageRecord
 
@@ -173,7 +173,7 @@ def virtual_blockers(
             record
             for repo in index.repos
             if name in repo.names
-            for record in repo.sparse.load_records(spec.name.as_package_name())
+            for record in repo.sparse.load_records(name)
             if spec.matches(record)
         ]
         unmet_per_candidate = []
@@ -367,7 +367,20 @@ def _attempts(changes) -> list[list]:
     return [attempt for attempt in attempts if attempt]
 
 
-def spec_provenance(sis: SolverInputState, out: SolverOutputState) -> list[dict[str, object]]:
+class SpecProvenance(TypedDict):
+    """One spec handed to the engine, as ``explain`` shows it (and ``--json`` prints it)."""
+
+    name: str
+    #: the spec, or ``None`` for a name that was only constrained
+    spec: str | None
+    reason: str | None
+    #: where the user's state mentions the name
+    sources: list[str]
+    #: how the solve loop changed it
+    changes: list[str]
+
+
+def spec_provenance(sis: SolverInputState, out: SolverOutputState) -> list[SpecProvenance]:
     """For each spec handed to the engine in the last attempt: where it came from (the
     user's state: request, history, pins, the installed environment, aggressive updates,
     virtual packages) and how the solve loop changed it (relaxed after a conflict,
@@ -378,13 +391,13 @@ def spec_provenance(sis: SolverInputState, out: SolverOutputState) -> list[dict[
         if name not in names:
             names.append(name)
     return [
-        {
-            "name": name,
-            "spec": str(out.specs[name]) if name in out.specs else None,
-            "reason": out.specs.reason(name) if name in out.specs else "constraint only",
-            "sources": _spec_sources(sis, name),
-            "changes": _spec_changes(out, name),
-        }
+        SpecProvenance(
+            name=name,
+            spec=str(out.specs[name]) if name in out.specs else None,
+            reason=out.specs.reason(name) if name in out.specs else "constraint only",
+            sources=_spec_sources(sis, name),
+            changes=_spec_changes(out, name),
+        )
         for name in names
     ]
 
@@ -443,9 +456,9 @@ def render_provenance(sis: SolverInputState, out: SolverOutputState) -> str:
     for item in spec_provenance(sis, out):
         spec = item["spec"] or f"({item['name']})"
         lines.append(f"  {spec:<36} <- {item['reason']}")
-        for source in item["sources"]:  # type: ignore[union-attr]
+        for source in item["sources"]:
             lines.append(f"      from {source}")
-        for change in item["changes"]:  # type: ignore[union-attr]
+        for change in item["changes"]:
             lines.append(f"      {change}")
     why = out.why or explain_records(sis, out)
     lines.append("")

@@ -215,7 +215,9 @@ def record_from_dict(
             md5=_hex_bytes(data.get("md5"), "md5", source),
             size=data.get("size") if isinstance(data.get("size"), int) else None,
             # legacy ``features`` (see :mod:`.features`): kept as repodata writes it
-            features=" ".join(_str_list(data.get("features"), "features", source)) or None,
+            # (py-rattler's stub says list[str]; the binding takes repodata's string)
+            features=" ".join(_str_list(data.get("features"), "features", source))  # type: ignore[arg-type]
+            or None,
             license=data.get("license") if isinstance(data.get("license"), str) else None,
             license_family=data.get("license_family")
             if isinstance(data.get("license_family"), str)
@@ -230,7 +232,8 @@ def record_from_dict(
             # repodata timestamps are milliseconds since the epoch (old ones seconds)
             seconds = timestamp / 1000 if timestamp > 253402300799 else timestamp
             package.timestamp = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
-        return RepoDataRecord(package, fn, url, channel or None)
+        # no channel is conda's "<unknown>": the binding takes None (its stub says str)
+        return RepoDataRecord(package, fn, url, channel or None)  # type: ignore[arg-type]
     except InvalidInputError:
         raise
     except Exception as exc:

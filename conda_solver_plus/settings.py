@@ -197,7 +197,16 @@ def verify_requested() -> bool:
 def libmamba_load() -> str:
     """``CONDA_SOLVER_PLUS_LIBMAMBA_LOAD`` (``auto``, ``sparse`` or ``full``): how the
     libmamba engine loads repodata; ``auto`` when unset."""
-    return _environment(ENV_LIBMAMBA_LOAD) or "auto"
+    value = (_environment(ENV_LIBMAMBA_LOAD) or "auto").lower()
+    if value not in LIBMAMBA_LOADS:
+        raise InvalidInputError(
+            f"{ENV_LIBMAMBA_LOAD}={value!r}", "unknown load mode", "use auto, sparse or full"
+        )
+    return value
+
+
+#: how the libmamba engine may load repodata (see :class:`.backends.libmamba.LibMambaBackend`)
+LIBMAMBA_LOADS = ("auto", "sparse", "full")
 
 
 def key_value(text: str, option: str) -> tuple[str, str]:

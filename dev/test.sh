@@ -12,6 +12,7 @@ if [ -d ../shared/wheels ]; then
 fi
 .venv/bin/python -m ruff check conda_solver_plus tests
 .venv/bin/python -m ruff format --check conda_solver_plus tests
+.venv/bin/python -m mypy  # pyproject's [tool.mypy]: the package, default mode
 # spread over the machine's cores; `bash dev/test.sh -n0 tests/test_x.py` runs in one process.
 # loadgroup keeps each xdist_group on one worker (tests/test_conda_corpus.py: one conda
 # corpus run per engine, not one per worker and engine)

@@ -176,12 +176,6 @@ def test_python_keeps_its_minor_version_unless_requested():
     assert "python 3.11.*" not in texts(request.constraints)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="RequestBuilder.follows_python tests `record.noarch is None`, but py-rattler "
-    "gives every record a NoArchType (NoArchType(None) for arch-specific builds), so the "
-    "rule never applies; kept as it is in the core.py split (no behaviour change)",
-)
 def test_packages_built_for_python_follow_a_requested_python(newer_channel):
     request, _ = request_for(state(["python"], installed=[PYTHON, NUMPY]), newer_channel)
     # a newer python exists: numpy (built for 3.11) is kept by name but not locked

@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING
 # not installed at all: ModuleNotFoundError, and ``auto`` quietly takes the rattler engine
 import libmambapy
 
+from .. import settings
 from ..consistency import unmet_dependencies
 from ..exceptions import ChainStep, ConflictChain
 from ..records import dependency_names, record_name
@@ -216,7 +217,7 @@ class LibMambaBackend:
         #: full below ``SPARSE_ABOVE_BYTES`` of repodata — same record order, so the same
         #: problem lines as conda-libmamba-solver — and sparse above, where parsing
         #: everything would dominate the solve
-        self.load = load or os.environ.get("CONDA_SOLVER_PLUS_LIBMAMBA_LOAD", "auto")
+        self.load = load or settings.libmamba_load()
 
     # -- database ---------------------------------------------------------------------------
 

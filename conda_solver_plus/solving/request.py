@@ -151,7 +151,8 @@ class RequestBuilder:
         """Must ``record`` be free to change because python moves? Packages built for
         one python (not ``noarch``) follow it to its new version."""
         depends_on_python = any(d in ("python", "python_abi") for d in dependency_names(record))
-        return self.python_may_change and depends_on_python and record.noarch is None
+        # py-rattler gives every record a NoArchType; ``none`` is an arch-specific build
+        return self.python_may_change and depends_on_python and record.noarch.none
 
     def build_install(self) -> None:
         """``install``/``update``/``create``: the rules, name by name, in conda's order."""
