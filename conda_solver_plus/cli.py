@@ -433,19 +433,6 @@ def _print_explain(sis, out, backend, as_json: bool) -> None:
     print(render_provenance(sis, out))
 
 
-def _print_why(name: str, sis, out, as_json: bool) -> int:
-    from .explain import why_package
-
-    chain = why_package(name, sis, out)
-    if as_json:
-        print(json.dumps({"package": name, "chain": chain}, indent=2))
-    elif chain:
-        print("\n".join(f"{'  ' * depth}{line}" for depth, line in enumerate(chain)))
-    else:
-        print(f"{name} is not in the result", file=sys.stderr)
-    return 0 if chain else 1
-
-
 def _one_line(message: str) -> str:
     """Bad-input errors are one line on stderr (engines and parsers sometimes add more)."""
     return "; ".join(line.strip() for line in message.splitlines() if line.strip())
@@ -503,7 +490,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "explain":
         _print_explain(sis, out, backend, args.json)
     elif args.command == "why":
-        return _print_why(args.package, sis, out, args.json)
+        from .explain import print_why
+
+        return print_why(args.package, sis, out, as_json=args.json, where="the result")
     else:
         _print_records(out, args.json)
     return 0

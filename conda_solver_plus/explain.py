@@ -22,6 +22,8 @@ candidate version. Users need two things from it:
 from __future__ import annotations
 
 import difflib
+import json
+import sys
 from typing import TYPE_CHECKING, TypedDict
 
 from rattler import BuildString, MatchSpec, PackageRecord
@@ -485,3 +487,18 @@ def why_package(name: str, sis: SolverInputState, out: SolverOutputState) -> lis
             break
         current = reason.removeprefix("dependency of ").split(" ", 1)[0]
     return list(reversed(chain))
+
+
+def print_why(
+    name: str, sis: SolverInputState, out: SolverOutputState, *, as_json: bool, where: str
+) -> int:
+    """``why NAME`` (the CLI's and ``conda plus why``): the chain that brings ``NAME`` in,
+    indented, or as JSON; "not in ``where``" on stderr and 1 when it is not in."""
+    chain = why_package(name, sis, out)
+    if as_json:
+        print(json.dumps({"package": name, "chain": chain}, indent=2))
+    elif chain:
+        print("\n".join(f"{'  ' * depth}{line}" for depth, line in enumerate(chain)))
+    else:
+        print(f"{name} is not in {where}", file=sys.stderr)
+    return 0 if chain else 1

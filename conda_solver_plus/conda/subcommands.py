@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 from conda.base.context import context
 from conda.exceptions import CondaError
@@ -35,7 +34,7 @@ from .. import exceptions as plus_errors
 from .. import query
 from ..backends import Backend
 from ..credentials import redact_url
-from ..explain import render_provenance, spec_provenance, why_package
+from ..explain import print_why, render_provenance, spec_provenance
 from ..records import record_to_json
 from ..session import SolveSession
 from ..state import SolverInputState, SolverOutputState
@@ -79,21 +78,11 @@ def run(args: argparse.Namespace) -> int:
             return exc.exit_code
         raise CondaError(str(exc)) from None
     if command == "why":
-        return _print_why(args.package, sis, out)
+        return print_why(
+            args.package, sis, out, as_json=bool(context.json), where="the environment"
+        )
     _print_explain(sis, out, backend)
     return 0
-
-
-def _print_why(name: str, sis: SolverInputState, out: SolverOutputState) -> int:
-    """``conda plus why NAME``: the chain that brings ``NAME`` in; 1 when it is not in."""
-    chain = why_package(name, sis, out)
-    if context.json:
-        print(json.dumps({"package": name, "chain": chain}, indent=2))
-    elif chain:
-        print("\n".join(f"{'  ' * depth}{line}" for depth, line in enumerate(chain)))
-    else:
-        print(f"{name} is not in the environment", file=sys.stderr)
-    return 0 if chain else 1
 
 
 def _print_explain(sis: SolverInputState, out: SolverOutputState, backend: Backend) -> None:
