@@ -29,6 +29,7 @@ from .engines import require_module
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "repodata"
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.shared,
     pytest.mark.skipif(not SHARED.is_dir(), reason=f"shared channel data not found at {SHARED}"),
 ]

@@ -41,7 +41,7 @@ require_module("pytest_conda_solvers", "the corpus is its YAML, run by its pytes
 
 #: under pytest-xdist every worker would start its own inner runs for the cases it gets;
 #: with ``--dist loadgroup`` (dev/test.sh) one worker takes them all and runs each engine once
-pytestmark = pytest.mark.xdist_group("conda-corpus")
+pytestmark = [pytest.mark.xdist_group("conda-corpus"), pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parent.parent
 ROOT = package_root()

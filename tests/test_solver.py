@@ -164,6 +164,7 @@ def conda_list(prefix: Path, tmp_path: Path, channel: Path) -> dict[str, str]:
     return {entry["name"]: entry["version"] for entry in json.loads(proc.stdout)}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", SELECTIONS)
 def test_real_conda_create_install_update_remove(built_channel, tmp_path, how, engine_name):
     """A real create / install / update --all / remove cycle: conda downloads, extracts and
