@@ -114,9 +114,27 @@ def libmambapy_version_supported(version: str) -> bool:
 
 
 class Backend(Protocol):
+    """What the core needs from an engine (the seam tests use: tests/fake_engine.py).
+
+    An engine holds no state between solves that changes an answer: the same ``index``
+    and ``request`` give the same records. See docs/adding-a-backend.md."""
+
+    #: the name users select it by (``CONDA_SOLVER_PLUS_BACKEND``, ``--backend``), the key
+    #: of :data:`ENGINES`, shown in ``-v`` output and errors
     name: str
 
-    def solve(self, index: Index, request: EngineRequest) -> list[RepoDataRecord]: ...
+    def solve(self, index: Index, request: EngineRequest) -> list[RepoDataRecord]:
+        """The records of the final environment for ``request`` over ``index``'s repos
+        (their order is the channel priority order): every spec satisfied, every
+        constraint held, pinned records kept, locked ones preferred, virtual packages
+        taken as installed.
+
+        Raises :class:`EngineUnsolvable` when it proves there is no solution (with its
+        report, the names in conflict and the specs without candidates),
+        :class:`EngineTimeout` when ``request.timeout`` runs out, and
+        :class:`~conda_solver_plus.exceptions.InvalidInputError` for repodata it cannot
+        read."""
+        ...
 
 
 #: engine name -> "module:Class"; ``auto`` picks the first that imports
