@@ -31,10 +31,10 @@ import json
 import os
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -358,30 +358,42 @@ def conda_create_rows(
     return rows
 
 
+#: runs a command and writes its peak RSS (KiB) to the file argv[1]. A child's peak RSS
+#: starts at what its parent had when it forked (Linux keeps the high-water mark across
+#: fork and exec), so the command must be forked from this small process, not from the
+#: benchmark, which holds hundreds of MB of results and imports
+_LAUNCHER = (
+    "import resource, subprocess, sys; "
+    "code = subprocess.call(sys.argv[2:]); "
+    "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)); "
+    "sys.exit(code)"
+)
+
+
 def run_measured(
     command: list[str], env: dict[str, str], timeout: float
 ) -> tuple[float | None, float | None, int | None, str]:
     """``(seconds, peak RSS MB, packages linked, note)`` of one ``conda create --dry-run
-    --json``; the peak RSS is the child's own (``wait4``), not the largest child's so far."""
-    with tempfile.TemporaryFile() as out:
+    --json``; the peak RSS is the command's own (:data:`_LAUNCHER`)."""
+    with tempfile.TemporaryFile() as out, tempfile.NamedTemporaryFile("r") as rss:
+        launched = [sys.executable, "-c", _LAUNCHER, rss.name, *command]
         started = time.perf_counter()
-        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.DEVNULL, env=env)
-        timer = threading.Timer(timeout, proc.kill)
-        timer.start()
+        proc = subprocess.Popen(
+            launched, stdout=out, stderr=subprocess.DEVNULL, env=env, start_new_session=True
+        )
         try:
-            _, status, usage = os.wait4(proc.pid, 0)
-        finally:
-            timer.cancel()
-        elapsed = time.perf_counter() - started
-        code = os.waitstatus_to_exitcode(status)
-        proc.returncode = code  # reaped here: Popen must not wait for it again
-        if code < 0:
+            code = proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)  # the launcher and the command it runs
+            proc.wait()
             return None, None, None, f"timeout ({timeout:g}s)"
+        elapsed = time.perf_counter() - started
         if code:
             return None, None, None, f"exit {code}"
         out.seek(0)
         linked = len(json.loads(out.read()).get("actions", {}).get("LINK", []))
-    return elapsed, usage.ru_maxrss / 1024, linked, ""
+        peak_kib = float(rss.read() or 0)
+    return elapsed, peak_kib / 1024, linked, ""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -396,6 +408,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", action="append")
     parser.add_argument("--timeout", type=float, default=120)
     parser.add_argument("--no-conda", action="store_true", help="skip the conda create rows")
+    parser.add_argument(
+        "--conda-only", action="store_true", help="only the conda create rows (no engine rows)"
+    )
     parser.add_argument(
         "--conda-python",
         action="append",
@@ -423,7 +438,7 @@ def main(argv: list[str] | None = None) -> int:
         channels["grown (conda-forge size)"] = grown_channel(args.data)
     repeat = 1 if args.quick else args.repeat
     rows = []
-    for channel_label, channel in channels.items():
+    for channel_label, channel in channels.items() if not args.conda_only else ():
         for workload in args.workload or list(WORKLOADS):
             if workload == "sudoku-unsat" and channel_label != "lockfile-union":
                 continue  # its own channel: one row is enough
@@ -475,8 +490,9 @@ def main(argv: list[str] | None = None) -> int:
                     }
                 )
                 print(_row(rows[-1]), flush=True)
-    print()
-    print(_table(rows))
+    if rows:
+        print()
+        print(_table(rows))
     conda_rows = []
     for channel_label, channel in channels.items() if not args.no_conda else ():
         # conda's own index handling is most of a whole command on the big channel, and
