@@ -27,6 +27,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol, get_args
 
+from rattler import Version, VersionSpec
+
+from ..exceptions import InvalidInputError
 from ..settings import resolve_backend
 
 if TYPE_CHECKING:
@@ -105,8 +108,6 @@ LIBMAMBAPY_SUPPORTED = ">=2.8.1,<3"
 def libmambapy_version_supported(version: str) -> bool:
     """Whether ``version`` (libmambapy's ``__version__``) is in :data:`LIBMAMBAPY_SUPPORTED`,
     compared with conda's version ordering (py-rattler's)."""
-    from rattler import Version, VersionSpec
-
     try:
         return VersionSpec(LIBMAMBAPY_SUPPORTED).matches(Version(version))
     except Exception:  # not a version at all: a broken install
@@ -182,8 +183,6 @@ def get_backend(name: str | None = None) -> Backend:
     """The engine called ``name``; ``None``/``auto`` honours ``CONDA_SOLVER_PLUS_BACKEND``
     (:func:`conda_solver_plus.settings.resolve_backend`) and otherwise prefers libmamba
     where ``libmambapy`` imports."""
-    from ..exceptions import InvalidInputError
-
     name = resolve_backend(name)
     if name == "auto":
         return _first_usable_engine()
@@ -206,8 +205,6 @@ def _first_usable_engine() -> Backend:
     """``auto``: the first engine of :data:`ENGINES` that can be used. An installed but
     unusable library is warned about once per process, naming its version and the engine
     used instead."""
-    from ..exceptions import InvalidInputError
-
     unusable: list[str] = []
     for candidate in ENGINES:
         backend = _load_or_explain(candidate)

@@ -50,10 +50,12 @@ from typing import TYPE_CHECKING
 
 # not installed at all: ModuleNotFoundError, and ``auto`` quietly takes the rattler engine
 import libmambapy
+from rattler import MatchSpec, PackageName, SparseRepoData
 
 from .. import settings
 from ..consistency import unmet_dependencies
-from ..exceptions import ChainStep, ConflictChain
+from ..exceptions import ChainStep, ConflictChain, InvalidInputError
+from ..index import default_cache_dir
 from ..records import dependency_names, record_name
 from . import (
     LIBMAMBAPY_SUPPORTED,
@@ -288,8 +290,6 @@ class LibMambaBackend:
         locked names and everything their records depend on (py-rattler's sparse loader
         parses only those). A request touching 40 names reads 40 names' records, not the
         channel's 300k."""
-        from rattler import PackageName, SparseRepoData
-
         names = {spec.name.normalized for spec in request.specs if spec.name is not None}
         for record in [*request.installed, *request.locked, *request.pinned]:
             names.add(record_name(record))
@@ -303,8 +303,6 @@ class LibMambaBackend:
         pip = _pip(request)
         cache_dir = self.cache_dir
         if cache_dir is None:
-            from ..index import default_cache_dir
-
             cache_dir = default_cache_dir()
         solv = solv_cache_path(cache_dir, repo, request)
         origin = libsolv.RepodataOrigin(url=url, etag=solv.stem, mod="")
@@ -326,8 +324,6 @@ class LibMambaBackend:
                 add_pip_as_python_dependency=pip,
             )
         except Exception as exc:
-            from ..exceptions import InvalidInputError
-
             raise InvalidInputError(
                 str(repo.path),
                 f"libmamba cannot load this repodata ({exc})",
@@ -440,8 +436,6 @@ class LibMambaBackend:
         installed_by_url: dict[str, RepoDataRecord],
     ) -> list[RepoDataRecord]:
         """Our records for libsolv's ``(name, package_url, filename)`` answers."""
-        from rattler import PackageName
-
         by_name: dict[str, RepoDataRecord] = {}
         for name, url, filename in packages:
             record = installed_by_url.get(url)
@@ -503,8 +497,6 @@ def installed_without(
     changes. So such dependents leave too (the solve re-installs them against the python
     it picks, the same record where nothing changed); only a pinned dependent keeps what
     it needs in the repo instead."""
-    from rattler import MatchSpec
-
     leaving = set(leaving)
     while leaving:
         staying = {url: r for url, r in installed.items() if url not in leaving}
