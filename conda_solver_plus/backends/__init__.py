@@ -151,28 +151,36 @@ def _load(name: str) -> Backend:
     return getattr(module, class_name)()
 
 
-def _load_or_explain(name: str) -> Backend | str:
+@dataclass(frozen=True)
+class Unavailable:
+    """Why an engine cannot be used here."""
+
+    reason: str
+    #: its library is installed but unusable (worth a warning), not simply absent
+    installed: bool
+
+
+def _load_or_explain(name: str) -> Backend | Unavailable:
     """The engine, or why it cannot be used. A library that is simply not installed is a
     normal set-up (the rattler engine is the embedded default) and says so quietly; one that
     is installed but unusable is worth a warning (:class:`EngineUnusable`)."""
     try:
         return _load(name)
     except EngineUnusable as exc:
-        return str(exc)
+        return Unavailable(str(exc), installed=True)
     except ModuleNotFoundError as exc:
-        return f"{exc.name or name} is not installed"
+        if exc.name and "." not in exc.name:  # the library itself, not a part of it
+            return Unavailable(f"{exc.name} is not installed", installed=False)
+        return Unavailable(f"the {name} engine does not import ({exc})", installed=True)
     except Exception as exc:  # a broken native library fails in many ways
-        return f"the {name} engine does not import ({type(exc).__name__}: {exc})"
-
-
-def _installed(exc_reason: str) -> bool:
-    return not exc_reason.endswith(" is not installed")
+        reason = f"the {name} engine does not import ({type(exc).__name__}: {exc})"
+        return Unavailable(reason, installed=True)
 
 
 def engine_problem(name: str) -> str | None:
     """Why the engine ``name`` cannot be used here, or ``None`` when it can."""
     loaded = _load_or_explain(name)
-    return loaded if isinstance(loaded, str) else None
+    return loaded.reason if isinstance(loaded, Unavailable) else None
 
 
 def available_backends() -> list[str]:
@@ -191,10 +199,10 @@ def get_backend(name: str | None = None) -> Backend:
             f"backend {name!r}", "unknown engine", f"choose one of auto, {', '.join(ENGINES)}"
         )
     backend = _load_or_explain(name)
-    if isinstance(backend, str):
+    if isinstance(backend, Unavailable):
         raise InvalidInputError(
             f"backend {name!r}",
-            f"engine cannot be used: {backend}",
+            f"engine cannot be used: {backend.reason}",
             "install a supported release (see docs/backends.md) or use --backend auto",
         )
     log.info("conda-solver-plus: using the %s engine", name)
@@ -205,22 +213,23 @@ def _first_usable_engine() -> Backend:
     """``auto``: the first engine of :data:`ENGINES` that can be used. An installed but
     unusable library is warned about once per process, naming its version and the engine
     used instead."""
-    unusable: list[str] = []
+    unusable: list[Unavailable] = []
     for candidate in ENGINES:
         backend = _load_or_explain(candidate)
-        if isinstance(backend, str):
-            log.debug("engine %s unavailable: %s", candidate, backend)
+        if isinstance(backend, Unavailable):
+            log.debug("engine %s unavailable: %s", candidate, backend.reason)
             unusable.append(backend)
             continue
-        for reason in unusable:
-            if _installed(reason) and reason not in _WARNED:
-                _WARNED.add(reason)
-                log.warning("conda-solver-plus: %s; using the %s engine", reason, candidate)
+        for skipped in unusable:
+            if skipped.installed and skipped.reason not in _WARNED:
+                _WARNED.add(skipped.reason)
+                log.warning(
+                    "conda-solver-plus: %s; using the %s engine", skipped.reason, candidate
+                )
         log.info("conda-solver-plus: using the %s engine", candidate)
         return backend
-    raise InvalidInputError(
-        "backend", f"no engine available ({'; '.join(unusable)})", "install py-rattler"
-    )
+    reasons = "; ".join(skipped.reason for skipped in unusable)
+    raise InvalidInputError("backend", f"no engine available ({reasons})", "install py-rattler")
 
 
 _WARNED: set[str] = set()
