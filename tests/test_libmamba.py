@@ -24,7 +24,6 @@ require_module("libmambapy", "the libmamba engine")
 from conda_solver_plus.backends import libmambapy_version_supported  # noqa: E402
 from conda_solver_plus.backends.libmamba import (  # noqa: E402
     LibMambaBackend,
-    database_filters_by_timestamp,
 )
 from conda_solver_plus.core import SolveOptions, solve  # noqa: E402
 from conda_solver_plus.index import load_index  # noqa: E402
@@ -127,38 +126,30 @@ def test_missing_libmambapy_falls_back_quietly(tmp_path):
 
 
 @pytest.mark.parametrize("add_pip", [True, False])
-def test_pip_as_python_dependency_on_both_engines(tmp_path, add_pip):
+def test_pip_as_python_dependency_on_both_engines(tmp_path, backend, add_pip):
     """conda's ``add_pip_as_python_dependency``: python (linux-64) gets pip (noarch) on
     both engines, though libmambapy 2.8.1 adds it only within one repo; off, neither does."""
-    from conda_solver_plus.backends.rattler import RattlerBackend
-
     index = load_index([str(DEMO)], ["linux-64"], cache_dir=tmp_path / "cache")
-    for backend in (LibMambaBackend(), RattlerBackend()):
-        sis = SolverInputState(
-            None, ["python=3.12"], virtual_packages=virtual_packages("linux-64", {})
-        )
-        out = solve(sis, index, backend, SolveOptions(add_pip_as_python_dependency=add_pip))
-        assert ("pip" in out.records) is add_pip, backend.name
+    sis = SolverInputState(
+        None, ["python=3.12"], virtual_packages=virtual_packages("linux-64", {})
+    )
+    out = solve(sis, index, backend, SolveOptions(add_pip_as_python_dependency=add_pip))
+    assert ("pip" in out.records) is add_pip
 
 
-def test_exclude_newer_without_native_support_filters_in_python(tmp_path):
+def test_exclude_newer_without_native_support_filters_in_python(tmp_path, backend):
     """A global cutoff on a libmambapy whose Database has no ``exclude_newer_timestamp``
-    (every release so far): the records are filtered in Python, and both engines agree."""
-    from conda_solver_plus.backends.rattler import RattlerBackend
-
+    (every release so far): the records are filtered in Python, as rattler filters them."""
     index = load_index([str(DEMO)], ["linux-64"], cache_dir=tmp_path / "cache")
     records = json.loads((DEMO / "linux-64" / "repodata.json").read_text())["packages"]
     abi = {r["version"]: r["timestamp"] for r in records.values() if r["name"] == "python_abi"}
     # python_abi 3.12 is younger than 3.11: a cutoff between them leaves 3.11 the newest
     assert abi["3.11"] < abi["3.12"]
     cutoff = datetime.datetime.fromtimestamp(abi["3.12"] / 1000 - 1, tz=datetime.timezone.utc)
-    for backend in (LibMambaBackend(), RattlerBackend()):
-        for exclude_newer, expected in ((None, "3.12"), (cutoff, "3.11")):
-            sis = SolverInputState(None, ["python_abi"])
-            out = solve(sis, index, backend, SolveOptions(exclude_newer=exclude_newer))
-            assert str(out.records["python_abi"].version) == expected, backend.name
-    # the feature test answers without raising, whatever this libmambapy is
-    assert isinstance(database_filters_by_timestamp(), bool)
+    for exclude_newer, expected in ((None, "3.12"), (cutoff, "3.11")):
+        sis = SolverInputState(None, ["python_abi"])
+        out = solve(sis, index, backend, SolveOptions(exclude_newer=exclude_newer))
+        assert str(out.records["python_abi"].version) == expected
 
 
 def _prefix_from_lock(prefix: Path) -> None:

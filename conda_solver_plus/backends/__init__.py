@@ -101,7 +101,7 @@ class EngineUnusable(ImportError):
 
 
 #: the libmambapy releases the libmamba engine is tested with (pyproject's ``libmamba``
-#: extra and recipe/meta.yaml say the same; tests/test_packaging.py checks they agree)
+#: extra and recipe/meta.yaml say the same; tests/test_recipe.py checks they agree)
 LIBMAMBAPY_SUPPORTED = ">=2.8.1,<3"
 
 

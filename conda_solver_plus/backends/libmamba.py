@@ -56,7 +56,7 @@ from .. import settings
 from ..consistency import unmet_dependencies
 from ..exceptions import ChainStep, ConflictChain, InvalidInputError
 from ..index import default_cache_dir
-from ..records import dependency_names, record_name
+from ..records import dependency_name, dependency_names, record_name
 from . import (
     LIBMAMBAPY_SUPPORTED,
     EngineRequest,
@@ -91,8 +91,6 @@ log = logging.getLogger(__name__)
 SPARSE_ABOVE_BYTES = 32 * 1024 * 1024
 #: bump when what we put into a ``.solv`` file changes
 _SOLV_FORMAT = "1"
-#: the package name at the start of a dependency string ("pip >=23", "pip[version=...]")
-_DEP_NAME = re.compile(r"[^\s=<>!~\[]*")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 #: libsolv's problem lines: "nothing provides [requested ]SPEC[ needed by DIST]"
 _NOTHING_PROVIDES = re.compile(r"nothing provides (?:requested )?(.+?)(?: needed by |$)")
@@ -134,7 +132,7 @@ def with_pip_for_python(name: str, version: str, depends: list[str]) -> list[str
     repodata as it loads it (``conda.core.subdir_data``), py-rattler to its records."""
     if name != "python" or not version.startswith(("2.", "3.")):
         return depends
-    if any(_DEP_NAME.match(dep).group(0) == "pip" for dep in depends):  # type: ignore[union-attr]
+    if "pip" in map(dependency_name, depends):
         return depends
     return [*depends, "pip"]
 
