@@ -27,21 +27,17 @@ done
 if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
-target="."
-if [ -n "$extras" ]; then
-    target=".[$extras]"
-fi
 wheels="$(cd .. && pwd)/shared/wheels"
 real_stack=()
 if [ -d "$wheels" ]; then
     # the libmamba extra states the supported libmambapy range; conda and
     # conda-libmamba-solver come with it for the adapter tests and the comparisons
-    if [ -n "$extras" ]; then
-        target=".[$extras,libmamba]"
-    else
-        target=".[libmamba]"
-    fi
+    extras="${extras:+$extras,}libmamba"
     real_stack=(--find-links "$wheels" "conda >=26.3" conda-libmamba-solver)
+fi
+target="."
+if [ -n "$extras" ]; then
+    target=".[$extras]"
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check \
     -e "$target" "${real_stack[@]}"

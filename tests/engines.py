@@ -25,19 +25,16 @@ REAL_STACK = os.environ.get("CONDA_SOLVER_PLUS_TEST_REAL_STACK") == "1"
 ENGINE_NAMES = tuple(ENGINES)
 
 
-def _missing(what: str, why: str) -> pytest.MarkDecorator:
-    """A skip mark where the run may lack ``what``; none (the test then fails on its
-    own, loudly) where the run promised the real stack."""
-    return pytest.mark.skipif(not REAL_STACK, reason=f"{what} ({why})")
-
-
 def engine_params() -> list:
     """``pytest.param`` per engine: each one that cannot be used here is skipped with the
     reason — or, in a real-stack run, left to fail."""
     params = []
     for name in ENGINE_NAMES:
         problem = engine_problem(name)
-        marks = [_missing(f"the {name} engine cannot be used: {problem}", "")] if problem else []
+        # skipped where the run may lack the engine; in a real-stack run it stays and
+        # fails on its own, loudly
+        reason = f"the {name} engine cannot be used: {problem}"
+        marks = [pytest.mark.skipif(not REAL_STACK, reason=reason)] if problem else []
         params.append(pytest.param(name, id=name, marks=marks))
     return params
 
