@@ -33,7 +33,6 @@ PROJECT = PYPROJECT["project"]
 #: run requirements that only the conda package can declare: neither is on PyPI
 CONDA_ONLY = {"conda", "libmambapy"}
 #: PyPI name -> conda-forge name, where they differ
-# PyPI name -> conda-forge name, where they differ
 CONDA_NAMES: dict[str, str] = {"msgpack": "msgpack-python"}
 
 
