@@ -1,0 +1,459 @@
+"""
+A local shard cache for large monolithic ``repodata.json`` files.
+
+A solve needs the records of the few dozen names its request reaches, but an engine handed
+conda-forge's monolithic ``linux-64/repodata.json`` (166 MB for the grown test channel)
+still scans the whole file to find them, on every solve. The first solve on such a file
+therefore *splits* it by package name, once, into plus's cache directory; later solves
+read only the names the request reaches and hand the engine a small ``repodata.json``
+holding exactly those records (:func:`subset_repodata`). Both engines read that file like
+any other, so results are the same as on the monolithic file.
+
+Layout under ``CACHE/shard-cache/``:
+
+- ``<source key>/pack`` — for every name, the JSON text of its entries (``"FILE": {...}``,
+  comma-joined, the ``packages`` group then ``packages.conda``) back to back, so a subset
+  is written by concatenating byte ranges, without parsing a record;
+- ``<source key>/index.msgpack`` — per name (parallel arrays): offset, lengths, a digest
+  of its bytes and the names its records depend on (all the walk,
+  :func:`conda_solver_plus.shards.walk`, needs); the source's ``info``; the pack's size;
+- ``<source key>/names`` — every package name, one a line (for "did you mean" and strict
+  channel priority, which need all names, not only the reached ones);
+- ``subsets/`` — the subset files, named by the hash of what they hold, and a small
+  manifest per (sources, roots) request, so a repeated request finds its subsets with one
+  lookup and reads nothing else.
+
+**Invalidation.** The source key is the source's path plus its size, modification time
+(ns) and inode. Every writer of a repodata file (conda, py-rattler, ``conda index``,
+``grow_channel.py``) replaces or rewrites it, which changes the mtime and usually the inode;
+a content hash would be stronger but costs ~0.3 s per solve on a 166 MB file, more than
+the whole warm solve. The split checks that the stat did not change while it read the
+file, and a stale split directory of the same path is removed when the new one is built.
+
+**Caches never lie.** Directories are built under a temporary name and renamed into place
+(atomic: a concurrent solve sees no split or a complete one); two processes splitting the
+same file at once serialise on a lock file (the second finds the first's result). On read,
+the pack must have the recorded size and every name's bytes their recorded digest; a subset
+file must hash to its manifest entry. Anything else is :class:`DamagedCache`, and since the
+source is on disk the caller simply splits again.
+
+**Small channels skip it**: below :data:`SPLIT_ABOVE_BYTES` (8 MiB, a few thousand
+records) the engines read the whole file in a few milliseconds, less than the split's
+bookkeeping, so :func:`worth_splitting` says no and the monolithic file is used as is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import mmap
+import os
+import shutil
+import tempfile
+from array import array
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgpack
+
+from . import progress
+from .exceptions import InvalidInputError
+from .records import dependency_name
+from .shards import GROUPS, DamagedData, walk
+
+log = logging.getLogger(__name__)
+
+#: monolithic files at least this large are split; smaller ones are read whole
+SPLIT_ABOVE_BYTES = 8 * 1024 * 1024
+#: bump when the layout of a split directory changes (old ones are then ignored)
+FORMAT_VERSION = 1
+
+
+class DamagedCache(DamagedData):
+    """A file of the shard cache is not what was written (truncated, changed, corrupt)."""
+
+
+def worth_splitting(source_json: Path) -> bool:
+    """Is ``source_json`` large enough for the shard cache (see :data:`SPLIT_ABOVE_BYTES`)?"""
+    try:
+        return source_json.stat().st_size >= SPLIT_ABOVE_BYTES
+    except OSError:
+        return False
+
+
+# --- keys and atomic files -------------------------------------------------------------
+
+
+def _digest(*parts: str | bytes, size: int = 16) -> str:
+    hasher = hashlib.blake2b(digest_size=size)
+    for part in parts:
+        hasher.update(part.encode() if isinstance(part, str) else part)
+        hasher.update(b"\0")
+    return hasher.hexdigest()
+
+
+def source_key(source_json: Path) -> str:
+    """``<path hash>-<state hash>``: the directory of this source's split, as it is now."""
+    stat = source_json.stat()
+    path = str(source_json.resolve())
+    state = f"{FORMAT_VERSION}:{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ino}"
+    return f"{_digest(path, size=8)}-{_digest(state, size=8)}"
+
+
+def _root(cache_dir: Path) -> Path:
+    return cache_dir / "shard-cache"
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    from .index import atomic_write  # index imports this module
+
+    atomic_write(path, data)
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (created if missing) while splitting: a second
+    process waits and then finds the split done. Without ``fcntl`` (Windows) nothing is
+    locked: the rename into place still keeps every reader safe, the work is just done
+    twice."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    with open(path, "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+# --- splitting -------------------------------------------------------------------------
+
+
+def _entries_json(records: Mapping[str, Any]) -> bytes:
+    """``"FILE": {...},"FILE": {...}`` — the inside of a repodata group object."""
+    if not records:
+        return b""
+    return json.dumps(records, separators=(",", ":"), ensure_ascii=False).encode()[1:-1]
+
+
+def _split(source_json: Path, target: Path) -> None:
+    """Split ``source_json`` into the directory ``target`` (which must not exist yet)."""
+    before = source_json.stat()
+    raw = source_json.read_bytes()
+    try:
+        repodata = json.loads(raw)
+    except ValueError as exc:
+        raise InvalidInputError(
+            str(source_json),
+            f"not valid repodata JSON ({exc})",
+            "re-index the channel (conda index), or delete the file to fetch it again",
+        ) from None
+    after = source_json.stat()
+    if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns):
+        raise DamagedCache(f"{source_json} changed while it was read")
+    del raw
+    by_name: dict[str, dict[str, dict[str, Any]]] = {}
+    for group in GROUPS:
+        for fn, record in (repodata.get(group) or {}).items():
+            name = str(record.get("name", "")).lower()
+            if not name:
+                continue
+            by_name.setdefault(name, {"packages": {}, "packages.conda": {}})[group][fn] = record
+    dep_names: dict[str, str] = {}  # one parse per distinct depends string
+    names = sorted(by_name)
+    offsets, firsts, seconds = array("q"), array("q"), array("q")
+    digests, deps_text = bytearray(), []
+    pack = bytearray()
+    with progress.task(f"Splitting {source_json} by package name", total=len(names)) as step:
+        for name in names:
+            groups = by_name[name]
+            chunks = [_entries_json(groups[group]) for group in GROUPS]
+            deps: set[str] = set()
+            for group in GROUPS:
+                for record in groups[group].values():
+                    for dep in record.get("depends") or ():
+                        dep_name = dep_names.get(dep)
+                        if dep_name is None:
+                            dep_name = dep_names[dep] = dependency_name(dep)
+                        if dep_name and not dep_name.startswith("__"):
+                            deps.add(dep_name)
+            deps.discard(name)
+            offsets.append(len(pack))
+            firsts.append(len(chunks[0]))
+            seconds.append(len(chunks[1]))
+            digests += bytes.fromhex(_digest(*chunks, size=8))
+            deps_text.append(" ".join(sorted(deps)))
+            pack += chunks[0] + chunks[1]
+            step(1)
+    head = {key: value for key, value in repodata.items() if key not in (*GROUPS, "removed")}
+    # parallel arrays rather than one map of lists: unpacking 87k names must stay far below
+    # the solve's own time, and msgpack's cost is per object
+    index = {
+        "version": FORMAT_VERSION,
+        "head": head,
+        "pack_size": len(pack),
+        "names": names,
+        "deps": deps_text,
+        "offsets": offsets.tobytes(),
+        "firsts": firsts.tobytes(),
+        "seconds": seconds.tobytes(),
+        "digests": bytes(digests),
+    }
+    target.mkdir(parents=True)
+    (target / "pack").write_bytes(pack)
+    (target / "names").write_text("\n".join(names))
+    (target / "index.msgpack").write_bytes(msgpack.packb(index, use_bin_type=True))
+
+
+def _publish(source_json: Path, cache_dir: Path, key: str) -> Path:
+    """Split ``source_json`` into ``shard-cache/<key>`` unless a complete split is there;
+    splits of older versions of the same file are removed."""
+    root = _root(cache_dir)
+    final = root / key
+    with _locked(root / f"{key}.lock"):
+        if (final / "index.msgpack").is_file():
+            return final
+        tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=root))
+        try:
+            shutil.rmtree(tmp)
+            _split(source_json, tmp)
+            if final.exists():  # a damaged leftover: move it away, then replace
+                _discard(final)
+            os.rename(tmp, final)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    path_part = key.split("-")[0]
+    for stale in root.glob(f"{path_part}-*"):
+        if stale.is_dir() and stale.name != key:
+            _discard(stale)
+            Path(f"{stale}.lock").unlink(missing_ok=True)
+    return final
+
+
+def _discard(directory: Path) -> None:
+    """Remove a split directory; renamed first so no reader finds it half-deleted."""
+    doomed = directory.with_name(f".{directory.name}.{os.getpid()}.deleted")
+    try:
+        os.rename(directory, doomed)
+    except OSError:
+        return  # another process removed or replaced it
+    shutil.rmtree(doomed, ignore_errors=True)
+
+
+# --- reading a split -------------------------------------------------------------------
+
+
+@dataclass
+class SplitRepodata:
+    """A monolithic repodata file, split by name in the cache (one
+    :class:`~conda_solver_plus.shards.ShardSource` of the walk)."""
+
+    source: Path
+    directory: Path
+    head: dict[str, Any]
+    #: name -> its position in the arrays below
+    positions: dict[str, int]
+    deps: list[str]
+    offsets: array
+    firsts: array
+    seconds: array
+    digests: bytes
+    pack: bytes | mmap.mmap
+
+    @classmethod
+    def open(cls, source: Path, directory: Path) -> SplitRepodata:
+        try:
+            index = msgpack.unpackb((directory / "index.msgpack").read_bytes())
+            pack = _map(directory / "pack")
+        except (OSError, ValueError, msgpack.ExtraData, msgpack.FormatError) as exc:
+            raise DamagedCache(f"{directory}: unreadable ({exc})") from None
+        if not isinstance(index, dict) or index.get("version") != FORMAT_VERSION:
+            raise DamagedCache(f"{directory}: not a split of this version")
+        if len(pack) != index.get("pack_size"):
+            raise DamagedCache(f"{directory}/pack: {len(pack)} bytes, not {index['pack_size']}")
+        try:
+            names = index["names"]
+            arrays = [array("q", index[key]) for key in ("offsets", "firsts", "seconds")]
+            if not all(len(a) == len(names) for a in arrays) or len(index["deps"]) != len(names):
+                raise ValueError("arrays of different lengths")
+        except (KeyError, ValueError, TypeError) as exc:
+            raise DamagedCache(f"{directory}/index.msgpack: damaged ({exc})") from None
+        positions = {name: position for position, name in enumerate(names)}
+        offsets, firsts, seconds = arrays
+        return cls(
+            source=source,
+            directory=directory,
+            head=index["head"],
+            positions=positions,
+            deps=index["deps"],
+            offsets=offsets,
+            firsts=firsts,
+            seconds=seconds,
+            digests=index["digests"],
+            pack=pack,
+        )
+
+    def has(self, name: str) -> bool:
+        return name in self.positions
+
+    def dependencies(self, names: Collection[str]) -> dict[str, set[str]]:
+        return {name: set(self.deps[self.positions[name]].split()) for name in names}
+
+    def chunks(self, name: str) -> tuple[bytes, bytes]:
+        """The two groups' entries of ``name``, checked against their digest."""
+        at = self.positions[name]
+        offset, first, second = self.offsets[at], self.firsts[at], self.seconds[at]
+        packages = bytes(self.pack[offset : offset + first])
+        conda = bytes(self.pack[offset + first : offset + first + second])
+        if bytes.fromhex(_digest(packages, conda, size=8)) != self.digests[at * 8 : at * 8 + 8]:
+            raise DamagedCache(f"{self.directory}/pack: the records of {name} are damaged")
+        return packages, conda
+
+    def subset_bytes(self, names: Iterable[str]) -> bytes:
+        """A repodata.json with this source's ``info`` and the records of ``names``."""
+        groups: list[list[bytes]] = [[], []]
+        for name in sorted(names):
+            for position, chunk in enumerate(self.chunks(name)):
+                if chunk:
+                    groups[position].append(chunk)
+        head = json.dumps(self.head, separators=(",", ":")).encode()
+        body = b",".join(
+            b'"%s":{%s}' % (group.encode(), b",".join(chunks))
+            for group, chunks in zip(GROUPS, groups, strict=True)
+        )
+        return head[:-1] + (b"," if len(head) > 2 else b"") + body + b"}"
+
+
+def _map(path: Path) -> bytes | mmap.mmap:
+    """The file mapped into memory (only the pages of the names read are loaded)."""
+    with open(path, "rb") as handle:
+        if os.fstat(handle.fileno()).st_size == 0:
+            return b""
+        return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+
+
+def open_split(source_json: Path, cache_dir: Path) -> SplitRepodata:
+    """The split of ``source_json`` in ``cache_dir``, made now if missing, stale or damaged
+    (the source is on disk, so a damaged split is always rebuilt)."""
+    key = source_key(source_json)
+    directory = _publish_or_fail(source_json, cache_dir, key)
+    try:
+        return SplitRepodata.open(source_json, directory)
+    except DamagedCache as exc:
+        log.warning("shard cache damaged, splitting %s again: %s", source_json, exc)
+        _discard(directory)
+        return SplitRepodata.open(source_json, _publish_or_fail(source_json, cache_dir, key))
+
+
+def _publish_or_fail(source_json: Path, cache_dir: Path, key: str) -> Path:
+    from .index import cache_not_writable  # index imports this module
+
+    try:
+        return _publish(source_json, cache_dir, key)
+    except PermissionError as exc:
+        raise cache_not_writable(_root(cache_dir), exc) from None
+
+
+def all_names(source_json: Path, cache_dir: Path) -> frozenset[str] | None:
+    """Every package name of ``source_json`` from its split, or ``None`` if it has none."""
+    try:
+        directory = _root(cache_dir) / source_key(source_json)
+        text = (directory / "names").read_text()
+    except OSError:
+        return None
+    return frozenset(text.split("\n")) if text else frozenset()
+
+
+# --- subsets -------------------------------------------------------------------------
+
+
+def _manifest_path(cache_dir: Path, keys: Sequence[str], roots: Iterable[str]) -> Path:
+    request = _digest(json.dumps([list(keys), sorted(set(roots))]))
+    return _root(cache_dir) / "subsets" / f"{request}.manifest.json"
+
+
+def _cached_subsets(manifest: Path) -> list[Path] | None:
+    """The subset files a manifest names, when every one is intact; else ``None``."""
+    try:
+        entries = json.loads(manifest.read_text())
+        paths = [manifest.parent / entry["file"] for entry in entries]
+        for path, entry in zip(paths, entries, strict=True):
+            if hashlib.sha256(path.read_bytes()).hexdigest() != entry["sha256"]:
+                log.warning("shard cache: %s is damaged, writing it again", path)
+                return None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return paths
+
+
+def subset_repodata_many(
+    sources: Sequence[Path], roots: Iterable[str], cache_dir: Path
+) -> list[Path]:
+    """Small ``repodata.json`` files, one per source, holding every record the ``roots``
+    reach through ``depends`` across all ``sources`` together.
+
+    ``sources`` are monolithic ``repodata.json`` files (any size; use :func:`worth_splitting`
+    to skip small ones), typically every channel x subdir of one solve, so that a name
+    reached from ``linux-64`` is also collected from ``noarch`` and from other channels.
+    ``roots`` are package names: requested specs, installed and locked records, pins,
+    history, and ``pip`` when pip is added to python's depends. Names are lowercased;
+    virtual packages (``__glibc``) are ignored. Each result keeps its source's ``info``
+    (``subdir``, ``base_url``) so records get the same URLs as from the source.
+
+    The first call on a source splits it into ``cache_dir/shard-cache`` (seconds for a
+    conda-forge-sized file, reported through :func:`conda_solver_plus.progress.task`);
+    later calls read only the reached names, and a repeated request reads only a manifest.
+    Safe for concurrent processes. Raises :class:`~conda_solver_plus.exceptions.InvalidInputError`
+    for a source that is not valid JSON or a cache directory that cannot be written.
+    """
+    roots = [name.lower() for name in roots]
+    keys = [source_key(source) for source in sources]
+    manifest = _manifest_path(cache_dir, keys, roots)
+    cached = _cached_subsets(manifest)
+    if cached is not None:
+        return cached
+    splits = [open_split(source, cache_dir) for source in sources]
+    try:
+        reached = walk(splits, roots)
+        blobs = [split.subset_bytes(names) for split, names in zip(splits, reached, strict=True)]
+    except DamagedCache as exc:  # a name's bytes changed after the split was opened
+        log.warning("shard cache damaged, splitting again: %s", exc)
+        for split in splits:
+            _discard(split.directory)
+        splits = [open_split(source, cache_dir) for source in sources]
+        reached = walk(splits, roots)
+        blobs = [split.subset_bytes(names) for split, names in zip(splits, reached, strict=True)]
+    entries, paths = [], []
+    for blob in blobs:
+        digest = hashlib.sha256(blob).hexdigest()
+        path = manifest.parent / f"{digest[:32]}.json"
+        if not (path.is_file() and path.stat().st_size == len(blob)):
+            _write(cache_dir, path, blob)
+        entries.append({"file": path.name, "sha256": digest})
+        paths.append(path)
+    _write(cache_dir, manifest, json.dumps(entries).encode())
+    return paths
+
+
+def _write(cache_dir: Path, path: Path, data: bytes) -> None:
+    from .index import write_cache_file  # index imports this module
+
+    write_cache_file(cache_dir, path, data)
+
+
+def subset_repodata(source_json: Path, roots: Iterable[str], cache_dir: Path) -> Path:
+    """A small ``repodata.json`` with the records of ``source_json`` that ``roots`` reach.
+
+    The one-source form of :func:`subset_repodata_many` (read its notes): use that one when
+    a solve has several channels or subdirs, or names reached through another file's
+    records will be missing from this one's subset.
+    """
+    return subset_repodata_many([source_json], roots, cache_dir)[0]
