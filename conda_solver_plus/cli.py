@@ -22,6 +22,7 @@ solving (:mod:`conda_solver_plus.query`).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -30,10 +31,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from . import __version__
+from . import __version__, progress
 from .backends import CHANNEL_PRIORITIES
+from .condarc import DEFAULT_CHANNELS, CondaConfig, Value, load_config
 from .exceptions import InvalidInputError, SolverPlusError
 from .exclude_newer import ExcludeNewer
+from .index import ChannelRef
 from .records import KNOWN_SUBDIRS, record_to_json
 from .session import SolveSession
 from .settings import Settings, key_value, resolve_backend, resolve_timeout
@@ -46,7 +49,18 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def _add_channel_arguments(parser: argparse.ArgumentParser) -> None:
+def _default(value: Value, shown: str | None = None) -> str:
+    """``(default: flexible, conda's default)`` for a help text."""
+    return f"(default: {value.describe(shown)})"
+
+
+def _channels_shown(config: CondaConfig) -> str:
+    channels = config.channels.value
+    return ", ".join(channels) if channels else "none"
+
+
+def _add_common_arguments(parser: argparse.ArgumentParser, config: CondaConfig) -> None:
+    """The options of every subcommand: channels, platform, cache, output."""
     parser.add_argument(
         "-c",
         "--channel",
@@ -54,69 +68,199 @@ def _add_channel_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="CHANNEL",
-        help="channel: local directory, file:// or http(s):// URL, or a name (repeatable; "
-        "earlier channels have higher priority)",
+        help="channel to search before the configured ones: a local directory, a file:// "
+        "or http(s):// URL, or a name under conda.anaconda.org (repeatable; earlier "
+        "channels have higher priority). The channels of .condarc follow "
+        f"{_default(config.channels, _channels_shown(config))}",
     )
-    parser.add_argument("--subdir", help="target platform, e.g. linux-64 (default: this machine)")
-    parser.add_argument("--cache-dir", help="where remote repodata is cached")
-    parser.add_argument("--offline", action="store_true", help="never touch the network")
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
-    parser.add_argument("-v", "--verbose", action="count", default=0)
+    parser.add_argument(
+        "--override-channels",
+        action="store_true",
+        help="search only the -c channels, not those of .condarc (as conda's flag)",
+    )
+    parser.add_argument(
+        "--channel-priority",
+        default=config.channel_priority.value,
+        choices=CHANNEL_PRIORITIES,
+        help="strict: a package is taken only from the first channel that has it; "
+        "flexible: a later channel may supply it when the first cannot; disabled: the "
+        f"version decides, channel order only breaks ties {_default(config.channel_priority)}",
+    )
+    parser.add_argument(
+        "--subdir",
+        help="target platform, e.g. linux-64, osx-arm64 (default: this machine's); "
+        "noarch is always searched too",
+    )
+    parser.add_argument(
+        "--cache-dir",
+        help="where remote repodata is cached (default: $CONDA_SOLVER_PLUS_CACHE, else "
+        "~/.cache/conda-solver-plus)",
+    )
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="never touch the network: remote channels come from the cache only",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help='machine-readable output on stdout (errors too, as {"error": ...}); no progress',
+    )
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress bars (results and errors are still printed)",
+    )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="log on stderr: -v what is done, -vv debug details (and a traceback for an "
+        "internal error)",
+    )
 
 
-def _add_solve_arguments(parser: argparse.ArgumentParser) -> None:
+def _add_solve_arguments(parser: argparse.ArgumentParser, config: CondaConfig) -> None:
     parser.add_argument("specs", nargs="*", metavar="SPEC", help="match specs to install")
-    _add_channel_arguments(parser)
-    parser.add_argument("-p", "--prefix", help="existing environment to solve against")
+    _add_common_arguments(parser, config)
+    parser.add_argument(
+        "-p",
+        "--prefix",
+        help="existing environment to solve against: its packages, history and pins count, "
+        "and the output shows what would change (nothing is written to it)",
+    )
     parser.add_argument(
         "--backend",
         default=None,
         choices=["auto", "rattler", "libmamba"],
-        help="engine (default: auto = libmamba where libmambapy imports, else rattler; "
-        "or CONDA_SOLVER_PLUS_BACKEND)",
+        help="engine (default: CONDA_SOLVER_PLUS_BACKEND, else plus_backend in .condarc, "
+        "else auto = libmamba where libmambapy imports, else rattler)",
     )
-    parser.add_argument("--channel-priority", default="strict", choices=CHANNEL_PRIORITIES)
     parser.add_argument(
         "--virtual",
         action="append",
         default=[],
         metavar="NAME=VERSION",
-        help="set a virtual package (e.g. __cuda=12.6); NAME= removes it",
+        help="set a virtual package (e.g. __cuda=12.6, __glibc=2.28); NAME= removes it "
+        "(default: detected on this machine, or CONDA_OVERRIDE_*)",
     )
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--remove", action="store_true", help="remove SPECs from the prefix")
-    mode.add_argument("--update", action="store_true", help="conda update semantics")
-    mods = parser.add_mutually_exclusive_group()
-    mods.add_argument("--update-all", action="store_true")
-    mods.add_argument("--freeze-installed", action="store_true")
-    mods.add_argument("--update-deps", action="store_true")
-    mods.add_argument("--update-specs", action="store_true")
-    mods.add_argument("--satisfied-skip-solve", action="store_true")
-    deps = parser.add_mutually_exclusive_group()
-    deps.add_argument("--no-deps", action="store_true")
-    deps.add_argument("--only-deps", action="store_true")
+    _add_mode_arguments(parser)
+    pins = config.pinned_packages
     parser.add_argument(
-        "--pin", action="append", default=[], metavar="SPEC", help="extra pinned spec"
+        "--pin",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="pin a package, in addition to pinned_packages of .condarc and the prefix's "
+        f"conda-meta/pinned (repeatable) {_default(pins, ', '.join(pins.value) or 'none')}",
     )
-    parser.add_argument("--ignore-pinned", action="store_true")
-    parser.add_argument("--aggressive-update", action="append", default=[], metavar="NAME")
-    parser.add_argument("--prune", action="store_true")
-    parser.add_argument("--force-reinstall", action="store_true")
-    parser.add_argument("--add-pip", action="store_true", help="add pip to python's depends")
+    parser.add_argument(
+        "--ignore-pinned",
+        action="store_true",
+        help="ignore every pin (--pin, pinned_packages, conda-meta/pinned)",
+    )
+    pip = config.add_pip_as_python_dependency
+    parser.add_argument(
+        "--add-pip",
+        dest="add_pip",
+        action="store_true",
+        default=pip.value,
+        help="python brings pip (and setuptools, wheel, packaging), as conda's "
+        f"add_pip_as_python_dependency {_default(pip, 'yes' if pip.value else 'no')}",
+    )
+    parser.add_argument(
+        "--no-add-pip",
+        dest="add_pip",
+        action="store_false",
+        help="python without pip (add_pip_as_python_dependency: false)",
+    )
     parser.add_argument(
         "--timeout",
         # checked by settings.resolve_timeout, with the same rule and error as the
         # environment variable (argparse's float() would accept nan and inf)
         default=None,
         metavar="SECONDS",
-        help="stop the engine after this many seconds (default: CONDA_SOLVER_PLUS_TIMEOUT)",
+        help="stop the engine after this many seconds (default: CONDA_SOLVER_PLUS_TIMEOUT, "
+        "else plus_timeout in .condarc, else no limit)",
     )
+    _add_lockfile_arguments(parser)
+    _add_exclude_newer_arguments(parser, config)
+
+
+def _add_mode_arguments(parser: argparse.ArgumentParser) -> None:
+    """conda's commands and modifiers: install (default), update, remove."""
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--remove",
+        action="store_true",
+        help="conda remove: take SPECs out of the prefix (and what only they needed)",
+    )
+    mode.add_argument(
+        "--update",
+        action="store_true",
+        help="conda update: SPECs must be installed and move to their newest version",
+    )
+    mods = parser.add_mutually_exclusive_group()
+    mods.add_argument(
+        "--update-all", action="store_true", help="conda update --all: update every package"
+    )
+    mods.add_argument(
+        "--freeze-installed",
+        action="store_true",
+        help="keep every installed package exactly as it is",
+    )
+    mods.add_argument(
+        "--update-deps",
+        action="store_true",
+        help="also update the dependencies of SPECs",
+    )
+    mods.add_argument(
+        "--update-specs",
+        action="store_true",
+        help="update SPECs, changing installed packages only where needed "
+        "(conda's default modifier)",
+    )
+    mods.add_argument(
+        "--satisfied-skip-solve",
+        action="store_true",
+        help="do nothing when the prefix already satisfies SPECs",
+    )
+    deps = parser.add_mutually_exclusive_group()
+    deps.add_argument(
+        "--no-deps", action="store_true", help="only SPECs themselves, not their dependencies"
+    )
+    deps.add_argument(
+        "--only-deps", action="store_true", help="only the dependencies of SPECs, not SPECs"
+    )
+    parser.add_argument(
+        "--aggressive-update",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="always update NAME when solving (conda's aggressive_update_packages; repeatable)",
+    )
+    parser.add_argument(
+        "--prune",
+        action="store_true",
+        help="remove installed packages nothing requested needs any more",
+    )
+    parser.add_argument(
+        "--force-reinstall",
+        action="store_true",
+        help="reinstall SPECs even when the installed package would do",
+    )
+
+
+def _add_lockfile_arguments(parser: argparse.ArgumentParser) -> None:
     lock = parser.add_argument_group("lockfiles")
     lock.add_argument(
         "--locked",
         metavar="FILE",
         help="start from a lockfile (pixi.lock, conda-lock.yml or an @EXPLICIT file): its "
-        "packages are kept and preferred like installed ones",
+        "packages are kept and preferred like installed ones, and the output shows what "
+        "changes; its channels are used when no -c is given",
     )
     lock.add_argument(
         "--lock-env",
@@ -129,108 +273,187 @@ def _add_solve_arguments(parser: argparse.ArgumentParser) -> None:
         help="write the result as a lockfile, in the format of --locked (else from the "
         "name: pixi.lock, *.yml conda-lock, anything else @EXPLICIT)",
     )
+
+
+def _add_exclude_newer_arguments(parser: argparse.ArgumentParser, config: CondaConfig) -> None:
     newer = parser.add_argument_group("exclude-newer (cutoff: 7d, 3d12h, P7D, 2026-04-01, ...)")
+    cutoff = config.exclude_newer
     newer.add_argument(
         "--exclude-newer",
         metavar="CUTOFF",
         help="ignore packages published after CUTOFF (a date counts whole; a duration is "
-        "back from now)",
+        f"back from now) {_default(cutoff, str(cutoff.value or 'none'))}",
     )
+    per_channel = config.exclude_newer_channel
     newer.add_argument(
         "--exclude-newer-channel",
         action="append",
         default=[],
         metavar="CHANNEL=CUTOFF",
         help="cutoff for one channel (name, URL or URL glob); CUTOFF 'false' exempts it "
-        "(repeatable; the last matching one wins)",
+        "(repeatable; the last matching one wins) "
+        + _default(per_channel, ", ".join(f"{c}={v}" for c, v in per_channel.value) or "none"),
     )
+    per_package = config.exclude_newer_package
     newer.add_argument(
         "--exclude-newer-package",
         action="append",
         default=[],
         metavar="NAME=CUTOFF",
-        help="cutoff for one package name, whatever its channel; 'false' exempts it (repeatable)",
+        help="cutoff for one package name, whatever its channel; 'false' exempts it "
+        "(repeatable) "
+        + _default(
+            per_package, ", ".join(f"{n}={v}" for n, v in per_package.value.items()) or "none"
+        ),
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+_DESCRIPTION = """\
+Solve conda environments without conda: the same solver as `conda install --solver=plus`.
+Defaults come from where conda takes them: .condarc files and CONDA_* variables
+(channels, channel_priority, pinned_packages, add_pip_as_python_dependency,
+exclude_newer), else conda's own defaults. Results go to stdout, diagnostics and progress
+to stderr. Exit status: 0 done, 1 the request cannot be met (or nothing matched),
+2 bad input, 3 internal error."""
+
+
+def build_parser(config: CondaConfig | None = None) -> argparse.ArgumentParser:
+    """The command line, with defaults (and their help) from ``config`` (conda's)."""
+    config = config or CondaConfig()
+    files = ", ".join(str(f) for f in config.files) or "none found"
     parser = _Parser(
-        prog="python -m conda_solver_plus",
-        description="Solve conda environments without conda (conda-solver-plus core).",
+        prog="conda-solver-plus",
+        description=_DESCRIPTION,
+        epilog=f"configuration files read: {files}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"conda-solver-plus {__version__}")
-    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
-    solve = sub.add_parser("solve", help="print the final environment for a request")
-    _add_solve_arguments(solve)
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
+    solve = sub.add_parser(
+        "solve",
+        help="print the environment for a request (and, with --prefix/--locked/--remove, "
+        "the transaction)",
+    )
+    _add_solve_arguments(solve, config)
     explain = sub.add_parser(
         "explain", help="like solve, plus where every spec came from and why each record"
     )
-    _add_solve_arguments(explain)
+    _add_solve_arguments(explain, config)
     why = sub.add_parser("why", help="solve, then show why NAME is in the result")
     why.add_argument("package", metavar="NAME", help="package to explain")
-    _add_solve_arguments(why)
+    _add_solve_arguments(why, config)
     search = sub.add_parser("search", help="records in the channels matching a spec")
     search.add_argument("query", metavar="SPEC", help="match spec; the name may be a glob")
-    _add_channel_arguments(search)
-    search.add_argument("--channel-priority", default="flexible", choices=CHANNEL_PRIORITIES)
+    _add_common_arguments(search, config)
     depends = sub.add_parser("depends", help="dependencies of the best record matching SPEC")
-    depends.add_argument("query", metavar="SPEC")
+    depends.add_argument("query", metavar="SPEC", help="match spec of the package")
     depends.add_argument("--tree", action="store_true", help="recursively, as a tree")
-    _add_channel_arguments(depends)
-    depends.add_argument("--channel-priority", default="strict", choices=CHANNEL_PRIORITIES)
+    _add_common_arguments(depends, config)
     whoneeds = sub.add_parser("whoneeds", help="packages in the channels that depend on NAME")
-    whoneeds.add_argument("query", metavar="NAME")
+    whoneeds.add_argument("query", metavar="NAME", help="package name")
     whoneeds.add_argument(
         "--all-versions", action="store_true", help="every version, not only the newest"
     )
-    _add_channel_arguments(whoneeds)
-    whoneeds.add_argument("--channel-priority", default="flexible", choices=CHANNEL_PRIORITIES)
+    _add_common_arguments(whoneeds, config)
     return parser
 
 
 QUERY_COMMANDS = ("search", "depends", "whoneeds")
 
 
-def run_query(args: argparse.Namespace) -> int:
+def _channels(
+    args: argparse.Namespace, config: CondaConfig
+) -> list[str | os.PathLike | ChannelRef]:
+    """The channels to search, as conda orders them: ``-c`` channels, then those of
+    ``.condarc`` (unless ``--override-channels``); ``defaults`` expands to conda's
+    default channels. None at all is bad input (conda 26 has no default channel either)."""
+    given: list[str] = list(args.channels)
+    if not args.override_channels:
+        given += [c for c in config.channels.value if c not in given]
+    if not given:
+        raise InvalidInputError(
+            "channels",
+            "no channel given",
+            "pass -c CHANNEL, or set channels in ~/.condarc as for conda",
+        )
+    channels: list[str | os.PathLike | ChannelRef] = []
+    for channel in given:
+        if channel == "defaults":
+            channels.extend(_default_channels(config))
+        else:
+            channels.append(channel)
+    return channels
+
+
+def _default_channels(config: CondaConfig) -> list[ChannelRef]:
+    """conda's ``defaults`` multichannel: ``default_channels`` of ``.condarc``, else
+    conda's (``pkgs/main`` and ``pkgs/r`` on repo.anaconda.com), one priority tier."""
+    from .index import resolve_channel
+
+    members = config.raw.get("default_channels") or list(DEFAULT_CHANNELS)
+    return [
+        dataclasses.replace(resolve_channel(str(member)), multichannel="defaults")
+        for member in members
+    ]
+
+
+def run_query(args: argparse.Namespace, config: CondaConfig) -> int:
     """``search``/``depends``/``whoneeds``: load the index and print the answer."""
-    from . import query
     from .index import load_index
     from .virtual import native_subdir
 
-    if not args.channels:
-        raise InvalidInputError("channels", "no channel given", "pass at least one -c CHANNEL")
     index = load_index(
-        list(args.channels),
-        [args.subdir or native_subdir()],
+        _channels(args, config),
+        [_subdir(args) or native_subdir()],
         cache_dir=Path(args.cache_dir).expanduser() if args.cache_dir else None,
         offline=args.offline,
     )
-    priority = args.channel_priority
     if args.command == "search":
-        records = query.search(index, args.query, priority)
-        if args.json:
-            print(json.dumps({"records": [record_to_json(r) for r in records]}, indent=2))
-        elif records:
-            print(query.render_records(records))
-        else:
-            print(f"no records match {args.query!r}", file=sys.stderr)
-        return 0 if records else 1
+        return _run_search(args, index)
     if args.command == "depends":
-        root = query.depends(index, args.query, tree=args.tree, channel_priority=priority)
-        if args.json:
-            print(json.dumps(root.to_json(), indent=2))
-        else:
-            print(query.render_depends(root, args.tree))
-        return 0
+        return _run_depends(args, index)
+    return _run_whoneeds(args, index)
+
+
+def _run_search(args: argparse.Namespace, index) -> int:
+    """conda search: the matching records; nothing matching is exit 1 (as conda)."""
+    from . import query
+
+    records = query.search(index, args.query, args.channel_priority)
+    if args.json:
+        print(json.dumps({"records": [record_to_json(r) for r in records]}, indent=2))
+    elif records:
+        print(query.render_records(records))
+    else:
+        channels = ", ".join(channel.name for channel in index.channels)
+        print(f"No match found for {args.query!r} in {channels}", file=sys.stderr)
+    return 0 if records else 1
+
+
+def _run_depends(args: argparse.Namespace, index) -> int:
+    from . import query
+
+    root = query.depends(index, args.query, tree=args.tree, channel_priority=args.channel_priority)
+    if args.json:
+        print(json.dumps(root.to_json(), indent=2))
+    else:
+        print(query.render_depends(root, args.tree))
+    return 0
+
+
+def _run_whoneeds(args: argparse.Namespace, index) -> int:
+    """Packages depending on NAME; none is an answer (exit 0), said on stderr."""
+    from . import query
+
     dependents = query.whoneeds(
-        index, args.query, all_versions=args.all_versions, channel_priority=priority
+        index, args.query, all_versions=args.all_versions, channel_priority=args.channel_priority
     )
     if args.json:
         print(json.dumps({"dependents": [d.to_json() for d in dependents]}, indent=2))
     elif dependents:
         print(query.render_dependents(dependents))
     else:
-        print(f"nothing in the channels depends on {args.query}", file=sys.stderr)
+        print(f"Nothing in the channels depends on {args.query}", file=sys.stderr)
     return 0
 
 
@@ -262,68 +485,100 @@ def _subdir(args: argparse.Namespace) -> str | None:
     return subdir
 
 
-def _exclude_newer(args: argparse.Namespace) -> ExcludeNewer | None:
+def _exclude_newer(args: argparse.Namespace, config: CondaConfig) -> ExcludeNewer | None:
     """``--exclude-newer``, ``--exclude-newer-channel CHANNEL=CUTOFF`` and
-    ``--exclude-newer-package NAME=CUTOFF`` as one policy; ``None`` when none is given."""
-    if not (args.exclude_newer or args.exclude_newer_channel or args.exclude_newer_package):
-        return None
+    ``--exclude-newer-package NAME=CUTOFF`` as one policy, each over its ``.condarc``
+    counterpart (``exclude_newer``, ``channel_settings``, ``exclude_newer_package``);
+    ``None`` when nothing sets a cutoff."""
+    cutoff = args.exclude_newer or config.exclude_newer.value
     channels = [key_value(t, "--exclude-newer-channel") for t in args.exclude_newer_channel]
+    if not channels:
+        channels = list(config.exclude_newer_channel.value)
     packages = dict(key_value(t, "--exclude-newer-package") for t in args.exclude_newer_package)
-    return ExcludeNewer.from_values(args.exclude_newer, packages, channels)
+    if not packages:
+        packages = dict(config.exclude_newer_package.value)
+    if not (cutoff or channels or packages):
+        return None
+    return ExcludeNewer.from_values(str(cutoff) if cutoff else None, packages, channels)
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    """The solve's settings from the command line, over the environment variables."""
+def _settings(args: argparse.Namespace, config: CondaConfig) -> Settings:
+    """The solve's settings: the command line, over the environment variables, over
+    ``.condarc``, over conda's defaults."""
     return Settings(
-        backend=resolve_backend(args.backend),
-        timeout=resolve_timeout(args.timeout),
+        backend=resolve_backend(args.backend, config.raw),
+        timeout=resolve_timeout(args.timeout, config.raw),
         channel_priority=args.channel_priority,
         add_pip_as_python_dependency=args.add_pip,
-        exclude_newer=_exclude_newer(args),
+        exclude_newer=_exclude_newer(args, config),
         cache_dir=Path(args.cache_dir).expanduser() if args.cache_dir else None,
     )
 
 
-def run_solve(args: argparse.Namespace):
-    """Build the settings and the state, load the index, run the pipeline
-    (:class:`~conda_solver_plus.session.SolveSession`). Returns (input, output, index,
-    engine)."""
-    from .index import load_index
-    from .lockfile import complete_records, read_lockfile
-    from .specs import parse_spec
-    from .state import SolverInputState
+def _pins(args: argparse.Namespace, config: CondaConfig) -> tuple[list[str], str]:
+    """``pinned_packages`` of ``.condarc`` and ``--pin``, and where they came from."""
+    configured = list(config.pinned_packages.value)
+    sources = []
+    if args.pin:
+        sources.append("--pin")
+    if configured:
+        sources.append(f"pinned_packages ({config.pinned_packages.source})")
+    return [*configured, *args.pin], " and ".join(sources) or "--pin"
+
+
+def _virtual(args: argparse.Namespace, subdir: str | None):
     from .virtual import parse_virtual_setting, virtual_packages
 
-    if args.lock_env and not args.locked:
-        raise InvalidInputError("--lock-env", "only makes sense with --locked FILE")
-    locked = None
-    if args.locked:
-        locked = read_lockfile(args.locked, environment=args.lock_env, platform=args.subdir)
-        if not args.subdir:
-            args.subdir = locked.platform
-        if not args.channels:
-            args.channels = list(locked.channels)
-    args.lockfile = locked
-    if not args.channels:
-        raise InvalidInputError("channels", "no channel given", "pass at least one -c CHANNEL")
-    if not args.specs and not (args.update_all or args.prefix or locked):
-        raise InvalidInputError("specs", "nothing to solve", "give at least one SPEC")
-    specs = [parse_spec(text, "command line") for text in args.specs]
     settings: dict[str, str | None] = {}
     for text in args.virtual:
         name, version, build = parse_virtual_setting(text)
         settings[name] = None if version is None else f"{version}={build}"
-    subdir = _subdir(args)
-    virtual = virtual_packages(subdir, settings)
+    return virtual_packages(subdir, settings)
+
+
+def _read_locked(args: argparse.Namespace):
+    """``--locked FILE``: the lockfile's environment; its platform and channels stand in
+    for ``--subdir`` and ``-c`` when those are not given."""
+    from .lockfile import read_lockfile
+
+    if args.lock_env and not args.locked:
+        raise InvalidInputError("--lock-env", "only makes sense with --locked FILE")
+    if not args.locked:
+        return None
+    locked = read_lockfile(args.locked, environment=args.lock_env, platform=args.subdir)
+    if not args.subdir:
+        args.subdir = locked.platform
+    if not args.channels and locked.channels:
+        args.channels = list(locked.channels)
+        args.override_channels = True  # the lockfile's channels, not .condarc's
+    return locked
+
+
+def run_solve(args: argparse.Namespace, config: CondaConfig | None = None):
+    """Build the settings and the state, load the index, run the pipeline
+    (:class:`~conda_solver_plus.session.SolveSession`). Returns (input, output, index,
+    engine)."""
+    from .index import load_index
+    from .lockfile import complete_records
+    from .specs import parse_spec
+    from .state import SolverInputState
     from .virtual import native_subdir
 
+    config = config or CondaConfig()
+    locked = _read_locked(args)
+    args.lockfile = locked
+    channels = _channels(args, config)
+    if not args.specs and not (args.update_all or args.prefix or locked):
+        raise InvalidInputError("specs", "nothing to solve", "give at least one SPEC")
+    specs = [parse_spec(text, "command line") for text in args.specs]
+    subdir = _subdir(args)
+    virtual = _virtual(args, subdir)
     subdir = subdir or native_subdir()
-    session = SolveSession(_settings(args))
+    session = SolveSession(_settings(args, config))
     command = (
         "remove" if args.remove else "update" if args.update or args.update_all else "install"
     )
     deps_modifier = "no_deps" if args.no_deps else "only_deps" if args.only_deps else None
-    channels = list(args.channels)
     for spec in specs:  # conda adds channels named in specs (channel::pkg)
         if spec.channel is not None and "::" in str(spec):
             channels.append(str(spec).split("::", 1)[0])
@@ -332,14 +587,15 @@ def run_solve(args: argparse.Namespace):
     )
     if locked is not None:
         complete_records(locked, index)
+    pins, pins_source = _pins(args, config)
     sis = SolverInputState(
         args.prefix,
         specs,
         command=command,
         update_modifier=_update_modifier(args),
         deps_modifier=deps_modifier,
-        pinned_packages=args.pin,
-        pinned_source="--pin",
+        pinned_packages=pins,
+        pinned_source=pins_source,
         aggressive_update_packages=args.aggressive_update,
         virtual_packages=virtual,
         ignore_pinned=args.ignore_pinned,
@@ -370,18 +626,40 @@ def _write_lock_out(args: argparse.Namespace, out, index, subdir: str) -> None:
     write_lockfile(Path(args.lock_out), out.current_solution, source)
 
 
-def _print_records(out, as_json: bool) -> None:
-    records = out.current_solution
-    if as_json:
-        print(json.dumps({"records": [record_to_json(r) for r in records]}, indent=2))
+def _changes_an_environment(args: argparse.Namespace) -> bool:
+    """A solve against a prefix or a lockfile (or a removal) changes an existing
+    environment: the output shows the transaction as well as the result."""
+    return bool(args.prefix or args.locked or args.remove)
+
+
+def _print_solution(args: argparse.Namespace, sis, out) -> None:
+    """The result: ``conda list``'s table, and conda's package plan for a solve that
+    changes an existing environment; with ``--json`` both as one object."""
+    from .output import render_plan, render_table, transaction
+
+    after = {record.name.normalized: record for record in out.current_solution}
+    change = transaction(dict(sis.installed.items()), after)
+    if args.json:
+        payload = {
+            "records": [record_to_json(r) for r in out.current_solution],
+            "transaction": change.to_json(),
+        }
+        print(json.dumps(payload, indent=2))
         return
-    width = max((len(r.name.normalized) for r in records), default=0)
-    for record in records:
-        data = record_to_json(record)
-        print(
-            f"{data['name']:<{width}}  {data['version']:<14} {data['build']:<24} "
-            f"{data['channel']}/{data['subdir']}"
+    print(render_table(out.current_solution, empty="# No packages: the environment is empty"))
+    if not _changes_an_environment(args):
+        return
+    location = args.prefix or (f"{args.locked} (lockfile)" if args.locked else "")
+    specs = [str(spec) for spec in sis.requested_specs]
+    print()
+    print(
+        render_plan(
+            change,
+            location=location,
+            added=[] if args.remove else specs,
+            removed=specs if args.remove else [],
         )
+    )
 
 
 def _explain_payload(sis, out, backend) -> dict[str, Any]:
@@ -439,17 +717,23 @@ def _one_line(message: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    try:
+        config = load_config()
+    except InvalidInputError as exc:  # a broken .condarc: conda refuses it too
+        print(f"error: {_one_line(str(exc))}", file=sys.stderr)
+        return 2
+    parser = build_parser(config)
     args = parser.parse_args(argv)
     if args.command is None:
-        parser.print_help()
+        parser.print_help(sys.stderr)
         return 2
     logging.basicConfig(
         level=logging.WARNING - 10 * min(args.verbose, 2),
         format="%(levelname)s %(name)s: %(message)s",
     )
+    previous = progress.set_reporter(progress.terminal_reporter(json=args.json, quiet=args.quiet))
     try:
-        code = _run(args)
+        code = _run(args, config)
         sys.stdout.flush()  # a closed pipe shows up here rather than at interpreter exit
         return code
     except BrokenPipeError:
@@ -458,21 +742,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         os.close(devnull)
         return 141  # 128 + SIGPIPE, as a shell reports it
+    finally:
+        progress.set_reporter(previous)
 
 
-def _run(args: argparse.Namespace) -> int:
+def _report_error(args: argparse.Namespace, exc: SolverPlusError) -> int:
+    """An expected failure: with ``--json`` the error object on stdout; bad input as one
+    line on stderr, a failed request's explanation on stderr (without ``--json``)."""
+    if args.json:
+        print(json.dumps({"error": exc.to_json()}, indent=2))
+    if exc.exit_code == 2:
+        print(f"error: {_one_line(str(exc))}", file=sys.stderr)
+    elif not args.json:
+        print(exc, file=sys.stderr)
+    return exc.exit_code
+
+
+def _run(args: argparse.Namespace, config: CondaConfig) -> int:
     try:
         if args.command in QUERY_COMMANDS:
-            return run_query(args)
-        sis, out, _index, backend = run_solve(args)
+            return run_query(args, config)
+        sis, out, _index, backend = run_solve(args, config)
     except SolverPlusError as exc:
-        if args.json:
-            print(json.dumps({"error": exc.to_json()}, indent=2))
-        if exc.exit_code == 2:
-            print(f"error: {_one_line(str(exc))}", file=sys.stderr)
-        elif not args.json:
-            print(exc, file=sys.stderr)
-        return exc.exit_code
+        return _report_error(args, exc)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -494,5 +786,5 @@ def _run(args: argparse.Namespace) -> int:
 
         return print_why(args.package, sis, out, as_json=args.json, where="the result")
     else:
-        _print_records(out, args.json)
+        _print_solution(args, sis, out)
     return 0

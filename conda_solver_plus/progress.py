@@ -16,13 +16,27 @@ Work code uses one call::
 
 ``total=None`` is work of unknown size (a spinner). The reporter is process-wide, set once
 by the front end with :func:`set_reporter`.
+
+The reporters:
+
+- :class:`SilentReporter`, the default;
+- :class:`TerminalReporter`, the standalone CLI's on a terminal: a tqdm bar on stderr
+  (stdout carries the results, so ``> env.txt`` stays clean), redrawn a few times a
+  second so a download that advances only when it ends still shows it is alive, and
+  cleared when the work ends. :func:`terminal_reporter` decides when to use it: stderr
+  is a terminal, and neither ``--json`` nor ``-q`` was given;
+- inside conda, :mod:`conda_solver_plus.conda.progress` hands the work to conda's own
+  progress bars and spinners (which follow conda's ``--quiet``/``--json`` and terminal
+  rules).
 """
 
 from __future__ import annotations
 
+import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Protocol
+from typing import IO, Protocol
 
 Advance = Callable[[int], None]
 """Called by work code with how many units it just finished."""
@@ -49,6 +63,70 @@ class SilentReporter:
 
 def _ignore(_units: int) -> None:
     return None
+
+
+#: how often a terminal bar is redrawn while its work gives no news (seconds)
+REFRESH_SECONDS = 0.2
+
+
+class TerminalReporter:
+    """A tqdm bar per task on ``stream`` (stderr by default), removed when the task ends.
+
+    Known totals show a bar with a count (``3/8 subdirs``); unknown ones a running count
+    and the elapsed time. A background thread redraws the bar every
+    :data:`REFRESH_SECONDS`, so the elapsed time moves while a long download has not
+    advanced yet.
+    """
+
+    def __init__(self, stream: IO[str] | None = None) -> None:
+        self.stream = stream
+
+    def task(self, description: str, total: int | None) -> Iterator[Advance]:
+        from tqdm import tqdm  # type: ignore[import-untyped]
+
+        if total is None:
+            bar_format = "{desc}: {n_fmt} done [{elapsed}]"
+        else:
+            bar_format = "{desc}: {bar:20} {n_fmt}/{total_fmt} [{elapsed}]"
+        bar = tqdm(
+            desc=description,
+            total=total,
+            file=self.stream or sys.stderr,
+            leave=False,
+            dynamic_ncols=True,
+            bar_format=bar_format,
+            mininterval=0.05,
+        )
+        stop = threading.Event()
+        lock = threading.Lock()
+
+        def redraw() -> None:
+            while not stop.wait(REFRESH_SECONDS):
+                with lock:
+                    bar.refresh()
+
+        def advance(units: int) -> None:
+            with lock:
+                bar.update(units)
+
+        refresher = threading.Thread(target=redraw, name="progress-refresh", daemon=True)
+        refresher.start()
+        try:
+            yield advance
+        finally:
+            stop.set()
+            refresher.join()
+            bar.close()
+
+
+def terminal_reporter(*, json: bool, quiet: bool, stream: IO[str] | None = None) -> Reporter:
+    """The standalone CLI's reporter: :class:`TerminalReporter` when ``stream`` (stderr)
+    is a terminal and neither ``--json`` nor ``-q`` was given, else silence."""
+    stream = stream or sys.stderr
+    is_terminal = getattr(stream, "isatty", lambda: False)()
+    if json or quiet or not is_terminal:
+        return SilentReporter()
+    return TerminalReporter(stream)
 
 
 _reporter: Reporter = SilentReporter()

@@ -30,12 +30,24 @@ RECORD_KEYS = {"name", "version", "build", "build_number", "channel", "subdir", 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory) -> dict[str, str]:
     """A clean environment: no engine choice, no CUDA/glibc overrides, a private cache."""
+    result = isolated_from_condarc(os.environ, tmp_path_factory.mktemp("home"))
+    result["CONDA_SOLVER_PLUS_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    return result
+
+
+def isolated_from_condarc(environ, home: Path) -> dict[str, str]:
+    """``environ`` without engine choices, CUDA/glibc overrides and anything that points
+    the CLI at a user's conda configuration: a fresh ``HOME``, no ``CONDARC``,
+    ``CONDA_PREFIX``, ``XDG_CONFIG_HOME`` or ``CONDA_<setting>`` (conda's defaults hold)."""
+    dropped = ("CONDARC", "CONDA_PREFIX", "CONDA_ROOT", "XDG_CONFIG_HOME")
+    settings = ("CONDA_CHANNEL", "CONDA_PINNED", "CONDA_ADD_PIP", "CONDA_EXCLUDE")
     result = {
         k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("CONDA_OVERRIDE_", "CONDA_SOLVER_PLUS_"))
+        for k, v in environ.items()
+        if not k.startswith(("CONDA_OVERRIDE_", "CONDA_SOLVER_PLUS_", *settings))
+        and k not in dropped
     }
-    result["CONDA_SOLVER_PLUS_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    result["HOME"] = str(home)
     return result
 
 
@@ -73,8 +85,12 @@ def test_json_records(env):
     proc = cli(env, "solve", "python=3.12", "numpy", "--json")
     assert proc.returncode == 0, proc.stderr
     payload = json.loads(proc.stdout)
-    assert set(payload) == {"records"}
+    assert set(payload) == {"records", "transaction"}
     records = payload["records"]
+    # without a prefix or lockfile everything is new
+    transaction = payload["transaction"]
+    assert sorted(r["name"] for r in transaction["install"]) == sorted(r["name"] for r in records)
+    assert not any(transaction[kind] for kind in ("remove", "update", "downgrade"))
     for record in records:
         assert set(record) == RECORD_KEYS, record
         assert record["channel"] == DEMO_URL
@@ -110,12 +126,23 @@ def test_python_311_gets_the_311_numpy_build(env):
 
 
 def test_human_output(env):
+    """``conda list``'s table: a header, rows sorted by name, the channel's canonical name
+    (no subdir: noarch and linux-64 records show the same channel), then a count."""
     proc = cli(env, "solve", "python=3.12", "numpy")
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
-    lines = {line.split()[0]: line.split() for line in proc.stdout.splitlines()}
-    assert lines["numpy"] == ["numpy", "2.0.2", "py312h58c1407_1", f"{DEMO_URL}/linux-64"]
-    assert lines["tzdata"][3] == f"{DEMO_URL}/noarch"
+    lines = proc.stdout.splitlines()
+    assert lines[0].split() == ["#", "Name", "Version", "Build", "Channel"]
+    rows = [line.split() for line in lines[1:-1]]
+    names = [row[0] for row in rows]
+    assert names == sorted(names)
+    by_name = {row[0]: row for row in rows}
+    assert by_name["numpy"] == ["numpy", "2.0.2", "py312h58c1407_1", DEMO_URL]
+    assert by_name["tzdata"][3] == DEMO_URL  # a noarch record
+    assert lines[-1] == f"# {len(rows)} packages"
+    # columns line up: every row's version starts where the header's does
+    column = lines[0].index("Version")
+    assert all(line[column - 2 : column] == "  " and line[column] != " " for line in lines[1:-1])
     assert not proc.stdout.lstrip().startswith("{")
 
 
@@ -591,3 +618,180 @@ def test_search_depends_whoneeds(env):
     assert [d["name"] for d in json.loads(needs.stdout)["dependents"]] == ["numpy"]
     missing = query_cli(env, "depends", "nosuchpackage")
     assert missing.returncode == 1 and "nosuchpackage" in missing.stderr
+
+
+# -- conda's defaults (issue 18) ------------------------------------------------------------
+
+SHARED = ROOT.parent / "shared" / "data" / "repodata"
+PYTORCH = SHARED / "rattler-pytorch" / "pytorch"
+CONDA_FORGE = SHARED / "lockfile-union" / "conda-forge"
+needs_shared = pytest.mark.skipif(
+    not (PYTORCH.is_dir() and CONDA_FORGE.is_dir()),
+    reason="needs ../shared/data/repodata (rattler-pytorch, lockfile-union)",
+)
+
+
+@pytest.fixture
+def home(env, tmp_path):
+    """An environment whose HOME (and so ``~/.condarc``) is a fresh directory."""
+    return {**env, "HOME": str(tmp_path)}
+
+
+@needs_shared
+def test_flexible_priority_by_default_strict_from_condarc(home, tmp_path):
+    """conda's default priority is flexible: the cuda120 build only conda-forge has is
+    found although the pytorch channel comes first; strict in ~/.condarc refuses it."""
+    args = ("pytorch=*=cuda120*", "-c", str(PYTORCH), "--virtual", "__cuda=12.6", "--json")
+    proc = cli(home, "solve", *args, channel=CONDA_FORGE)
+    assert proc.returncode == 0, proc.stderr
+    records = {r["name"]: r for r in json.loads(proc.stdout)["records"]}
+    assert records["pytorch"]["build"].startswith("cuda120")
+    assert records["pytorch"]["channel"] == CONDA_FORGE.as_uri()
+
+    (tmp_path / ".condarc").write_text("channel_priority: strict\n")
+    strict = cli(home, "solve", *args[:-1], channel=CONDA_FORGE)
+    assert strict.returncode == 1
+    assert "strict channel priority takes pytorch only from" in strict.stderr
+    # the flag wins over .condarc
+    flag = cli(home, "solve", *args, "--channel-priority", "flexible", channel=CONDA_FORGE)
+    assert flag.returncode == 0, flag.stderr
+
+
+@needs_shared
+def test_pip_comes_with_python_as_in_conda_create(home, tmp_path):
+    """conda create python=3.12 numpy scipy pandas on conda-forge gives 43 records, pip,
+    setuptools, wheel and packaging among them (add_pip_as_python_dependency)."""
+    specs = ("python=3.12", "numpy", "scipy", "pandas", "--json")
+    proc = cli(home, "solve", *specs, channel=CONDA_FORGE)
+    assert proc.returncode == 0, proc.stderr
+    names = {r["name"] for r in json.loads(proc.stdout)["records"]}
+    assert {"pip", "setuptools", "wheel", "packaging"} <= names
+    assert len(names) == 43
+    without = cli(home, "solve", *specs, "--no-add-pip", channel=CONDA_FORGE)
+    assert "pip" not in {r["name"] for r in json.loads(without.stdout)["records"]}
+    (tmp_path / ".condarc").write_text("add_pip_as_python_dependency: false\n")
+    configured = cli(home, "solve", *specs, channel=CONDA_FORGE)
+    assert len(json.loads(configured.stdout)["records"]) == 39
+
+
+def test_channels_and_pins_from_condarc(home, tmp_path):
+    (tmp_path / ".condarc").write_text(f"channels: [{DEMO}]\npinned_packages: ['python 3.11.*']\n")
+    proc = cli(home, "solve", "numpy", "--json", channel=None)
+    assert proc.returncode == 0, proc.stderr
+    records = {r["name"]: r for r in json.loads(proc.stdout)["records"]}
+    assert records["python"]["version"] == "3.11.11"  # the pin of ~/.condarc
+    conflict = cli(home, "solve", "python=3.12", channel=None)
+    assert conflict.returncode == 1
+    assert "pinned_packages (~/.condarc)" in conflict.stderr
+    assert cli(home, "solve", "python=3.12", "--ignore-pinned", channel=None).returncode == 0
+    # --override-channels: only -c; none given is bad input naming what to do
+    assert_one_line_error(
+        cli(home, "solve", "numpy", "--override-channels", channel=None), "pass -c CHANNEL"
+    )
+
+
+def test_broken_condarc_is_one_line_naming_it(home, tmp_path):
+    (tmp_path / ".condarc").write_text("channel_priority: sometimes\n")
+    assert_one_line_error(cli(home, "solve", "numpy"), "channel_priority (~/.condarc)")
+
+
+def test_help_shows_defaults_and_their_source(home, tmp_path):
+    def solve_help() -> str:
+        proc = cli(home, "solve", "--help", channel=None, subdir="")
+        assert proc.returncode == 0, proc.stderr
+        return " ".join(proc.stdout.split())
+
+    text = solve_help()
+    assert "(default: flexible, conda's default)" in text
+    assert "(default: yes, conda's default)" in text
+    (tmp_path / ".condarc").write_text(
+        "channel_priority: strict\nadd_pip_as_python_dependency: false\n"
+    )
+    text = solve_help()
+    assert "(default: strict, from ~/.condarc)" in text
+    assert "(default: no, from ~/.condarc)" in text
+    assert f"configuration files read: {tmp_path / '.condarc'}" in " ".join(
+        cli(home, "--help", channel=None, subdir="").stdout.split()
+    )
+
+
+def test_every_option_has_help():
+    import argparse
+
+    from conda_solver_plus.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    missing = [
+        f"{name} {'/'.join(action.option_strings) or action.dest}"
+        for name, sub in commands.choices.items()
+        for action in sub._actions
+        if not action.help or action.help == argparse.SUPPRESS
+    ]
+    assert not missing, missing
+    assert set(commands.choices) >= {"solve", "explain", "why", "search", "depends", "whoneeds"}
+
+
+# -- the transaction and empty results (issue 18) ------------------------------------------
+
+
+def test_prefix_solve_prints_the_transaction(env, prefix):
+    proc = cli(env, "solve", "python=3.12", "--prefix", str(prefix))
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "## Package Plan ##" in out and f"environment location: {prefix}" in out
+    plan = out[out.index("## Package Plan ##") :]
+    assert "The following NEW packages will be INSTALLED:" in plan
+    assert any(
+        line.split() == ["python", f"{DEMO_URL}/linux-64::python-3.12.8-h9e4cc4f_1_cpython"]
+        for line in plan.splitlines()
+    )
+    assert any(
+        line.split() == ["openssl", "3.3.2-hb9d3cd8_0", "-->", "3.4.0-hb9d3cd8_0"]
+        for line in plan.splitlines()
+    )
+    assert "ca-certificates" not in plan  # unchanged
+    payload = json.loads(
+        cli(env, "solve", "python=3.12", "--prefix", str(prefix), "--json").stdout
+    )
+    update = payload["transaction"]["update"]
+    assert [(u["name"], u["from"]["version"], u["to"]["version"]) for u in update] == [
+        ("openssl", "3.3.2", "3.4.0")
+    ]
+    assert "python" in {r["name"] for r in payload["transaction"]["install"]}
+
+
+def test_remove_lists_every_package_that_goes(env, tmp_path):
+    """Removing numpy also drops what only numpy needed: the plan names each of them."""
+    lock = tmp_path / "pixi.lock"
+    before = solved(env, "python=3.12", "numpy", "--lock-out", str(lock))
+    proc = cli(env, "solve", "--remove", "numpy", "--locked", str(lock))
+    assert proc.returncode == 0, proc.stderr
+    plan = proc.stdout[proc.stdout.index("## Package Plan ##") :]
+    assert "removed specs:" in plan and "    - numpy" in plan
+    removed = plan.split("The following packages will be REMOVED:")[1].split()
+    gone = {entry.rsplit("-", 2)[0] for entry in removed}
+    after = solved(env, "--remove", "numpy", "--locked", str(lock))
+    assert gone == set(before) - set(after)
+    assert {"numpy", "libcblas", "libblas"} <= gone
+
+
+def test_locked_solve_without_changes_says_so(env, tmp_path):
+    lock = tmp_path / "pixi.lock"
+    solved(env, "python=3.11", "--lock-out", str(lock))
+    proc = cli(env, "solve", "--locked", str(lock))
+    assert proc.returncode == 0, proc.stderr
+    assert f"environment location: {lock} (lockfile)" in proc.stdout
+    assert "Nothing to change" in proc.stdout
+
+
+def test_empty_results(env, prefix):
+    removed = cli(env, "solve", "--remove", "openssl", "ca-certificates", "--prefix", str(prefix))
+    assert removed.returncode == 0, removed.stderr
+    assert removed.stdout.startswith("# No packages: the environment is empty")
+    search = query_cli(env, "search", "numpy>=3")
+    assert search.returncode == 1 and search.stdout == ""
+    assert "No match found for 'numpy>=3'" in search.stderr
+    nobody = query_cli(env, "whoneeds", "numpy")
+    assert nobody.returncode == 0 and nobody.stdout == ""
+    assert "Nothing in the channels depends on numpy" in nobody.stderr
