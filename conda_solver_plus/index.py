@@ -36,12 +36,16 @@ from __future__ import annotations
 
 import asyncio
 import bz2
+import contextlib
 import functools
 import hashlib
+import json
 import logging
 import os
 import re
 import tempfile
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
@@ -49,11 +53,19 @@ from urllib.parse import quote, unquote, urlparse
 
 from rattler import Channel, ChannelConfig, SparseRepoData
 
-from . import rattler_async
+from . import rattler_async, shard_cache
 from .credentials import ChannelCredentials, redact_text, redact_url, split_credentials
 from .exceptions import InvalidInputError
-from .records import DEFAULT_CHANNEL_ALIAS, canonical_channel_name, short_channel_name
+from .records import (
+    DEFAULT_CHANNEL_ALIAS,
+    canonical_channel_name,
+    dependency_name,
+    dependency_names,
+    short_channel_name,
+)
 from .settings import default_cache_dir, fetch_timeout
+from .sharded_channel import ShardedSubdir, open_sharded, subset_files
+from .shards import walk
 
 log = logging.getLogger(__name__)
 
@@ -194,6 +206,18 @@ class SubdirRepo:
     subdir: str
     path: Path
     sparse: SparseRepoData
+    #: every package name the channel lists here, when ``sparse`` holds only the records a
+    #: request reaches (a sharded channel, the shard cache): "did you mean" and strict
+    #: channel priority need all of them
+    listed: Callable[[], Iterable[str]] | None = field(default=None, repr=False, compare=False)
+    #: the repodata file py-rattler cached for a remote channel (``path`` is its cache
+    #: directory), when it could be found
+    cached_file: Path | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def repodata_file(self) -> Path | None:
+        """The monolithic repodata file this repo reads, if it has one."""
+        return self.cached_file or (self.path if self.path.is_file() else None)
 
     @property
     def label(self) -> str:
@@ -208,12 +232,16 @@ class SubdirRepo:
             self.subdir,
             path,
             open_sparse(self.channel, self.subdir, path, self.path),
+            self.listed,
         )
 
     @functools.cached_property
     def names(self) -> frozenset[str]:
         """The package names this repo lists, computed once: py-rattler builds the list
-        anew on every ``package_names()`` call (60 ms for a conda-forge-sized subdir)."""
+        anew on every ``package_names()`` call (60 ms for a conda-forge-sized subdir).
+        For a subset (:attr:`listed`), every name of the channel's subdir."""
+        if self.listed is not None:
+            return frozenset(self.listed())
         return frozenset(self.sparse.package_names())
 
 
@@ -353,7 +381,7 @@ def open_sparse(
     return CheckedSparseRepoData.wrap(sparse, str(source))
 
 
-def _load_local(channel: ChannelRef, subdirs: list[str], cache_dir: Path) -> list[SubdirRepo]:
+def _check_local_root(channel: ChannelRef) -> None:
     root = channel.local_path
     if not root.is_dir():
         raise InvalidInputError(
@@ -361,7 +389,33 @@ def _load_local(channel: ChannelRef, subdirs: list[str], cache_dir: Path) -> lis
             f"directory {root} does not exist" if not root.exists() else f"{root} is a file",
             "check the path, or create the channel with conda index",
         )
-    repos = []
+
+
+@dataclass(frozen=True)
+class LargeFile:
+    """A large local monolithic repodata file that a request with roots reads through the
+    shard cache: it is never opened whole (py-rattler would scan all of it)."""
+
+    channel: ChannelRef
+    subdir: str
+    #: the ``repodata.json`` (decompressed into the cache when the channel has only .zst)
+    path: Path
+    #: the channel's own file, named in errors
+    source: Path
+
+
+def _load_local(
+    channel: ChannelRef,
+    subdirs: list[str],
+    cache_dir: Path,
+    required: bool = True,
+    defer_large: bool = False,
+) -> list[SubdirRepo | LargeFile]:
+    """The monolithic repodata of ``subdirs``; with ``required``, a channel with none of
+    them is an error (a channel whose other subdirs are sharded is not). With
+    ``defer_large``, large files come back as :class:`LargeFile`, unopened."""
+    root = channel.local_path
+    repos: list[SubdirRepo | LargeFile] = []
     for subdir in subdirs:
         for filename in REPODATA_FILENAMES:
             candidate = root / subdir / filename
@@ -376,9 +430,12 @@ def _load_local(channel: ChannelRef, subdirs: list[str], cache_dir: Path) -> lis
         if not os.access(candidate, os.R_OK):
             raise InvalidInputError(str(candidate), "repodata is not readable (permissions)")
         path = candidate if filename == "repodata.json" else _decompressed(candidate, cache_dir)
+        if defer_large and shard_cache.worth_splitting(path):
+            repos.append(LargeFile(channel, subdir, path, candidate))
+            continue
         sparse = open_sparse(channel, subdir, path, source=candidate)
         repos.append(SubdirRepo(channel, subdir, path, sparse))
-    if not repos:
+    if not repos and required:
         raise InvalidInputError(
             f"channel {channel.given}",
             f"no repodata.json under {root} for subdirs {', '.join(subdirs)}",
@@ -448,25 +505,115 @@ async def _fetch_one(channel: ChannelRef, subdir: str, cache: Path, offline: boo
     return result[0]
 
 
-def _load_remote(
-    channels: list[ChannelRef], subdirs: list[str], cache_dir: Path, offline: bool
-) -> dict[str, list[SubdirRepo]]:
-    cache = cache_dir / "repodata"
-    try:
-        cache.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise cache_not_writable(cache, exc) from None
-    pairs = [(channel, subdir) for channel in channels for subdir in subdirs]
-    timeout = fetch_timeout()
-    client = _client(channels, timeout)
+def _rattler_cache_file(cache: Path, channel: ChannelRef, subdir: str) -> Path | None:
+    """The ``repodata.json`` py-rattler cached for ``channel/subdir`` (found by the URL its
+    ``.info.json`` records), or ``None``."""
+    wanted = {f"{channel.url}/{subdir}/repodata.json"}
+    if channel.credentials is not None:
+        wanted.add(f"{channel.credentials.request_url}/{subdir}/repodata.json")
+    for info_path in cache.glob("*.info.json"):
+        try:
+            info = json.loads(info_path.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(info, dict) and info.get("url") in wanted:
+            return info_path.with_name(info_path.name.removesuffix(".info.json") + ".json")
+    return None
 
+
+def _cached_repodata_problem(path: Path) -> str | None:
+    """Why py-rattler's cached ``path`` cannot be trusted (``None``: it can): it must have
+    the size and BLAKE2b hash its ``.info.json`` recorded when it was downloaded. A file
+    that passed is remembered by its size, mtime and inode (``.verified``), so a warm
+    solve hashes nothing."""
+    info_path = path.with_name(path.name.removesuffix(".json") + ".info.json")
+    memo = path.with_name(path.name + ".verified")
+    try:
+        stat = path.stat()
+        info = json.loads(info_path.read_text())
+    except (OSError, ValueError) as exc:
+        return f"unreadable ({exc})"
+    seen = f"{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ino}:{info.get('blake2_hash')}"
+    with contextlib.suppress(OSError):
+        if memo.read_text() == seen:
+            return None
+    if info.get("size") is not None and stat.st_size != info["size"]:
+        return f"{stat.st_size} bytes where {info['size']} were downloaded"
+    expected = info.get("blake2_hash")
+    if expected:
+        hasher = hashlib.blake2b(digest_size=32)
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                hasher.update(block)
+        if hasher.hexdigest() != expected:
+            return "its content does not match the hash recorded when it was downloaded"
+    with contextlib.suppress(OSError):
+        atomic_write(memo, seen.encode())
+    return None
+
+
+def _forget_cached(path: Path) -> None:
+    for stale in (path, path.with_name(path.name.removesuffix(".json") + ".info.json")):
+        stale.unlink(missing_ok=True)
+
+
+def _fetch_pairs(pairs, cache: Path, offline: bool, client) -> list:
     async def fetch_all():
         return await asyncio.gather(
             *(_fetch_one(channel, subdir, cache, offline, client) for channel, subdir in pairs),
             return_exceptions=True,
         )
 
-    results = rattler_async.run(fetch_all())
+    return rattler_async.run(fetch_all())
+
+
+def _check_fetched(pairs, results, cache: Path, offline: bool, client) -> list:
+    """Caches never lie: a cached repodata file that is truncated or changed since it was
+    downloaded is fetched again online; offline it is one clear error naming the file."""
+    damaged = []
+    for position, ((channel, subdir), result) in enumerate(zip(pairs, results, strict=True)):
+        if isinstance(result, BaseException):
+            continue
+        path = _rattler_cache_file(cache, channel, subdir)
+        problem = _cached_repodata_problem(path) if path is not None else None
+        if path is None or problem is None:
+            continue
+        if offline:
+            raise InvalidInputError(
+                str(path),
+                f"cached repodata of channel {channel.given} ({subdir}) is damaged: {problem}",
+                f"delete {path} and run again without --offline to fetch it again",
+            )
+        log.warning("cached repodata %s is damaged (%s): fetching it again", path, problem)
+        _forget_cached(path)
+        damaged.append(position)
+    if damaged:
+        again = _fetch_pairs([pairs[i] for i in damaged], cache, offline, client)
+        results = list(results)
+        for position, result in zip(damaged, again, strict=True):
+            results[position] = result
+    return results
+
+
+def _load_remote(
+    pairs: list[tuple[ChannelRef, str]],
+    cache_dir: Path,
+    offline: bool,
+    has_shards: frozenset[str] | set[str] = frozenset(),
+) -> dict[str, list[SubdirRepo]]:
+    """The monolithic repodata of remote ``(channel, subdir)`` pairs through py-rattler, by
+    channel URL; a channel none of whose pairs could be read is an error, unless it is in
+    ``has_shards`` (its other subdirs are sharded)."""
+    cache = cache_dir / "repodata"
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise cache_not_writable(cache, exc) from None
+    channels = list(dict.fromkeys(channel for channel, _subdir in pairs))
+    timeout = fetch_timeout()
+    client = _client(channels, timeout)
+    results = _fetch_pairs(pairs, cache, offline, client)
+    results = _check_fetched(pairs, results, cache, offline, client)
     loaded: dict[str, list[SubdirRepo]] = {channel.url: [] for channel in channels}
     errors: dict[str, list[str]] = {channel.url: [] for channel in channels}
     for (channel, subdir), result in zip(pairs, results, strict=True):
@@ -480,9 +627,11 @@ def _load_remote(
             log.debug("fetching %s/%s failed: %s", channel.url, subdir, redact_text(str(result)))
             continue
         sparse = CheckedSparseRepoData.wrap(result, f"{channel.url}/{subdir}/repodata.json")
-        loaded[channel.url].append(SubdirRepo(channel, subdir, cache, sparse))
+        repo = SubdirRepo(channel, subdir, cache, sparse)
+        repo.cached_file = _rattler_cache_file(cache, channel, subdir)
+        loaded[channel.url].append(repo)
     for channel in channels:
-        if not loaded[channel.url]:
+        if not loaded[channel.url] and channel.url not in has_shards:
             what = "no cached repodata (offline mode)" if offline else "could not fetch repodata"
             raise InvalidInputError(
                 f"channel {channel.given}",
@@ -503,6 +652,14 @@ def _fetch_hint(reasons: list[str]) -> str:
     return "check the URL and your connection, or drop the channel"
 
 
+#: one channel/subdir before the roots reduce it
+Entry = SubdirRepo | ShardedSubdir | LargeFile
+
+#: the package names a request starts from, or a function choosing them from every name
+#: the channels list (``search 'numpy*'``); ``None`` reads every name
+RootNames = Iterable[str] | Callable[[set[str]], Iterable[str]] | None
+
+
 def load_index(
     channels: list[str | os.PathLike | ChannelRef],
     subdirs: list[str],
@@ -510,8 +667,17 @@ def load_index(
     cache_dir: Path | None = None,
     offline: bool = False,
     channel_alias: str = DEFAULT_CHANNEL_ALIAS,
+    roots: RootNames = None,
 ) -> Index:
-    """Load ``channels`` x ``subdirs`` (``noarch`` is always added) in priority order."""
+    """Load ``channels`` x ``subdirs`` (``noarch`` is always added) in priority order.
+
+    ``roots`` are the package names the request starts from (:func:`request_roots`):
+    given them, a CEP-16 sharded subdir is read only as far as they reach
+    (:mod:`conda_solver_plus.sharded_channel`) and a large monolithic one through the
+    local shard cache (:mod:`conda_solver_plus.shard_cache`); each repo then holds the
+    reached records while :attr:`SubdirRepo.names` still lists every name. Without
+    ``roots`` monolithic subdirs are read whole and sharded ones fetch every shard.
+    """
     if not channels:
         raise InvalidInputError("channels", "no channel given", "pass at least one -c CHANNEL")
     subdirs = list(dict.fromkeys([*subdirs, "noarch"]))
@@ -523,15 +689,206 @@ def load_index(
         if ref.url not in {r.url for r in refs}:
             refs.append(ref)
     cache_dir = cache_dir or default_cache_dir()
-    remote = [ref for ref in refs if not ref.is_local]
-    fetched = _load_remote(remote, subdirs, cache_dir, offline) if remote else {}
-    index = Index(channels=refs, subdirs=subdirs)
     for ref in refs:
         if ref.is_local:
-            index.repos.extend(_load_local(ref, subdirs, cache_dir))
+            _check_local_root(ref)
+    sharded = _open_sharded(refs, subdirs, cache_dir, offline)
+    remote = [
+        (ref, subdir)
+        for ref in refs
+        if not ref.is_local
+        for subdir in subdirs
+        if (ref.url, subdir) not in sharded
+    ]
+    has_shards = {url for url, _subdir in sharded}
+    fetched = _load_remote(remote, cache_dir, offline, has_shards) if remote else {}
+    index = Index(channels=refs, subdirs=subdirs)
+    entries: list[Entry] = []
+    for ref in refs:
+        if ref.is_local:
+            local = [s for s in subdirs if (ref.url, s) not in sharded]
+            required = ref.url not in has_shards
+            found = _load_local(ref, local, cache_dir, required, defer_large=roots is not None)
         else:
-            index.repos.extend(fetched[ref.url])
+            found = list(fetched.get(ref.url, []))
+        by_subdir: dict[str, Entry] = {r.subdir: r for r in found}
+        by_subdir.update({s: sharded[(ref.url, s)] for s in subdirs if (ref.url, s) in sharded})
+        entries.extend(by_subdir[s] for s in subdirs if s in by_subdir)
+    if roots is None and not sharded:
+        index.repos.extend(cast(list[SubdirRepo], entries))
+        return index
+    index.repos.extend(_reached(entries, roots, cache_dir))
     return index
+
+
+def _open_sharded(
+    refs: list[ChannelRef], subdirs: list[str], cache_dir: Path, offline: bool
+) -> dict[tuple[str, str], ShardedSubdir]:
+    """The subdirs that have a CEP-16 shard index (checked in parallel), by (URL, subdir)."""
+    pairs = [(ref, subdir) for ref in refs for subdir in subdirs]
+    with ThreadPoolExecutor(max(1, min(8, len(pairs)))) as pool:
+        opened = list(
+            pool.map(lambda pair: open_sharded(pair[0], pair[1], cache_dir, offline), pairs)
+        )
+    return {
+        (ref.url, subdir): source
+        for (ref, subdir), source in zip(pairs, opened, strict=True)
+        if source is not None
+    }
+
+
+class _WholeRepo:
+    """A repo read whole, as a source of the walk: its records still lead to names the
+    sharded and split sources must provide."""
+
+    def __init__(self, repo: SubdirRepo) -> None:
+        self.repo = repo
+
+    def has(self, name: str) -> bool:
+        return name in self.repo.names
+
+    def dependencies(self, names) -> dict[str, set[str]]:
+        from rattler import PackageName
+
+        return {
+            name: {
+                dep
+                for record in self.repo.sparse.load_records(PackageName(name))
+                for dep in dependency_names(record)
+                if not dep.startswith("__")
+            }
+            for name in names
+        }
+
+
+def _entry_key(entry: Entry, split: bool) -> str | None:
+    """What identifies an entry's exact content in the subset manifest (``None``: unknown,
+    so the request is not remembered)."""
+    if isinstance(entry, ShardedSubdir):
+        return entry.key
+    path = entry.path if isinstance(entry, LargeFile) else entry.repodata_file
+    if path is None:
+        return None
+    return ("split:" if split else "whole:") + shard_cache.source_key(path)
+
+
+def _split_file(entry: Entry) -> Path | None:
+    """The monolithic file of ``entry`` when it goes through the shard cache."""
+    if isinstance(entry, LargeFile):
+        return entry.path
+    cached = entry.cached_file if isinstance(entry, SubdirRepo) else None
+    return cached if cached is not None and shard_cache.worth_splitting(cached) else None
+
+
+def _reached(entries: list[Entry], roots: RootNames, cache_dir: Path) -> list[SubdirRepo]:
+    """The repos of ``entries`` reduced to what ``roots`` reach: sharded subdirs and large
+    monolithic files become subset files; small monolithic repos stay whole."""
+    split = [roots is not None and _split_file(e) is not None for e in entries]
+    if roots is None or callable(roots):
+        every = _every_name(entries, split, cache_dir)
+        names = every if roots is None else {n.lower() for n in roots(every)}
+    else:
+        names = {name.lower() for name in roots}
+    keys = [_entry_key(e, is_split) for e, is_split in zip(entries, split, strict=True)]
+    known = None if None in keys else cast(list[str], keys)
+    cached = shard_cache.cached_subsets(cache_dir, known, names) if known else None
+    if cached is None:
+        cached = _walk_and_write(entries, split, names, cache_dir)
+        if known:
+            shard_cache.remember_subsets(cache_dir, known, names, cached)
+    return [
+        _subset_repo(entry, path, cache_dir) for entry, path in zip(entries, cached, strict=True)
+    ]
+
+
+def _every_name(entries: list[Entry], split: list[bool], cache_dir: Path) -> set[str]:
+    names: set[str] = set()
+    for entry, is_split in zip(entries, split, strict=True):
+        if isinstance(entry, ShardedSubdir):
+            names |= entry.names
+        elif is_split:
+            names.update(shard_cache.open_split(_split_path(entry), cache_dir).positions)
+        else:
+            names |= cast(SubdirRepo, entry).names
+    return names
+
+
+def _walk_and_write(
+    entries: list[Entry], split: list[bool], names: set[str], cache_dir: Path
+) -> list[Path | None]:
+    sources: list = []
+    for entry, is_split in zip(entries, split, strict=True):
+        if isinstance(entry, ShardedSubdir):
+            sources.append(entry)
+        elif is_split:
+            sources.append(shard_cache.open_split(_split_path(entry), cache_dir))
+        else:
+            sources.append(_WholeRepo(cast(SubdirRepo, entry)))
+    reached = walk(sources, names)
+    paths: list[Path | None] = []
+    for source, found in zip(sources, reached, strict=True):
+        if isinstance(source, ShardedSubdir):
+            paths.append(subset_files([source], [found], cache_dir)[0])
+        elif isinstance(source, shard_cache.SplitRepodata):
+            paths.append(shard_cache.write_subset(source, found, cache_dir))
+        else:
+            paths.append(None)
+    return paths
+
+
+def _split_path(entry: Entry) -> Path:
+    path = _split_file(entry)
+    assert path is not None
+    return path
+
+
+def _subset_repo(entry: Entry, path: Path | None, cache_dir: Path) -> SubdirRepo:
+    """The repo an entry becomes: itself when read whole, else its subset file."""
+    if path is None:
+        assert isinstance(entry, SubdirRepo)
+        return entry
+    if isinstance(entry, ShardedSubdir):
+        sparse = open_sparse(entry.channel, entry.subdir, path, Path(entry.where))
+        listed = functools.partial(lambda source: source.names, entry)
+        return SubdirRepo(entry.channel, entry.subdir, path, sparse, listed)
+    source = _split_path(entry)
+    named = entry.source if isinstance(entry, LargeFile) else source
+    sparse = open_sparse(entry.channel, entry.subdir, path, named)
+    listed = functools.partial(_split_names, source, cache_dir)
+    return SubdirRepo(entry.channel, entry.subdir, path, sparse, listed)
+
+
+def _split_names(source: Path, cache_dir: Path) -> frozenset[str]:
+    names = shard_cache.all_names(source, cache_dir)
+    if names is None:  # the split went away since: read it again
+        names = frozenset(shard_cache.open_split(source, cache_dir).positions)
+    return names
+
+
+def request_roots(
+    specs: Iterable[object],
+    prefix: str | os.PathLike | None = None,
+    pins: Iterable[str] = (),
+    locked: Iterable[object] = (),
+    aggressive: Iterable[str] = (),
+) -> set[str]:
+    """The package names a standalone solve starts from: the requested specs, what the
+    prefix has installed (and their dependencies), its history and pinned specs, ``--pin``
+    specs, locked records, aggressive updates, and ``pip`` (conda adds it to python's
+    depends). Everything else the engines meet is reached from these through ``depends``.
+    """
+    from .prefix import read_prefix
+
+    names = {dependency_name(str(spec)) for spec in [*specs, *pins]}
+    state = read_prefix(None if prefix is None else Path(prefix))
+    for record in [*state.installed.values(), *locked]:
+        names.add(record.name.normalized)  # type: ignore[attr-defined]
+        names.update(dependency_names(record))  # type: ignore[arg-type]
+    names.update(state.history)
+    names.update(dependency_name(str(spec)) for spec, _source in state.pinned)
+    names.update(name.lower() for name in aggressive)
+    names.add("pip")
+    return {name for name in names if name and not name.startswith("__")}
 
 
 def index_from_files(entries: list[tuple[ChannelRef, str, Path]]) -> Index:

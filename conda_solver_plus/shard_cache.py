@@ -380,18 +380,54 @@ def _manifest_path(cache_dir: Path, keys: Sequence[str], roots: Iterable[str]) -
     return _root(cache_dir) / "subsets" / f"{request}.manifest.json"
 
 
-def _cached_subsets(manifest: Path) -> list[Path] | None:
-    """The subset files a manifest names, when every one is intact; else ``None``."""
+def cached_subsets(
+    cache_dir: Path, keys: Sequence[str], roots: Iterable[str]
+) -> list[Path | None] | None:
+    """The subset files an earlier identical request wrote — same sources (``keys`` name
+    each source's exact state; ``""`` for a source read whole, whose entry is ``None``) and
+    same ``roots`` — when every one is intact; else ``None``."""
+    manifest = _manifest_path(cache_dir, keys, roots)
     try:
         entries = json.loads(manifest.read_text())
-        paths = [manifest.parent / entry["file"] for entry in entries]
-        for path, entry in zip(paths, entries, strict=True):
+        paths: list[Path | None] = []
+        for entry in entries:
+            if entry is None:
+                paths.append(None)
+                continue
+            path = manifest.parent / entry["file"]
             if hashlib.sha256(path.read_bytes()).hexdigest() != entry["sha256"]:
                 log.warning("shard cache: %s is damaged, writing it again", path)
                 return None
+            paths.append(path)
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return paths
+    return paths if len(paths) == len(keys) else None
+
+
+def remember_subsets(
+    cache_dir: Path, keys: Sequence[str], roots: Iterable[str], paths: Sequence[Path | None]
+) -> None:
+    """Record ``paths`` as the answer to this request (see :func:`cached_subsets`)."""
+    manifest = _manifest_path(cache_dir, keys, roots)
+    entries = [
+        None
+        if path is None
+        else {"file": str(path.relative_to(manifest.parent)), "sha256": _sha256_file(path)}
+        for path in paths
+    ]
+    _write(cache_dir, manifest, json.dumps(entries).encode())
+
+
+def _sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def write_subset(split: SplitRepodata, names: Iterable[str], cache_dir: Path) -> Path:
+    """The subset of ``split`` holding ``names``, under ``shard-cache/subsets/`` (named by
+    the hash of its bytes: an identical subset is written once)."""
+    from .sharded_channel import write_named_by_hash
+
+    return write_named_by_hash(cache_dir, _root(cache_dir) / "subsets", split.subset_bytes(names))
 
 
 def subset_repodata_many(
@@ -416,30 +452,25 @@ def subset_repodata_many(
     """
     roots = [name.lower() for name in roots]
     keys = [source_key(source) for source in sources]
-    manifest = _manifest_path(cache_dir, keys, roots)
-    cached = _cached_subsets(manifest)
+    cached = cached_subsets(cache_dir, keys, roots)
     if cached is not None:
-        return cached
+        return [path for path in cached if path is not None]
     splits = [open_split(source, cache_dir) for source in sources]
     try:
         reached = walk(splits, roots)
-        blobs = [split.subset_bytes(names) for split, names in zip(splits, reached, strict=True)]
+        paths = [
+            write_subset(s, names, cache_dir) for s, names in zip(splits, reached, strict=True)
+        ]
     except DamagedCache as exc:  # a name's bytes changed after the split was opened
         log.warning("shard cache damaged, splitting again: %s", exc)
         for split in splits:
             _discard(split.directory)
         splits = [open_split(source, cache_dir) for source in sources]
         reached = walk(splits, roots)
-        blobs = [split.subset_bytes(names) for split, names in zip(splits, reached, strict=True)]
-    entries, paths = [], []
-    for blob in blobs:
-        digest = hashlib.sha256(blob).hexdigest()
-        path = manifest.parent / f"{digest[:32]}.json"
-        if not (path.is_file() and path.stat().st_size == len(blob)):
-            _write(cache_dir, path, blob)
-        entries.append({"file": path.name, "sha256": digest})
-        paths.append(path)
-    _write(cache_dir, manifest, json.dumps(entries).encode())
+        paths = [
+            write_subset(s, names, cache_dir) for s, names in zip(splits, reached, strict=True)
+        ]
+    remember_subsets(cache_dir, keys, roots, paths)
     return paths
 
 

@@ -470,10 +470,13 @@ def outranked(index: Index, records: Iterable[RepoDataRecord]) -> set[str]:
         for position, tier in enumerate(index.priority_tiers())
         for channel in tier
     }
+    records = list(records)
+    # only the records' names: a repo lists up to ~90k (and a subset's list is read lazily)
+    names = {record_name(record) for record in records}
     first_channel: dict[str, int] = {}
-    for repo in index.repos:
+    for repo in index.repos if names else ():
         position = rank[repo.channel.url]
-        for name in repo.names:
+        for name in names & repo.names:
             first_channel.setdefault(name, position)
     out: set[str] = set()
     for record in records:

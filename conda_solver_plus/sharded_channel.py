@@ -1,0 +1,473 @@
+"""
+Reading CEP-16 sharded channels (:mod:`conda_solver_plus.shards`) over ``http(s)://`` and
+``file://``, with a content-addressed cache and an offline mode.
+
+Why a reader of our own rather than py-rattler's ``Gateway`` (which reads sharded repodata
+too): the engines take py-rattler ``SparseRepoData`` opened from a repodata *file*, so what
+a sharded channel must become is a small ``repodata.json`` of the records a request
+reaches — the same thing the local shard cache of monolithic channels produces
+(:mod:`conda_solver_plus.shard_cache`), through the same walk. The ``Gateway`` returns
+record objects (one list per channel *and* platform: reading only the first silently drops
+``noarch``), which would have to be serialised back to JSON, and its cache is its own: it
+cannot tell us which file is damaged or keep ``--offline`` from falling back to an empty
+channel. Reading CEP-16 is small (msgpack + zstd), and owning it gives every error a file
+name and a fix.
+
+The cache, under ``CACHE/shards/``:
+
+- ``index/<url hash>.msgpack.zst`` and ``.state.json`` — a fetched shard index and what the
+  server said about it (ETag, Last-Modified, ``Cache-Control: max-age``, the sha256 of the
+  bytes): within ``max-age`` the index is used without a request, after it a conditional
+  request (304 keeps the cached copy);
+- ``blobs/<sha256 hex>.msgpack.zst`` — shards, named by the hash of their bytes, shared by
+  every channel. A cached shard whose bytes do not hash to its name is damaged: online it
+  is fetched again, offline it is an error naming the file.
+
+``file://`` channels are read in place (nothing is cached but the subset files), with the
+same hash checks.
+"""
+
+from __future__ import annotations
+
+import base64
+import concurrent.futures
+import functools
+import hashlib
+import json
+import logging
+import re
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urljoin, urlparse
+
+from . import progress
+from .credentials import redact_url
+from .exceptions import InvalidInputError
+from .settings import fetch_timeout
+from .shards import (
+    GROUPS,
+    SHARD_INDEX_FILENAME,
+    DamagedData,
+    Shard,
+    ShardIndex,
+    parse_shard,
+    parse_shard_index,
+    sha256_hex,
+    shard_dependencies,
+)
+
+if TYPE_CHECKING:
+    from .index import ChannelRef
+
+log = logging.getLogger(__name__)
+
+#: concurrent shard downloads per channel (conda's default too)
+CONNECTIONS = 10
+#: how long a "this subdir has no shards" answer is believed when the server sent no
+#: ``Cache-Control`` (conda checks again on a similar clock)
+NO_SHARDS_TTL_SECONDS = 3600
+
+
+class NotSharded(Exception):
+    """The subdir has no shard index (404 or similar): read its monolithic repodata."""
+
+
+@dataclass
+class _Response:
+    status: int
+    body: bytes
+    headers: dict[str, str]
+
+
+def _request_url(channel: ChannelRef, url: str) -> str:
+    """``url`` (below the channel's clean URL) as requested: with the channel's token."""
+    credentials = channel.credentials
+    if credentials is not None and url.startswith(channel.url):
+        return credentials.request_url + url[len(channel.url) :]
+    return url
+
+
+def _get(channel: ChannelRef, url: str, headers: dict[str, str] | None = None) -> _Response:
+    """One GET of ``url`` (an HTTP error status is a response, not an exception)."""
+    request = urllib.request.Request(_request_url(channel, url), headers=dict(headers or {}))
+    request.add_header("User-Agent", "conda-solver-plus")
+    basic = channel.credentials.basic_auth if channel.credentials else None
+    if basic is not None:
+        secret = base64.b64encode(":".join(basic).encode()).decode()
+        request.add_header("Authorization", f"Basic {secret}")
+    try:
+        with urllib.request.urlopen(request, timeout=fetch_timeout()) as response:
+            return _Response(response.status, response.read(), dict(response.headers))
+    except urllib.error.HTTPError as exc:
+        return _Response(exc.code, b"", dict(exc.headers or {}))
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise InvalidInputError(
+            f"channel {channel.given}",
+            f"could not fetch {redact_url(url)} ({reason})",
+            "check the URL and your connection, or use --offline with a filled cache",
+        ) from None
+
+
+def _max_age(headers: dict[str, str]) -> int:
+    for key, value in headers.items():
+        if key.lower() == "cache-control":
+            match = re.search(r"max-age=(\d+)", value)
+            if match:
+                return int(match.group(1))
+    return 0
+
+
+def _header(headers: dict[str, str], name: str) -> str | None:
+    for key, value in headers.items():
+        if key.lower() == name.lower():
+            return value
+    return None
+
+
+def _url_key(url: str) -> str:
+    return hashlib.sha256(url.encode()).hexdigest()[:24]
+
+
+@dataclass
+class ShardStore:
+    """The content-addressed shard cache and the cached shard indexes (module docstring)."""
+
+    cache_dir: Path
+
+    @property
+    def root(self) -> Path:
+        return self.cache_dir / "shards"
+
+    def blob_path(self, sha256: str) -> Path:
+        return self.root / "blobs" / f"{sha256}.msgpack.zst"
+
+    def write(self, path: Path, data: bytes) -> None:
+        from .index import write_cache_file  # index imports this module
+
+        write_cache_file(self.cache_dir, path, data)
+
+    def index_paths(self, url: str) -> tuple[Path, Path]:
+        key = _url_key(url)
+        return (
+            self.root / "index" / f"{key}.msgpack.zst",
+            self.root / "index" / f"{key}.state.json",
+        )
+
+
+def _read_state(path: Path) -> dict[str, Any]:
+    try:
+        state = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return state if isinstance(state, dict) else {}
+
+
+def _refresh_hint(path: Path) -> str:
+    return f"delete {path} and run again online to fetch it again"
+
+
+@dataclass
+class ShardedSubdir:
+    """One ``channel/subdir`` read through its shard index (a
+    :class:`~conda_solver_plus.shards.ShardSource` of the walk)."""
+
+    channel: ChannelRef
+    subdir: str
+    #: the URL of ``repodata_shards.msgpack.zst``
+    index_url: str
+    #: its bytes, parsed on first use (a repeated request needs only their hash)
+    index_bytes: bytes
+    #: where the index came from and how to refresh it, for errors
+    where: str
+    hint: str
+    store: ShardStore
+    offline: bool
+    #: the shards read so far, by package name
+    loaded: dict[str, Shard] = field(default_factory=dict)
+    #: bytes fetched over the network (shards; the index is counted by :func:`open_sharded`)
+    fetched_bytes: int = 0
+
+    @property
+    def label(self) -> str:
+        return f"{self.channel.name}/{self.subdir}"
+
+    @functools.cached_property
+    def index(self) -> ShardIndex:
+        return _parse_index(self.index_bytes, self.where, self.channel, self.hint)
+
+    @functools.cached_property
+    def key(self) -> str:
+        """Names this subdir's exact state: the hash of its shard index."""
+        return "shards:" + sha256_hex(self.index_bytes)
+
+    def has(self, name: str) -> bool:
+        return name in self.index.shards
+
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset(self.index.shards)
+
+    def shard_url(self, name: str) -> str:
+        base = urljoin(self.index_url, self.index.shards_base_url or ".")
+        if not base.endswith("/"):
+            base += "/"
+        return f"{base}{self.index.shards[name]}.msgpack.zst"
+
+    def dependencies(self, names: Collection[str]) -> dict[str, set[str]]:
+        wanted = [name for name in names if name not in self.loaded]
+        if wanted:
+            self._load(wanted)
+        return {name: shard_dependencies(self.loaded[name]) for name in names}
+
+    def _load(self, names: list[str]) -> None:
+        missing = [name for name in names if not self._from_cache(name)]
+        if not missing:
+            return
+        if self.offline and not self.channel.is_local:
+            raise InvalidInputError(
+                f"channel {self.channel.given}",
+                f"offline, and the shards of {', '.join(sorted(missing)[:5])}"
+                f"{' ...' if len(missing) > 5 else ''} ({self.subdir}) are not cached",
+                "run once without --offline to cache them",
+            )
+        description = f"Fetching {len(missing)} shards {self.label}"
+        with (
+            progress.task(description, total=len(missing)) as advance,
+            concurrent.futures.ThreadPoolExecutor(CONNECTIONS) as pool,
+        ):
+            for name, shard in pool.map(self._fetch, missing):
+                self.loaded[name] = shard
+                advance(1)
+
+    def _from_cache(self, name: str) -> bool:
+        """Load ``name``'s shard from the cache (remote channels) if it is there intact."""
+        if self.channel.is_local:
+            return False
+        sha = self.index.shards[name]
+        path = self.store.blob_path(sha)
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return False
+        try:
+            self.loaded[name] = parse_shard(data, sha)
+        except DamagedData as exc:
+            if self.offline:
+                raise InvalidInputError(
+                    str(path),
+                    f"cached shard of {name} from channel {self.channel.given} is damaged ({exc})",
+                    _refresh_hint(path),
+                ) from None
+            log.warning("cached shard %s is damaged (%s): fetching it again", path, exc)
+            return False
+        return True
+
+    def _fetch(self, name: str) -> tuple[str, Shard]:
+        sha = self.index.shards[name]
+        url = self.shard_url(name)
+        if self.channel.is_local:
+            path = Path(unquote(urlparse(url).path))
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                raise InvalidInputError(
+                    str(path),
+                    f"shard of {name} is missing ({exc.strerror})",
+                    "the shard index names it: re-run `python -m conda_solver_plus shard` "
+                    "on the channel",
+                ) from None
+            return name, self._parse(data, sha, name, str(path))
+        response = _get(self.channel, url)
+        if response.status != 200:
+            raise InvalidInputError(
+                f"channel {self.channel.given}",
+                f"shard of {name} ({self.subdir}) could not be fetched: HTTP {response.status} "
+                f"for {redact_url(url)}",
+                "the channel's shard index names a shard it does not serve: try again later "
+                "or report it to the channel's maintainers",
+            )
+        shard = self._parse(response.body, sha, name, redact_url(url))
+        self.fetched_bytes += len(response.body)
+        self.store.write(self.store.blob_path(sha), response.body)
+        return name, shard
+
+    def _parse(self, data: bytes, sha: str, name: str, where: str) -> Shard:
+        try:
+            return parse_shard(data, sha)
+        except DamagedData as exc:
+            raise InvalidInputError(
+                where,
+                f"shard of {name} from channel {self.channel.given} is damaged ({exc})",
+                "the channel serves a broken shard: re-run `python -m conda_solver_plus shard` "
+                "on it, or report it to its maintainers",
+            ) from None
+
+    def subset_bytes(self, names: Iterable[str]) -> bytes:
+        """A repodata.json with the records of ``names`` (all loaded)."""
+        info: dict[str, Any] = {"subdir": self.index.info.get("subdir") or self.subdir}
+        if self.index.base_url:
+            # packages live elsewhere: an absolute base_url keeps their URLs right
+            info["base_url"] = urljoin(self.index_url, self.index.base_url)
+        document: dict[str, Any] = {"info": info, "repodata_version": 2}
+        for group in GROUPS:
+            document[group] = {
+                fn: record
+                for name in sorted(names)
+                for fn, record in self.loaded[name].get(group, {}).items()
+            }
+        return json.dumps(document, separators=(",", ":")).encode()
+
+
+def _index_url(channel: ChannelRef, subdir: str) -> str:
+    return f"{channel.url}/{subdir}/{SHARD_INDEX_FILENAME}"
+
+
+def _open_local_index(channel: ChannelRef, subdir: str) -> bytes:
+    path = channel.local_path / subdir / SHARD_INDEX_FILENAME
+    if not path.is_file():
+        raise NotSharded(str(path))
+    return path.read_bytes()
+
+
+def _parse_index(data: bytes, where: str, channel: ChannelRef, hint: str) -> ShardIndex:
+    try:
+        return parse_shard_index(data)
+    except DamagedData as exc:
+        raise InvalidInputError(
+            where, f"shard index of channel {channel.given} is damaged ({exc})", hint
+        ) from None
+
+
+def _cached_index(store: ShardStore, url: str) -> tuple[bytes | None, dict[str, Any]]:
+    """The cached index bytes (``None`` if absent or not matching their recorded hash)
+    and the state recorded with them."""
+    data_path, state_path = store.index_paths(url)
+    state = _read_state(state_path)
+    try:
+        data = data_path.read_bytes()
+    except OSError:
+        return None, state
+    if state.get("sha256") != sha256_hex(data):
+        log.warning("cached shard index %s does not match its recorded hash", data_path)
+        return None, {**state, "damaged": True}
+    return data, state
+
+
+def _remote_index(channel: ChannelRef, subdir: str, store: ShardStore, offline: bool) -> bytes:
+    """The shard index of a remote subdir: from the cache while fresh (or offline), else
+    fetched with a conditional request. :class:`NotSharded` when the server has none."""
+    url = _index_url(channel, subdir)
+    data_path, state_path = store.index_paths(url)
+    data, state = _cached_index(store, url)
+    age = time.time() - float(state.get("checked", 0))
+    if state.get("has_shards") is False and (offline or age < state.get("max_age", 0)):
+        raise NotSharded(url)
+    if data is not None and (offline or age < state.get("max_age", 0)):
+        return data
+    if offline:
+        if state.get("damaged"):
+            raise InvalidInputError(
+                str(data_path),
+                f"cached shard index of channel {channel.given} ({subdir}) is damaged",
+                _refresh_hint(data_path),
+            )
+        raise NotSharded(url)  # nothing cached: the monolithic cache may still answer
+    headers = {}
+    if data is not None:
+        if state.get("etag"):
+            headers["If-None-Match"] = state["etag"]
+        if state.get("last_modified"):
+            headers["If-Modified-Since"] = state["last_modified"]
+    response = _get(channel, url, headers)
+    now = time.time()
+    if response.status == 304 and data is not None:
+        store.write(state_path, json.dumps({**state, "checked": now}).encode())
+        return data
+    if response.status != 200:
+        if 400 <= response.status < 500:
+            no_shards = {"has_shards": False, "checked": now, "max_age": NO_SHARDS_TTL_SECONDS}
+            store.write(state_path, json.dumps(no_shards).encode())
+            raise NotSharded(url)
+        raise InvalidInputError(
+            f"channel {channel.given}",
+            f"HTTP {response.status} for {redact_url(url)}",
+            "check the URL and your connection, or drop the channel",
+        )
+    new_state = {
+        "url": redact_url(url),
+        "has_shards": True,
+        "checked": now,
+        "max_age": _max_age(response.headers),
+        "etag": _header(response.headers, "ETag"),
+        "last_modified": _header(response.headers, "Last-Modified"),
+        "sha256": sha256_hex(response.body),
+        "size": len(response.body),
+    }
+    store.write(data_path, response.body)
+    store.write(state_path, json.dumps(new_state).encode())
+    return response.body
+
+
+def open_sharded(
+    channel: ChannelRef, subdir: str, cache_dir: Path, offline: bool
+) -> ShardedSubdir | None:
+    """``channel/subdir`` as a sharded source, or ``None`` when it has no shard index (the
+    caller reads its monolithic repodata instead)."""
+    store = ShardStore(cache_dir)
+    url = _index_url(channel, subdir)
+    try:
+        if channel.is_local:
+            data = _open_local_index(channel, subdir)
+            where, hint = (
+                str(channel.local_path / subdir / SHARD_INDEX_FILENAME),
+                ("re-run `python -m conda_solver_plus shard` on the channel"),
+            )
+        else:
+            data = _remote_index(channel, subdir, store, offline)
+            where, hint = redact_url(url), _refresh_hint(store.index_paths(url)[0])
+    except NotSharded:
+        return None
+    return ShardedSubdir(channel, subdir, url, data, where, hint, store, offline)
+
+
+def subset_files(
+    sources: Sequence[ShardedSubdir], reached: Sequence[set[str]], cache_dir: Path
+) -> list[Path]:
+    """Write one subset repodata.json per source (named by the hash of its bytes, so a
+    repeated request rewrites nothing) and return their paths."""
+    store = ShardStore(cache_dir)
+    paths = []
+    for source, names in zip(sources, reached, strict=True):
+        paths.append(
+            write_named_by_hash(cache_dir, store.root / "subsets", source.subset_bytes(names))
+        )
+    return paths
+
+
+def write_named_by_hash(cache_dir: Path, directory: Path, blob: bytes) -> Path:
+    """``directory/<sha256 of blob>.json``, written unless an intact copy is there."""
+    from .index import write_cache_file  # index imports this module
+
+    digest = sha256_hex(blob)
+    path = directory / f"{digest[:32]}.json"
+    try:
+        intact = sha256_hex(path.read_bytes()) == digest
+    except OSError:
+        intact = False
+    if not intact:
+        write_cache_file(cache_dir, path, blob)
+    return path
+
+
+def every_name(sources: Sequence[ShardedSubdir]) -> set[str]:
+    """Every name the sources list (the roots that read a whole channel)."""
+    names: set[str] = set()
+    for source in sources:
+        names |= source.names
+    return names
