@@ -31,7 +31,7 @@ from __future__ import annotations
 from .backends import Backend
 from .consistency import verify_requested
 from .index import Index
-from .solving import attempts, diagnose, post
+from .solving import attempts, diagnose, installed, post
 from .solving.options import SolveOptions
 from .solving.request import build_request
 from .solving.transforms import apply_exclude_newer
@@ -50,6 +50,7 @@ def solve(
     options = options or SolveOptions()
     # per-channel/per-package cutoffs become a filtered index, a global one stays native
     index, options = apply_exclude_newer(index, options, kept=sis.installed.values())
+    installed.use_channel_metadata(sis, index)  # repodata patches reach installed packages
     out = SolverOutputState(sis)
     if out.early_exit() is not None:
         post.explain_records(sis, out)

@@ -64,15 +64,12 @@ Requesting a feature: ``mkl@`` and ``*[track_features=mkl]`` are parsed into a s
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import logging
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
-from rattler import MatchSpec, PackageName, RepoDataRecord, SparseRepoData
+from rattler import MatchSpec, PackageName, RepoDataRecord
 
 from .backends import Backend, EngineRequest, EngineUnsolvable
 from .feature_names import (
@@ -86,8 +83,9 @@ from .feature_names import (
     split_features,
     tracked_features,
 )
-from .index import ChannelRef, Index, SubdirRepo, default_cache_dir, open_sparse, write_cache_file
-from .records import dependency_names, record_from_dict, record_name
+from .index import ChannelRef, Index, SubdirRepo, default_cache_dir, open_sparse
+from .records import dependency_names, record_name
+from .rewrite import Entry, Originals, changed_record, entry, reachable_records, write_repodata
 
 # the naming half lives in .feature_names (low-level modules use it without this one);
 # it is re-exported here so the whole feature story has one public address
@@ -109,8 +107,8 @@ log = logging.getLogger(__name__)
 #: the ``track_features`` entry that makes both engines rank a record lower
 PENALTY = "_legacy-feature-penalty"
 
-#: a repodata entry as JSON (``name``, ``version``, ``depends``, ...)
-Entry = dict[str, Any]
+#: the folder of the cache directory that holds the rewritten repodata
+FOLDER = "legacy-features"
 
 
 def _removed_feature(spec: MatchSpec) -> str | None:
@@ -131,7 +129,7 @@ def solve(
     answer: list[RepoDataRecord] | None = None
     if not requested and not removed:
         answer = backend.solve(index, request)
-        if not _concerns(index, answer):
+        if not _concerns(index, answer) and not _downgraded_for_features(index, request, answer):
             return answer  # the common case: no feature involved
     universe = _Universe.load(index, request)
     log.info(
@@ -139,6 +137,7 @@ def solve(
         ", ".join(sorted(universe.features)) or "(none reachable)",
     )
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
+    request = _requested_versions_first(backend, universe, request, requested, removed, cache)
     first = universe.rewritten(request, None, requested, removed, cache)
     answer = first.map_back(backend.solve(first.index, first.request))
     active = requested | {
@@ -158,6 +157,64 @@ def solve(
         # cannot happen (the first answer is a solution here too); never worse than it
         log.warning("legacy features: preferring featured builds failed: %s", error.message)
         return answer
+
+
+def _feature_bearing(record: RepoDataRecord) -> bool:
+    """Does ``record`` track or carry a feature (which the engines or the feature rules
+    rank below records that do neither)?"""
+    return bool(record.track_features or record.features)
+
+
+def _downgraded_for_features(
+    index: Index, request: EngineRequest, answer: list[RepoDataRecord]
+) -> bool:
+    """Did a requested package of ``answer`` (solved without feature rules) get a lower
+    version than a feature-bearing build its spec allows? The engines rank every build
+    with ``track_features`` last, whatever its version; classic maximises the versions of
+    requested packages first."""
+    chosen = {record_name(r): r for r in answer if record_name(r) in request.requested_names}
+    for name, record in chosen.items():
+        specs = [s for s in request.specs if s.name is not None and s.name.normalized == name]
+        for repo in index.repos:
+            for candidate in repo.sparse.load_records(PackageName(name)):
+                if (
+                    candidate.version > record.version
+                    and _feature_bearing(candidate)
+                    and all(spec.matches(candidate) for spec in specs)
+                ):
+                    return True
+    return False
+
+
+def _requested_versions_first(
+    backend: Backend,
+    universe: _Universe,
+    request: EngineRequest,
+    requested: set[str],
+    removed: set[str],
+    cache: Path,
+) -> EngineRequest:
+    """Classic's first objective: the versions of the requested packages, before the
+    number of features (``conda/resolve.py``). Where a requested package has
+    feature-bearing builds, one solve with those builds unranked (no penalty, no
+    ``track_features``) finds the versions it can have; they become constraints of the
+    two feature solves, which then only choose among builds of those versions."""
+    free = frozenset(
+        record_name(r)
+        for r in universe.all_records()
+        if record_name(r) in request.requested_names and _feature_bearing(r)
+    )
+    if not free:
+        return request
+    versions = universe.rewritten(request, None, requested, removed, cache, free=free)
+    answer = versions.map_back(backend.solve(versions.index, versions.request))
+    pins = [
+        MatchSpec(f"{record_name(r)} =={r.version}", strict=False)
+        for r in answer
+        if record_name(r) in free
+    ]
+    log.debug("legacy features: requested versions first: %s", ", ".join(map(str, pins)))
+    return dataclasses.replace(request, constraints=[*request.constraints, *pins])
 
 
 def _concerns(index: Index, answer: list[RepoDataRecord]) -> bool:
@@ -183,23 +240,13 @@ def _concerns(index: Index, answer: list[RepoDataRecord]) -> bool:
 class _Rewritten:
     index: Index
     request: EngineRequest
-    #: (channel url, subdir, file name) and url -> the record the engine must not see
-    originals: dict[object, RepoDataRecord]
+    #: the record behind each one the engine sees
+    originals: Originals
 
     def map_back(self, records: Iterable[RepoDataRecord]) -> list[RepoDataRecord]:
-        out = []
-        for record in records:
-            if feature_of(record_name(record)) is not None:
-                continue
-            original = self.originals.get(record.url)
-            if original is None:
-                channel = self.index.channel_for_url(record.url)
-                key = (channel.url if channel else "", record.subdir, record.file_name)
-                original = self.originals.get(key)
-            if original is None:
-                raise RuntimeError(f"legacy features: the engine returned unknown {record.url}")
-            out.append(original)
-        return out
+        """The original records of an answer, the synthetic feature packages left out."""
+        real = [r for r in records if feature_of(record_name(r)) is None]
+        return self.originals.map_back(self.index, real)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -216,6 +263,9 @@ class _Policy:
     removed: frozenset[str]
     #: names with a build for an active feature: their featureless builds are penalised
     preferred: frozenset[str] = frozenset()
+    #: requested names whose versions are being found: none of their builds is ranked
+    #: down (see :func:`_requested_versions_first`)
+    free: frozenset[str] = frozenset()
 
     def allowed(self, record: RepoDataRecord) -> bool:
         """May this solve see ``record``? Not when it carries or tracks a removed feature,
@@ -231,13 +281,14 @@ class _Policy:
         featured build depends on its features' synthetic packages, a penalised one
         tracks :data:`PENALTY`."""
         featured = record_features(record)
+        depends = [*record.depends, *(feature_package(f) for f in sorted(featured))]
+        if record_name(record) in self.free:
+            return depends, []  # unranked: the version decides
         penalised = (self.active is None and featured) or (
             self.active is not None and not featured and record_name(record) in self.preferred
         )
         if not featured and not penalised:
             return None
-        depends = list(record.depends)
-        depends += [feature_package(f) for f in sorted(featured)]
         track = list(record.track_features)
         if penalised:
             track.append(PENALTY)
@@ -259,22 +310,7 @@ class _Universe:
     @classmethod
     def load(cls, index: Index, request: EngineRequest) -> _Universe:
         given = [*request.installed, *request.locked, *request.pinned]
-        names = {
-            spec.name.normalized
-            for spec in (*request.specs, *request.constraints)
-            if spec.name is not None and spec.name.normalized is not None
-        }
-        for record in given:
-            names.add(record_name(record))
-            names.update(dependency_names(record))
-        if request.add_pip_as_python_dependency:
-            names.add("pip")
-        seeds = [
-            PackageName(name)
-            for name in sorted(names)
-            if not name.startswith("__") and feature_of(name) is None
-        ]
-        per_repo = SparseRepoData.load_records_recursive([r.sparse for r in index.repos], seeds)
+        per_repo = reachable_records(index, request)
         features = {
             feature
             for record in (*given, *(r for records in per_repo for r in records))
@@ -289,11 +325,13 @@ class _Universe:
         requested: set[str],
         removed: set[str],
         cache: Path,
+        free: frozenset[str] = frozenset(),
     ) -> _Rewritten:
         """The index and request one solve gets: ``active is None`` for the first solve
-        (featured builds penalised), the active features for the second."""
-        policy = self._policy(active, requested, removed)
-        originals: dict[object, RepoDataRecord] = {}
+        (featured builds penalised), the active features for the second; the builds of
+        ``free`` names are not ranked down at all."""
+        policy = dataclasses.replace(self._policy(active, requested, removed), free=free)
+        originals = Originals()
         repos = [
             self._rewritten_repo(repo, records, policy, cache, originals)
             for repo, records in zip(self.index.repos, self.per_repo, strict=True)
@@ -318,7 +356,7 @@ class _Universe:
             return policy
         preferred = {
             record_name(record)
-            for record in self._all()
+            for record in self.all_records()
             if record_features(record)
             and record_features(record) <= active
             and policy.allowed(record)
@@ -331,7 +369,7 @@ class _Universe:
         records: list[RepoDataRecord],
         policy: _Policy,
         cache: Path,
-        originals: dict[object, RepoDataRecord],
+        originals: Originals,
     ) -> SubdirRepo:
         """``repo`` served from a repodata file of the records ``policy`` allows, each
         rewritten; ``originals`` learns the record behind each entry."""
@@ -340,9 +378,8 @@ class _Universe:
             if not policy.allowed(record):
                 continue
             entries[record.file_name] = _entry(record, policy.changes(record))
-            originals[(repo.channel.url, repo.subdir, record.file_name)] = record
-            originals.setdefault(record.url, record)
-        return repo.served_from(_write_repodata(cache, repo.subdir, entries))
+            originals.remember(record, repo)
+        return repo.served_from(write_repodata(cache, FOLDER, repo.subdir, entries))
 
     def _dropped(self, policy: _Policy) -> set[str]:
         """Names of given records that go: those ``policy`` hides, and those that need
@@ -360,7 +397,7 @@ class _Universe:
             dropped |= more
 
     def _rewritten_request(
-        self, request: EngineRequest, policy: _Policy, originals: dict[object, RepoDataRecord]
+        self, request: EngineRequest, policy: _Policy, originals: Originals
     ) -> EngineRequest:
         """``request`` with its installed, locked and pinned records rewritten like the
         index's; pinned records are kept even when what they need is dropped."""
@@ -371,9 +408,12 @@ class _Universe:
             for record in records:
                 if not policy.allowed(record) or (not keep_all and record_name(record) in dropped):
                     continue
-                originals[record.url] = record
+                originals.remember(record)
                 change = policy.changes(record)
-                kept.append(record if change is None else _changed(record, *change))
+                if change is not None:
+                    depends, track = change
+                    record = changed_record(record, depends=depends, track_features=track)
+                kept.append(record)
             return kept
 
         # the first solve must not keep a featured build only because it is installed
@@ -385,7 +425,8 @@ class _Universe:
             installed=given(request.installed),
         )
 
-    def _all(self) -> Iterable[RepoDataRecord]:
+    def all_records(self) -> Iterable[RepoDataRecord]:
+        """The given records, then every reachable record of the index."""
         yield from self.given
         for records in self.per_repo:
             yield from records
@@ -398,7 +439,7 @@ class _Universe:
             url="file://" + quote(str(channel_dir.resolve())),
             name="legacy-features",
         )
-        path = _write_repodata(cache, "noarch", self._synthetic_entries(policy))
+        path = write_repodata(cache, FOLDER, "noarch", self._synthetic_entries(policy))
         return SubdirRepo(ref, "noarch", path, open_sparse(ref, "noarch", path))
 
     def _synthetic_entries(self, policy: _Policy) -> dict[str, Entry]:
@@ -406,7 +447,7 @@ class _Universe:
         name tracking ``X`` (or per record, where only some builds of a name track it),
         and one without dependencies when ``X`` was requested."""
         by_name: dict[str, list[RepoDataRecord]] = {}
-        for record in self._all():
+        for record in self.all_records():
             if policy.allowed(record):
                 by_name.setdefault(record_name(record), []).append(record)
         entries: dict[str, Entry] = {}
@@ -452,44 +493,8 @@ def _tracker_builds(
 
 
 def _entry(record: RepoDataRecord, change: tuple[list[str], list[str]] | None) -> Entry:
-    """The repodata entry of ``record`` (where it came from left out: the file it goes
-    in says), with ``change`` = (depends, track_features) applied."""
-    entry: Entry = json.loads(record.to_json())
-    for key in ("url", "channel", "fn"):
-        entry.pop(key, None)
-    if change is not None:
-        entry["depends"], track = change
-        # an empty string would be read back as one empty feature
-        entry.pop("track_features", None)
-        if track:
-            entry["track_features"] = " ".join(track)
-    return entry
-
-
-def _changed(record: RepoDataRecord, depends: list[str], track: list[str]) -> RepoDataRecord:
-    """A copy of ``record`` with other ``depends`` and ``track_features``."""
-    data = json.loads(record.to_json())
-    data.update(depends=depends, track_features=track)
-    return record_from_dict(
-        data,
-        source="legacy features",
-        fn=record.file_name,
-        channel=record.channel,
-        subdir=record.subdir,
-    )
-
-
-def _write_repodata(cache: Path, subdir: str, entries: dict[str, Entry]) -> Path:
-    """A repodata file holding ``entries``, named by its content (so the libmamba
-    engine's ``.solv`` cache serves it again next time)."""
-    packages = {fn: e for fn, e in entries.items() if not fn.endswith(".conda")}
-    conda = {fn: e for fn, e in entries.items() if fn.endswith(".conda")}
-    data = json.dumps(
-        {"info": {"subdir": subdir}, "packages": packages, "packages.conda": conda},
-        sort_keys=True,
-    ).encode()
-    digest = hashlib.sha256(data).hexdigest()[:24]
-    target = cache / "legacy-features" / f"{digest}.json"
-    if not target.exists():
-        write_cache_file(cache, target, data)
-    return target
+    """The repodata entry of ``record`` with ``change`` = (depends, track_features)."""
+    if change is None:
+        return entry(record)
+    depends, track = change
+    return entry(record, depends=depends, track_features=track)

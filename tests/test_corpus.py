@@ -50,8 +50,6 @@ EXCEPTIONS = {
 #: cases where an engine legitimately differs from libmamba's observed answer
 ENGINE_DIFFERENCES = {
     "rattler": {
-        "B019": "tie-break: with channel priority disabled libsolv takes channel-2's "
-        "conda-env-2.6.0-0/libffi-3.2.1-1, resolvo the higher build numbers of channel-4",
         "B179": "libsolv keeps installed yaml-0.1.7 and so picks channel-4's pyyaml 3.13; "
         "resolvo decides pyyaml first and takes flexible-priority channel-2's 3.12",
         "C003b": "expects libsolv's problem text ('nothing provides __cuda >=9.0 needed by "

@@ -10,7 +10,8 @@ history, pins, freezing and update modifiers — and phrases it as a declarative
 - ``locked`` — records to prefer (the installed ones), changed only when needed;
 - ``pinned`` — records that must not change (frozen installed packages);
 - ``installed`` — the prefix's records, for engines that solve from a starting point;
-- the virtual packages, channel priority, time limit and a few flags.
+- the virtual packages, channel priority, time limit, the names the user asked for and a
+  few flags.
 
 An engine answers with the list of records of the final environment, or raises
 :class:`EngineUnsolvable` carrying its own report and the package names it found in
@@ -61,6 +62,9 @@ class EngineRequest:
     timeout: float | None = None
     exclude_newer: datetime.datetime | None = None
     add_pip_as_python_dependency: bool = False
+    #: the names the user asked for (conda's ``specs_to_add``): classic maximises their
+    #: versions before anything else, legacy features included (:mod:`..features`)
+    requested_names: frozenset[str] = frozenset()
 
 
 class EngineUnsolvable(Exception):

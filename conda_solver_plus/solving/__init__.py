@@ -6,9 +6,14 @@ module                         job
 =============================  =========================================================
 :mod:`.options`                :class:`SolveOptions`: how to solve (priority, time limit,
                                exclude-newer, cache directory)
+:mod:`.installed`              installed records take their channel's current
+                               metadata (repodata patches)
+:mod:`.priority`               channel priority ``disabled``: channel order breaks
+                               version ties before build numbers
 :mod:`.transforms`             the index transforms between index and engine:
-                               exclude-newer (filtered repodata), legacy features
-                               (rewritten repodata around each engine call)
+                               exclude-newer (filtered repodata), channel order and
+                               legacy features (rewritten repodata around each
+                               engine call)
 :mod:`.candidates`             what the index offers for a spec (newer? higher channel?)
 :mod:`.request`                conda's rules → one ``EngineRequest``, one function per rule
 :mod:`.diagnose`               pre-checks and the error conda would raise

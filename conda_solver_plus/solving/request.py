@@ -99,7 +99,16 @@ def build_request(
         timeout=options.timeout,
         exclude_newer=_engine_cutoff(options),
         add_pip_as_python_dependency=options.add_pip_as_python_dependency,
+        requested_names=_requested_names(sis),
     )
+
+
+def _requested_names(sis: SolverInputState) -> frozenset[str]:
+    """The packages an install asks for by name (not a removal, a glob or a feature):
+    classic maximises their versions first (see :mod:`conda_solver_plus.features`)."""
+    if sis.is_removing:
+        return frozenset()
+    return frozenset(n for n in sis.requested if "*" not in n and feature_of(n) is None)
 
 
 def _engine_cutoff(options: SolveOptions) -> datetime.datetime | None:

@@ -12,12 +12,16 @@ no hidden layer:
    record newer than the global cutoff, which the engines' own filter would drop — become
    an index serving filtered copies of the affected repodata (written to the cache
    directory). The policy itself is :mod:`conda_solver_plus.exclude_newer`.
-2. **legacy features** (:func:`solve_on_engine`, around every engine call of every
+2. **channel order before build numbers** (:func:`solve_on_engine`, around every engine
+   call): with channel priority ``disabled``, a version offered by several channels is
+   taken from the first of them, as classic conda does, through derived build numbers
+   (:mod:`conda_solver_plus.solving.priority`);
+3. **legacy features** (:func:`solve_on_engine`, around every engine call of every
    attempt): the request is solved as it is; only when the answer involves
    ``features``/``track_features`` are the reachable records rewritten into small
    repodata files and solved twice (:mod:`conda_solver_plus.features`).
 
-Both write derived repodata through the index's public helpers
+All three write derived repodata through the index's public helpers
 (:meth:`~conda_solver_plus.index.SubdirRepo.served_from`,
 :func:`~conda_solver_plus.index.write_cache_file`), named by content so repeated solves
 (and the libmamba engine's ``.solv`` cache) reuse them.
@@ -40,6 +44,7 @@ from ..backends import Backend, EngineRequest
 from ..exceptions import InvalidInputError
 from ..exclude_newer import ExcludeNewer
 from ..index import Index, SubdirRepo, default_cache_dir, write_cache_file
+from . import priority
 from .options import SolveOptions
 
 __all__ = ["apply_exclude_newer", "apply_to_index", "solve_on_engine"]
@@ -142,12 +147,18 @@ def _filtered_repodata(source: Path, channel_url: str, policy: ExcludeNewer, cac
     return target
 
 
-# -- step 2: legacy features --------------------------------------------------------------
+# -- steps 2 and 3: channel order, legacy features -----------------------------------------
 
 
 def solve_on_engine(
     backend: Backend, index: Index, request: EngineRequest, options: SolveOptions
 ) -> list[RepoDataRecord]:
-    """Ask ``backend`` for the records of ``request`` with legacy features honoured; the
-    one place the solve loop calls an engine."""
-    return features.solve(backend, index, request, options.cache_dir)
+    """Ask ``backend`` for the records of ``request`` with classic's channel order under
+    disabled priority and legacy features honoured; the one place the solve loop calls an
+    engine."""
+    cache = Path(options.cache_dir) if options.cache_dir else default_cache_dir()
+    ordered = priority.channels_before_builds(index, request, cache)
+    if ordered is None:
+        return features.solve(backend, index, request, cache)
+    derived, derived_request, map_back = ordered
+    return map_back(features.solve(backend, derived, derived_request, cache))
