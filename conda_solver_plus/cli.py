@@ -355,6 +355,9 @@ def build_parser(config: CondaConfig | None = None) -> argparse.ArgumentParser:
         "--all-versions", action="store_true", help="every version, not only the newest"
     )
     _add_common_arguments(whoneeds, config)
+    from . import shard_command
+
+    shard_command.add_arguments(sub.add_parser("shard", help=shard_command.HELP))
     return parser
 
 
@@ -399,7 +402,7 @@ def _default_channels(config: CondaConfig) -> list[ChannelRef]:
 
 def run_query(args: argparse.Namespace, config: CondaConfig) -> int:
     """``search``/``depends``/``whoneeds``: load the index and print the answer."""
-    from .index import load_index
+    from .index import load_index, query_roots
     from .virtual import native_subdir
 
     index = load_index(
@@ -407,6 +410,7 @@ def run_query(args: argparse.Namespace, config: CondaConfig) -> int:
         [_subdir(args) or native_subdir()],
         cache_dir=Path(args.cache_dir).expanduser() if args.cache_dir else None,
         offline=args.offline,
+        roots=query_roots(args.command, args.query),
     )
     if args.command == "search":
         return _run_search(args, index)
@@ -558,7 +562,7 @@ def run_solve(args: argparse.Namespace, config: CondaConfig | None = None):
     """Build the settings and the state, load the index, run the pipeline
     (:class:`~conda_solver_plus.session.SolveSession`). Returns (input, output, index,
     engine)."""
-    from .index import load_index
+    from .index import load_index, request_roots
     from .lockfile import complete_records
     from .specs import parse_spec
     from .state import SolverInputState
@@ -582,8 +586,12 @@ def run_solve(args: argparse.Namespace, config: CondaConfig | None = None):
     for spec in specs:  # conda adds channels named in specs (channel::pkg)
         if spec.channel is not None and "::" in str(spec):
             channels.append(str(spec).split("::", 1)[0])
+    locked_records = locked.records if locked is not None else []
+    roots = request_roots(
+        specs, args.prefix, _pins(args, config)[0], locked_records, args.aggressive_update
+    )
     index = load_index(
-        channels, [subdir], cache_dir=session.settings.cache_dir, offline=args.offline
+        channels, [subdir], cache_dir=session.settings.cache_dir, offline=args.offline, roots=roots
     )
     if locked is not None:
         complete_records(locked, index)
@@ -604,6 +612,7 @@ def run_solve(args: argparse.Namespace, config: CondaConfig | None = None):
         locked=locked.by_name() if locked is not None else None,
         locked_source=str(args.locked),
     )
+    args.solve_input = (sis, index, session)  # explain shows it when the solve fails
     out = session.solve(sis, index)
     if args.lock_out:
         _write_lock_out(args, out, index, subdir)
@@ -711,6 +720,28 @@ def _print_explain(sis, out, backend, as_json: bool) -> None:
     print(render_provenance(sis, out))
 
 
+def _print_failed_provenance(args: argparse.Namespace) -> None:
+    """``explain`` of a request that cannot be met: where each spec of the request came
+    from (stdout), before the error (stderr). The request is built again, without an
+    engine call, from the same input."""
+    from .core import build_request
+    from .explain import render_failed_provenance
+    from .state import SolverOutputState
+
+    solve_input = getattr(args, "solve_input", None)
+    if solve_input is None:  # failed before the request existed (bad input)
+        return
+    sis, index, session = solve_input
+    out = SolverOutputState(sis)
+    try:
+        build_request(sis, out, index, session.options)
+    except SolverPlusError:
+        return  # the request itself is what fails: the error says why
+    print(render_failed_provenance(sis, out))
+    print()
+    sys.stdout.flush()
+
+
 def _one_line(message: str) -> str:
     """Bad-input errors are one line on stderr (engines and parsers sometimes add more)."""
     return "; ".join(line.strip() for line in message.splitlines() if line.strip())
@@ -762,8 +793,14 @@ def _run(args: argparse.Namespace, config: CondaConfig) -> int:
     try:
         if args.command in QUERY_COMMANDS:
             return run_query(args, config)
+        if args.command == "shard":
+            from . import shard_command
+
+            return shard_command.run(args)
         sis, out, _index, backend = run_solve(args, config)
     except SolverPlusError as exc:
+        if args.command == "explain" and not args.json and exc.exit_code == 1:
+            _print_failed_provenance(args)
         return _report_error(args, exc)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

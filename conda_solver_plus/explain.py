@@ -339,22 +339,41 @@ def explain_records(sis: SolverInputState, out: SolverOutputState) -> dict[str, 
             why[name] = f"pinned as {sis.pinned[name]} ({sis.pinned.reason(name)})"
         elif name in sis.aggressive_updates:
             why[name] = "aggressive_update_packages setting"
-    queue = list(why)
+    _explain_dependencies(records, why, list(why))
+    if "pip" in records and "pip" not in why and "python" in why:
+        why["pip"] = _PIP_WITH_PYTHON
+        _explain_dependencies(records, why, ["pip"])
+    for name in records:
+        if name not in why:
+            why[name] = (
+                "kept from the lockfile"
+                if name in sis.locked
+                else "kept from the installed environment"
+                if name in sis.installed
+                else "added by the engine (a run_constrained or feature record)"
+            )
+    return why
+
+
+#: why ``pip`` is in an environment nothing asked it for (conda's
+#: ``add_pip_as_python_dependency``, on by default)
+_PIP_WITH_PYTHON = "dependency of python (conda adds pip to python: add_pip_as_python_dependency)"
+
+
+def _explain_dependencies(records, why: dict[str, str], queue: list[str]) -> None:
+    """Breadth first from ``queue``: each record not explained yet is there as a
+    dependency of the first explained record that names it."""
     while queue:
         parent = queue.pop(0)
         for dep in records[parent].depends:
             name = dependency_name(dep)
             if name in records and name not in why:
-                why[name] = f"dependency of {parent} via '{dep}'"
+                why[name] = (
+                    _PIP_WITH_PYTHON
+                    if (parent, name) == ("python", "pip")
+                    else f"dependency of {parent} via '{dep}'"
+                )
                 queue.append(name)
-    for name in records:
-        if name not in why:
-            why[name] = (
-                "kept from the installed environment"
-                if name in sis.installed
-                else "added by the engine (run_constrained or pip)"
-            )
-    return why
 
 
 def _attempts(changes) -> list[list]:
@@ -396,12 +415,24 @@ def spec_provenance(sis: SolverInputState, out: SolverOutputState) -> list[SpecP
         SpecProvenance(
             name=name,
             spec=str(out.specs[name]) if name in out.specs else None,
-            reason=out.specs.reason(name) if name in out.specs else "constraint only",
+            reason=_locked_wording(
+                sis, name, out.specs.reason(name) if name in out.specs else "constraint only"
+            ),
             sources=_spec_sources(sis, name),
-            changes=_spec_changes(out, name),
+            changes=[_locked_wording(sis, name, text) for text in _spec_changes(out, name)],
         )
         for name in names
     ]
+
+
+def _locked_wording(sis: SolverInputState, name: str, text: str | None) -> str | None:
+    """A record from ``--locked`` is kept like an installed one, but the user knows it as
+    the lockfile's: "installed (kept)" reads "from the lockfile (kept)"."""
+    if text is None or name not in sis.locked:
+        return text
+    if text.startswith("installed version preferred"):
+        return "locked version preferred, as an installed one would be"
+    return text.replace("installed", "from the lockfile")
 
 
 def _spec_sources(sis: SolverInputState, name: str) -> list[str]:
@@ -414,7 +445,12 @@ def _spec_sources(sis: SolverInputState, name: str) -> list[str]:
         sources.append(f"history: {sis.history[name]} ({sis.history.reason(name)})")
     if name in sis.pinned:
         sources.append(f"pinned: {sis.pinned[name]} ({sis.pinned.reason(name)})")
-    if name in sis.installed:
+    if name in sis.locked:
+        record = sis.locked[name]
+        sources.append(
+            f"the lockfile: {record.version} {record.build} ({sis.locked.reason(name)})"
+        )
+    elif name in sis.installed:
         record = sis.installed[name]
         sources.append(f"installed: {record.version} {record.build}")
     if name in sis.aggressive_updates:
@@ -455,19 +491,46 @@ def render_provenance(sis: SolverInputState, out: SolverOutputState) -> str:
     """:func:`spec_provenance` and :func:`explain_records` as text."""
     engine = f"the {out.engine} engine" if out.engine else "the engine"
     lines = [f"Specs handed to {engine} (attempts: {out.attempts}):"]
-    for item in spec_provenance(sis, out):
-        spec = item["spec"] or f"({item['name']})"
-        lines.append(f"  {spec:<36} <- {item['reason']}")
-        for source in item["sources"]:
-            lines.append(f"      from {source}")
-        for change in item["changes"]:
-            lines.append(f"      {change}")
+    lines.extend(_render_specs(spec_provenance(sis, out)))
+    if not out.current_solution:
+        return "\n".join(lines)
     why = out.why or explain_records(sis, out)
     lines.append("")
     lines.append("Why each package of the result is there:")
-    for record in out.current_solution:
+    for record in sorted(out.current_solution, key=lambda r: r.name.normalized):
         label = f"{record.name.normalized}-{record.version}-{record.build}"
         lines.append(f"  {label:<50} {why.get(record.name.normalized, '')}")
+    return "\n".join(lines)
+
+
+def _render_specs(provenance: list[SpecProvenance]) -> list[str]:
+    """One line per spec with its reason, then where else the user's state names it and
+    how the solve changed it. A source that only repeats the reason (``requested:
+    numpy (requested on the command line)`` under ``<- requested``) is folded into it."""
+    lines = []
+    for item in provenance:
+        spec = item["spec"] or f"({item['name']})"
+        reason = item["reason"] or ""
+        sources = []
+        for source in item["sources"]:
+            kind, _, rest = source.partition(": ")
+            if kind == reason.split(" ", 1)[0] and rest.startswith(f"{item['spec']} ("):
+                if reason == kind:  # the bare kind: the source says where from
+                    reason = rest[len(f"{item['spec']} (") : -1]
+                continue
+            sources.append(source)
+        lines.append(f"  {spec:<36} <- {reason}")
+        lines.extend(f"      from {source}" for source in sources)
+        lines.extend(f"      {change}" for change in item["changes"])
+    return lines
+
+
+def render_failed_provenance(sis: SolverInputState, out: SolverOutputState) -> str:
+    """For a request that cannot be met: the specs the first attempt handed to the engine
+    and where each came from (``out`` holds that request, built again after the
+    failure), so the error that follows can be read against them."""
+    lines = ["Specs handed to the engine (the request failed; the error follows):"]
+    lines.extend(_render_specs(spec_provenance(sis, out)))
     return "\n".join(lines)
 
 

@@ -53,6 +53,10 @@ class HistoryEntry:
     update_specs: list[str] = field(default_factory=list)
     remove_specs: list[str] = field(default_factory=list)
     neutered_specs: list[str] = field(default_factory=list)
+    #: line of the ``# update specs:`` (and ``# neutered specs:``) line: where a history
+    #: spec is written, which is what provenance points at (0: none in this block)
+    update_line: int = field(default=0, compare=False)
+    neutered_line: int = field(default=0, compare=False)
 
 
 def _split_specs(text: str) -> list[str]:
@@ -104,10 +108,12 @@ def parse_history(path: Path) -> list[HistoryEntry]:
             continue
         if action in ("update", "install", "create"):
             current.update_specs.extend(specs)
+            current.update_line = lineno
         elif action in ("remove", "uninstall"):
             current.remove_specs.extend(specs)
         elif action == "neutered":
             current.neutered_specs.extend(specs)
+            current.neutered_line = lineno
     return entries
 
 
@@ -117,15 +123,19 @@ def requested_specs_from_history(
     """Replay history entries into ``{name: (spec, origin)}`` the way conda does."""
     specs: dict[str, tuple[MatchSpec, str]] = {}
     for entry in entries:
-        origin = f"{source}:{entry.line} ({entry.date})"
         for text in entry.remove_specs:
             spec = _history_spec(text, source, entry)
             if spec is not None:
                 specs.pop(spec_name(spec), None)
-        for text in (*entry.update_specs, *entry.neutered_specs):
-            spec = _history_spec(text, source, entry)
-            if spec is not None:
-                specs[spec_name(spec)] = (spec, origin)
+        for texts, line in (
+            (entry.update_specs, entry.update_line),
+            (entry.neutered_specs, entry.neutered_line),
+        ):
+            origin = f"{source}:{line or entry.line} ({entry.date})"
+            for text in texts:
+                spec = _history_spec(text, source, entry)
+                if spec is not None:
+                    specs[spec_name(spec)] = (spec, origin)
     return specs
 
 

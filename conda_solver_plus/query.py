@@ -30,6 +30,7 @@ from rattler import MatchSpec, PackageName
 
 from .backends import ChannelPriority
 from .exceptions import InvalidInputError, PackagesNotFoundError
+from .output import channel_label, columns
 from .records import dependency_name, record_name, record_to_json
 from .specs import parse_spec, spec_name
 
@@ -171,7 +172,7 @@ def depends(
 
 def render_depends(root: DependencyNode, tree: bool) -> str:
     assert root.record is not None
-    lines = [f"{_label(root.record)}  ({root.record.channel})"]
+    lines = [f"{_label(root.record)}  ({channel_label(root.record)})"]
 
     def walk(node: DependencyNode, prefix: str) -> None:
         for position, child in enumerate(node.children):
@@ -240,23 +241,31 @@ def whoneeds(
 
 
 def render_records(records: list[RepoDataRecord]) -> str:
+    """``search`` as ``conda search`` prints it: a header, one row per record (by name,
+    newest first), the channel by its canonical name, then a count."""
     if not records:
         return ""
-    rows = [record_to_json(r) for r in records]
-    width = max(len(row["name"]) for row in rows)
-    return "\n".join(
-        f"{row['name']:<{width}}  {row['version']:<14} {row['build']:<28} "
-        f"{row['channel']}/{row['subdir']}"
-        for row in rows
-    )
+    rows: list[tuple[str, ...]] = [("# Name", "Version", "Build", "Channel")]
+    rows.extend((record_name(r), str(r.version), str(r.build), channel_label(r)) for r in records)
+    count = len(records)
+    return "\n".join([*columns(rows), f"# {count} record{'s' if count != 1 else ''}"])
 
 
 def render_dependents(dependents: list[Dependent]) -> str:
+    """``whoneeds``: a header, one row per dependent (by name), the ``depends`` entry
+    that names the package, then a count."""
     if not dependents:
         return ""
-    width = max(len(record_name(d.record)) for d in dependents)
-    return "\n".join(
-        f"{record_name(d.record):<{width}}  {d.record.version!s:<14} "
-        f"{d.record.build!s:<28} needs {d.spec}"
+    rows: list[tuple[str, ...]] = [("# Name", "Version", "Build", "Channel", "Depends on")]
+    rows.extend(
+        (
+            record_name(d.record),
+            str(d.record.version),
+            str(d.record.build),
+            channel_label(d.record),
+            d.spec,
+        )
         for d in dependents
     )
+    count = len(dependents)
+    return "\n".join([*columns(rows), f"# {count} dependent{'s' if count != 1 else ''}"])

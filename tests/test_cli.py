@@ -795,3 +795,54 @@ def test_empty_results(env, prefix):
     nobody = query_cli(env, "whoneeds", "numpy")
     assert nobody.returncode == 0 and nobody.stdout == ""
     assert "Nothing in the channels depends on numpy" in nobody.stderr
+
+
+# -- explain (issue 18) ---------------------------------------------------------------------
+
+
+def specs_section(text: str) -> str:
+    return text.split("Why each package")[0]
+
+
+def test_explain_prints_each_requested_spec_once(env):
+    proc = cli(env, "explain", "python=3.12", "numpy")
+    assert proc.returncode == 0, proc.stderr
+    section = specs_section(proc.stdout)
+    assert section.count("python 3.12.*") == 1
+    assert "python 3.12.*" in section and "<- requested on the command line" in section
+    assert "from requested:" not in section
+
+
+def test_explain_history_points_at_the_update_specs_line(env, prefix):
+    history = prefix / "conda-meta" / "history"
+    line = history.read_text().splitlines().index("# update specs: ['openssl']") + 1
+    proc = cli(env, "explain", "python=3.11", "--prefix", str(prefix))
+    assert proc.returncode == 0, proc.stderr
+    assert f"<- history ({history}:{line} (" in proc.stdout
+
+
+def test_explain_names_the_lockfile(env, tmp_path):
+    lock = tmp_path / "pixi.lock"
+    solved(env, "python=3.11", "--lock-out", str(lock))
+    proc = cli(env, "explain", "numpy", "--locked", str(lock))
+    assert proc.returncode == 0, proc.stderr
+    assert "from installed" not in proc.stdout and "installed (kept)" not in proc.stdout
+    assert f"from the lockfile: 3.11.11 h9e4cc4f_1_cpython (locked in {lock})" in proc.stdout
+    assert "<- from the lockfile (kept)" in proc.stdout
+
+
+def test_explain_of_a_failed_solve_shows_the_provenance_then_the_error(env):
+    proc = cli(env, "explain", "numpy>=2", "python=3.11", "--pin", "libzlib 1.3.*")
+    assert proc.returncode == 1
+    assert proc.stdout.startswith("Specs handed to the engine (the request failed")
+    assert "numpy >=2" in proc.stdout and "from pinned: libzlib 1.3.* (--pin)" in proc.stdout
+    assert "Cannot solve the request" in proc.stderr
+    assert "Cannot solve" not in proc.stdout
+
+
+def test_why_pip_names_add_pip_as_python_dependency(env):
+    proc = cli(env, "why", "pip", "python=3.12")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "python: requested as python 3.12.*"
+    assert "add_pip_as_python_dependency" in lines[1] and lines[1].strip().startswith("pip:")

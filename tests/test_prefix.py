@@ -192,9 +192,10 @@ def test_requested_specs_from_history_replays_update_remove_neutered(tmp_path):
         "python": "python 3.11.*",
         "openssl": "openssl >=3",
     }
-    assert specs["python"][1] == "demo/conda-meta/history:1 (2024-01-01 00:00:00)"
-    assert specs["numpy"][1] == "demo/conda-meta/history:14 (2024-04-01 00:00:00)"
-    assert specs["openssl"][1] == "demo/conda-meta/history:14 (2024-04-01 00:00:00)"
+    # the origin is the line the spec is written on (`# update specs`, `# neutered specs`)
+    assert specs["python"][1] == "demo/conda-meta/history:6 (2024-01-01 00:00:00)"
+    assert specs["numpy"][1] == "demo/conda-meta/history:17 (2024-04-01 00:00:00)"
+    assert specs["openssl"][1] == "demo/conda-meta/history:16 (2024-04-01 00:00:00)"
 
 
 def test_requested_specs_from_history_reinstall_after_remove(tmp_path):
@@ -202,7 +203,7 @@ def test_requested_specs_from_history_reinstall_after_remove(tmp_path):
     path.write_text(HISTORY + "==> 2024-05-01 00:00:00 <==\n# update specs: ['scipy<1.14']\n")
     specs = requested_specs_from_history(parse_history(path), "h")
     assert str(specs["scipy"][0]) == "scipy <1.14"
-    assert specs["scipy"][1] == "h:14 (2024-05-01 00:00:00)"
+    assert specs["scipy"][1] == "h:15 (2024-05-01 00:00:00)"
 
 
 # -- read_pinned_file ----------------------------------------------------------------------
@@ -300,8 +301,8 @@ def test_read_prefix_reads_records_history_and_pins(tmp_path):
     assert numpy.depends == ["python >=3.11"]
     history = tmp_path / "conda-meta" / "history"
     assert {name: (str(spec), origin) for name, (spec, origin) in state.history.items()} == {
-        "numpy": ("numpy >=1.20", f"{history}:1 (2024-01-01 00:00:00)"),
-        "python": ("python 3.11.*", f"{history}:1 (2024-01-01 00:00:00)"),
+        "numpy": ("numpy >=1.20", f"{history}:6 (2024-01-01 00:00:00)"),
+        "python": ("python 3.11.*", f"{history}:6 (2024-01-01 00:00:00)"),
     }
     assert [(str(s), o) for s, o in state.pinned] == [
         ("openssl 3.3.*", f"{tmp_path / 'conda-meta' / 'pinned'}:1")

@@ -93,3 +93,20 @@ def test_whoneeds_newest_versions(index):
     assert whoneeds(index, "nothing-needs-this") == []
     with pytest.raises(InvalidInputError):
         whoneeds(index, "two words")
+
+
+def test_search_and_whoneeds_tables(index):
+    """A header, rows by name (newest first), the channel's canonical name, a count."""
+    from conda_solver_plus.query import render_dependents, render_records
+
+    lines = render_records(search(index, "lib*blas")).splitlines()
+    assert lines[0].split() == ["#", "Name", "Version", "Build", "Channel"]
+    names = [line.split()[0] for line in lines[1:-1]]
+    assert names == sorted(names) and lines[-1] == f"# {len(names)} records"
+    assert {line.split()[3] for line in lines[1:-1]} == {DEMO.as_uri()}
+    table = render_dependents(whoneeds(index, "libcblas")).splitlines()
+    assert table[0].split() == ["#", "Name", "Version", "Build", "Channel", "Depends", "on"]
+    assert table[1].split()[0] == "numpy" and table[-1] == "# 1 dependent"
+    assert render_depends(depends(index, "numpy"), tree=False).splitlines()[0] == (
+        f"numpy 2.0.2 py312h58c1407_1  ({DEMO.as_uri()})"
+    )
