@@ -415,9 +415,7 @@ def spec_provenance(sis: SolverInputState, out: SolverOutputState) -> list[SpecP
         SpecProvenance(
             name=name,
             spec=str(out.specs[name]) if name in out.specs else None,
-            reason=_locked_wording(
-                sis, name, out.specs.reason(name) if name in out.specs else "constraint only"
-            ),
+            reason=_spec_reason(sis, out, name),
             sources=_spec_sources(sis, name),
             changes=[_locked_wording(sis, name, text) for text in _spec_changes(out, name)],
         )
@@ -425,10 +423,17 @@ def spec_provenance(sis: SolverInputState, out: SolverOutputState) -> list[SpecP
     ]
 
 
-def _locked_wording(sis: SolverInputState, name: str, text: str | None) -> str | None:
+def _spec_reason(sis: SolverInputState, out: SolverOutputState, name: str) -> str | None:
+    if name not in out.specs:
+        return "constraint only"
+    reason = out.specs.reason(name)
+    return None if reason is None else _locked_wording(sis, name, reason)
+
+
+def _locked_wording(sis: SolverInputState, name: str, text: str) -> str:
     """A record from ``--locked`` is kept like an installed one, but the user knows it as
     the lockfile's: "installed (kept)" reads "from the lockfile (kept)"."""
-    if text is None or name not in sis.locked:
+    if name not in sis.locked:
         return text
     if text.startswith("installed version preferred"):
         return "locked version preferred, as an installed one would be"
