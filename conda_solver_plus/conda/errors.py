@@ -36,6 +36,7 @@ from conda.base.context import context
 from conda.exceptions import (
     CondaError,
     CondaValueError,
+    OfflineError,
     PackagesNotFoundError,
     SpecsConfigurationConflictError,
     UnsatisfiableError,
@@ -62,6 +63,15 @@ def no_retry(error: _Error) -> _Error:
     conflicts, a conda-level retry would only repeat the work."""
     error.allow_retry = False  # type: ignore[attr-defined]  # read by conda, not declared
     return error
+
+
+def shards_error(exc: Exception) -> CondaError:
+    """conda's error for sharded repodata that cannot be read: ``OfflineError`` when
+    offline mode keeps a missing or damaged shard from being fetched, else ``CondaError``;
+    the message names the channel, the packages or file, and what to do."""
+    if getattr(exc, "offline", False):
+        return no_retry(OfflineError(str(exc)))
+    return no_retry(CondaError(str(exc)))
 
 
 def loose_matchspec(text: str) -> MatchSpec:

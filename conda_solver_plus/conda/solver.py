@@ -87,12 +87,13 @@ from conda.common.url import mask_anaconda_token, remove_auth
 from conda.core.prefix_data import PrefixData
 from conda.core.solve import Solver
 from conda.core.subdir_data import SubdirData
-from conda.exceptions import PackagesNotFoundError
+from conda.exceptions import PackagesNotFoundError, UnavailableInvalidChannel
 from conda.history import History
 from conda.models.channel import Channel
 from conda.models.match_spec import MatchSpec
 from conda.models.prefix_graph import PrefixGraph
 from conda.models.records import PackageRecord
+from rattler import PackageName, SparseRepoData
 
 from .. import __version__
 from .. import exceptions as plus_errors
@@ -101,13 +102,20 @@ from ..backends import get_backend
 from ..credentials import redact_text
 from ..exclude_newer import ExcludeNewer
 from ..explain import render_provenance
-from ..index import ChannelRef, Index, index_from_files
-from ..records import record_from_dict, record_key
+from ..index import ChannelRef, Index, SubdirRepo, open_sparse
+from ..records import dependency_names, record_from_dict, record_key
 from ..session import SolveSession
-from ..settings import CONDARC_KEYS, Settings, resolve_backend, resolve_timeout
+from ..settings import (
+    CONDARC_KEYS,
+    Settings,
+    default_cache_dir,
+    resolve_backend,
+    resolve_timeout,
+)
 from ..state import SolverInputState, SolverOutputState
 from ..virtual import make_virtual
-from .errors import blocking_specs, conda_build_error, conda_error
+from .errors import blocking_specs, conda_build_error, conda_error, shards_error
+from .progress import use_conda_reporter
 
 #: under conda's logger, so conda's -v/-vv/-vvv configure it
 log = logging.getLogger(f"conda.{__name__}")
@@ -147,6 +155,12 @@ class CredentialedRecord(PackageRecord):
 def _clean_url(channel: Channel) -> str:
     """The channel's URL without its token or basic auth."""
     return channel.url(with_credentials=False) or ""
+
+
+def _file_identity(path: Path) -> str:
+    """A repodata file as its path, size and modification time (a cache key part)."""
+    stat = path.stat()
+    return f"{path}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
 def _has_credentials(channel: Channel) -> bool:
@@ -204,6 +218,7 @@ class PlusSolver(Solver):
         specs_to_remove=(),
         repodata_fn=REPODATA_FN,
         command=NULL,
+        build_repodata_subset=None,
         **kwargs,
     ):
         if specs_to_remove and not specs_to_add and command is NULL:
@@ -227,6 +242,10 @@ class PlusSolver(Solver):
             self._repodata_fn = REPODATA_FN
         #: the conda Channel (credentials included) of each loaded subdir, by clean URL
         self._subdir_channels: dict[str, Channel] = {}
+        #: conda 26.7+ passes its shard traversal when ``repodata_use_shards`` is on; plus
+        #: takes it as the switch to read sharded channels (:mod:`.shards`), through
+        #: conda's caches, with a leaner traversal of its own
+        self._use_shards = build_repodata_subset is not None
 
     # -- conda -> core ----------------------------------------------------------------
     def _removing_only(self) -> bool:
@@ -313,51 +332,175 @@ class PlusSolver(Solver):
                     unique[clean] = sub  # a dict keeps the first position on reassignment
         return list(unique.values())
 
+    def _channel_ref(self, sub: Channel) -> tuple[ChannelRef, str]:
+        """The core's ``ChannelRef`` (clean URL) and the subdir of a conda subdir
+        ``Channel``; a member of ``defaults`` or a custom multichannel is named after it
+        and shares its priority tier (conda/conda#15750)."""
+        # a Channel made from a subdir URL always knows its subdir (conda's platform)
+        subdir = str(sub.subdir or sub.platform)
+        base = Channel(sub.base_url)
+        canonical = base.canonical_name
+        ref = ChannelRef(
+            given=str(base),
+            url=(base.base_url or "").rstrip("/"),
+            name=canonical,
+            multichannel=canonical if canonical in context.custom_multichannels else None,
+        )
+        return ref, subdir
+
     def load_index(self) -> Index:
-        """The channels x subdirs as the core's index: each cached ``repodata.json`` that
-        conda's ``SubdirData`` fetched (so conda's cache, auth, proxies and ``offline``
-        apply); local channels read in place."""
-        entries: list[tuple[ChannelRef, str, Path]] = []
+        """The channels x subdirs as the core's index, in priority order.
+
+        - with conda's shards on, a subdir that serves shards contributes the records the
+          request reaches (:mod:`.shards`), from conda's shard caches;
+        - any other subdir: the cached ``repodata.json`` that conda's ``SubdirData``
+          fetched (so conda's cache, auth, proxies and ``offline`` apply); local channels
+          are read in place.
+        """
         subdir_channels = self._channels_for()
         self._subdir_channels = {_clean_url(sub): sub for sub in subdir_channels}
-        for sub in subdir_channels:
-            # a Channel made from a subdir URL always knows its subdir (conda's platform)
-            subdir = str(sub.subdir or sub.platform)
-            base = Channel(sub.base_url)
-            canonical = base.canonical_name
-            ref = ChannelRef(
-                given=str(base),
-                url=(base.base_url or "").rstrip("/"),
-                name=canonical,
-                # a member of `defaults` or a custom multichannel is named after it; the
-                # members share one priority tier (conda/conda#15750)
-                multichannel=canonical if canonical in context.custom_multichannels else None,
-            )
-            if ref.is_local:
-                # local channels are read in place (conda would copy them into its cache)
-                local = ref.local_path / subdir / "repodata.json"
-                if local.is_file():
-                    entries.append((ref, subdir, local))
-                    continue
-            try:
-                path, _ = SubdirData(
-                    sub, repodata_fn=self._repodata_fn
-                ).repo_fetch.fetch_latest_path()
-            except Exception as exc:
-                if subdir == "noarch":
-                    # str(sub) is the clean URL; conda's message may quote the full one
-                    log.debug("no noarch repodata for %s: %s", sub, redact_text(str(exc)))
-                    continue
-                raise
-            if not Path(path).is_file():
+        plans = [(sub, *self._channel_ref(sub)) for sub in subdir_channels]
+        sharded = self._sharded_subdirs(plans) if self._use_shards else {}
+        repos: dict[int, SubdirRepo] = {}
+        unavailable: dict[str, Exception] = {}
+        for position, (sub, ref, subdir) in enumerate(plans):
+            if position in sharded:
                 continue
-            entries.append((ref, subdir, Path(path)))
-        if not entries and self.specs_to_add:
+            path = self._monolithic_path(sub, ref, subdir, unavailable)
+            if path is not None:
+                repos[position] = SubdirRepo(ref, subdir, path, open_sparse(ref, subdir, path))
+        self._raise_unavailable(plans, repos, sharded, unavailable)
+        if sharded:
+            repos.update(self._shard_subsets(sharded, repos))
+        if not repos and self.specs_to_add:
             # nothing to search (offline with an empty cache, a channel without repodata)
             raise PackagesNotFoundError(
                 [str(s) for s in self.specs_to_add], [str(c) for c in self.channels]
             )
-        return index_from_files(entries)
+        ordered = [repos[position] for position in sorted(repos)]
+        channels = list(dict.fromkeys(repo.channel for repo in ordered))
+        subdirs = list(dict.fromkeys(repo.subdir for repo in ordered))
+        return Index(channels=channels, subdirs=subdirs, repos=ordered)
+
+    def _monolithic_path(
+        self, sub: Channel, ref: ChannelRef, subdir: str, unavailable: dict[str, Exception]
+    ) -> Path | None:
+        """The ``repodata.json`` of one subdir: a local channel's own file, else the one
+        conda's ``SubdirData`` cached. A ``noarch`` that conda reports unavailable is
+        remembered in ``unavailable`` (by channel URL): a channel may lack one subdir."""
+        if ref.is_local:
+            # local channels are read in place (conda would copy them into its cache)
+            local = ref.local_path / subdir / "repodata.json"
+            if local.is_file():
+                return local
+        try:
+            path, _ = SubdirData(sub, repodata_fn=self._repodata_fn).repo_fetch.fetch_latest_path()
+        except Exception as exc:
+            if subdir == "noarch":
+                # str(sub) is the clean URL; conda's message may quote the full one
+                log.debug("no noarch repodata for %s: %s", sub, redact_text(str(exc)))
+                if isinstance(exc, UnavailableInvalidChannel):
+                    unavailable[ref.url] = exc
+                return None
+            raise
+        return Path(path) if Path(path).is_file() else None
+
+    @staticmethod
+    def _raise_unavailable(
+        plans: list[tuple[Channel, ChannelRef, str]],
+        repos: dict[int, SubdirRepo],
+        sharded: dict[int, Any],
+        unavailable: dict[str, Exception],
+    ) -> None:
+        """conda's ``UnavailableInvalidChannel`` for a channel that answered 404 for
+        everything, as classic raises it: its ``noarch`` is unavailable and no other
+        subdir has shards or any record (conda caches a 404 as an empty ``{}``)."""
+        for url, exc in unavailable.items():
+            positions = [i for i, (_, ref, _) in enumerate(plans) if ref.url == url]
+            if any(i in sharded for i in positions):
+                continue
+            if all(i not in repos or repos[i].path.stat().st_size <= 2 for i in positions):
+                raise exc
+
+    def _sharded_subdirs(self, plans: list[tuple[Channel, ChannelRef, str]]) -> dict[int, Any]:
+        """The subdirs that serve shards, by position (conda's rules and caches; a local
+        channel with a ``repodata.json`` is read in place instead)."""
+        from .shard_subsets import ShardsUnavailable, open_subdir
+
+        cache_dir = default_cache_dir()
+        candidates = [
+            (position, sub, ref, subdir)
+            for position, (sub, ref, subdir) in enumerate(plans)
+            if not (ref.is_local and (ref.local_path / subdir / "repodata.json").is_file())
+        ]
+
+        def open_one(item):
+            position, sub, ref, subdir = item
+            return position, open_subdir(sub, ref, subdir, cache_dir, offline=context.offline)
+
+        try:
+            if len(candidates) > 1:
+                with ThreadPoolExecutor(max_workers=min(len(candidates), 8)) as pool:
+                    opened = list(pool.map(open_one, candidates))
+            else:
+                opened = [open_one(item) for item in candidates]
+        except ShardsUnavailable as exc:
+            raise shards_error(exc) from None
+        return {position: found for position, found in opened if found is not None}
+
+    def _shard_subsets(
+        self, sharded: dict[int, Any], repos: dict[int, SubdirRepo]
+    ) -> dict[int, SubdirRepo]:
+        """The reached records of each sharded subdir as a ``SubdirRepo``; the monolithic
+        ``repos`` join the walk (a dependency met only through them still brings its
+        shards)."""
+        from .shard_subsets import ShardsUnavailable, reach_subsets
+
+        others = list(repos.values())
+
+        def other_names(names: set[str]) -> set[str]:
+            reached = SparseRepoData.load_records_recursive(
+                [repo.sparse for repo in others], [PackageName(n) for n in sorted(names)]
+            )
+            found: set[str] = set()
+            for records in reached:
+                for record in records:
+                    found.add(record.name.normalized)
+                    found.update(dependency_names(record))
+            return found
+
+        try:
+            paths = reach_subsets(
+                list(sharded.values()),
+                self._root_names(),
+                cache_dir=default_cache_dir(),
+                offline=context.offline,
+                add_pip=context.add_pip_as_python_dependency,
+                other_names=other_names if others else None,
+                other_identity=[_file_identity(repo.path) for repo in others],
+            )
+        except ShardsUnavailable as exc:
+            raise shards_error(exc) from None
+        subsets = {}
+        for (position, sub), path in zip(sharded.items(), paths, strict=True):
+            source = Path(f"{sub.label}/repodata_shards.msgpack.zst")
+            sparse = open_sparse(sub.ref, sub.subdir, path, source)
+            subsets[position] = SubdirRepo(sub.ref, sub.subdir, path, sparse)
+        return subsets
+
+    def _root_names(self) -> set[str]:
+        """The package names a sharded walk starts from: requested, installed, in the
+        history, pinned or aggressively updated (conda-libmamba-solver: installed and
+        requested); conda itself when it may be auto-updated."""
+        names = {spec.name for spec in (*self.specs_to_add, *self.specs_to_remove)}
+        prefix = os.fspath(self.prefix)
+        names.update(prec.name for prec in PrefixData(prefix).iter_records())
+        names.update(History(prefix).get_requested_specs_map())
+        for text in (*context.pinned_packages, *context.aggressive_update_packages):
+            names.add(MatchSpec(str(text)).name)
+        if context.auto_update_conda and paths_equal(prefix, context.root_prefix):
+            names.add("conda")
+        return {name for name in names if name and not name.startswith("__")}
 
     def exclude_newer_settings(self) -> ExcludeNewer | None:
         """conda's ``exclude_newer`` settings (``--exclude-newer``, ``exclude_newer``,
@@ -422,6 +565,7 @@ class PlusSolver(Solver):
         should_retry_solve=False,
     ):
         sis: SolverInputState | None = None
+        use_conda_reporter()  # plus's long work (shard caches) shown by conda's reporters
         try:
             sis, index = self._state_and_index(
                 update_modifier, deps_modifier, prune, ignore_pinned, force_remove

@@ -1,0 +1,730 @@
+"""
+conda's sharded repodata (CEP-16) for the plus adapter: only the packages a request reaches.
+
+A *sharded* channel subdir serves ``repodata_shards.msgpack.zst``, the **shard index**: a
+zstd-compressed msgpack map ``{"info": {...}, "shards": {package name: sha256}}``, and one
+**shard** per package name at ``<shards_base_url><sha256 hex>.msgpack.zst``: the
+``packages``/``packages.conda`` records of that one name (``md5``/``sha256`` as bytes).
+Shards are content-addressed, so a cached shard never goes stale: a new build of a package
+is a new shard with a new name in a new index. conda-forge's ``linux-64`` index names ~31k
+packages; ``python numpy scipy pandas`` reaches about a hundred of them.
+
+conda 26.7 hands a solver whose constructor takes ``build_repodata_subset`` that
+callable when ``repodata_use_shards`` is on (the default). plus takes it as conda's "use
+shards" switch, reads **conda's own caches** — the shard index next to the cached
+``repodata.json`` (``RepodataCache.cache_path_shards``, with conda's ``.info.json`` state:
+etag, ``has_shards``, refresh time) and the shards in conda's ``repodata_shards.db`` — and
+fetches what is missing with conda's session (auth handlers, proxies, ``channel_settings``).
+It does not call conda's traversal, measured on a conda-forge-sized channel (``python=3.12
+numpy scipy pandas``, warm): ``build_repodata_subset`` takes 0.4 s and 75 MB, most of it the
+two shard indexes parsed into Python dicts (87k names) and per-node bookkeeping; here
+
+- a shard index becomes a :class:`NameLookup` once per index version (sorted names and
+  their hashes in one file of plus's cache), so a lookup is a binary search, not a dict of
+  every name;
+- the subset a request reaches is written as a small ``repodata.json`` per channel subdir
+  into plus's cache, recorded under a key of the request's root names and the shard
+  indexes' digests (:class:`SubsetStore`): repeating a request reads those files and
+  touches no shard at all. The engines then read them like any repodata
+  (:func:`~conda_solver_plus.index.index_from_files`), so channel priority,
+  ``channel::pkg``, installed records and exclude-newer work exactly as on the monolithic
+  path.
+
+Whether a subdir is sharded follows conda's rules (``RepodataState.has_format("shards")``:
+a 4xx answer for the index marks the subdir "no shards" for conda's check interval, and
+conda's traversal then uses ``repodata.json`` — so does plus). A *shards-only* channel
+(``repodata.json`` answers 404) works. Offline nothing touches the network: the index and
+shards come from conda's caches, and a shard that is not there is a
+:class:`ShardsNotCached` error naming the channel and packages, never an empty package.
+
+Nothing cached is trusted blindly: a shard's bytes must hash to the name it is stored
+under, a cached index must decompress and parse, a subset file must match the digest
+recorded for it. Online, a damaged entry is fetched again; offline it is an error.
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import fnmatch
+import hashlib
+import json
+import logging
+import re
+import sqlite3
+import struct
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+from ..index import ChannelRef, write_cache_file
+
+log = logging.getLogger(f"conda.{__name__}")
+
+SHARDS_FN = "repodata_shards.msgpack.zst"
+#: decompressed size limits (conda's: an index or shard without a size header may not
+#: expand beyond these)
+MAX_INDEX_BYTES = 2**23 * 16
+MAX_SHARD_BYTES = 2**20 * 16
+#: parallel shard downloads (requests' default pool size, as conda uses)
+CONNECTIONS = 10
+#: the name at the start of a dependency spec (``numpy >=1.21``, ``python>=3.8``,
+#: ``conda-forge::numpy``); what ``MatchSpec(spec).name`` gives for repodata's specs
+_DEP_NAME = re.compile(r"(?:[^\s:]+::)?([^\s=<>!~\[,|;]+)")
+
+
+class ShardsUnavailable(Exception):
+    """A shard index, shard or subset that cannot be read; the message says which one
+    and what to do. The adapter turns it into conda's error."""
+
+    def __init__(self, message: str, *, offline: bool = False) -> None:
+        super().__init__(message)
+        self.offline = offline
+
+
+class ShardsNotCached(ShardsUnavailable):
+    """Offline, and conda's cache lacks a shard the request reaches."""
+
+
+# -- the shard index ------------------------------------------------------------------------
+
+
+class NameLookup:
+    """A shard index as sorted names and their shard hashes, stored in one file.
+
+    Layout: ``PLUSIDX1``, the count ``n`` and the length of the ``info`` JSON (two
+    little-endian uint32), the ``info`` JSON, ``n + 1`` uint32 offsets into the names blob,
+    the names blob (UTF-8, sorted), ``n`` 32-byte hashes, and the sha256 of everything
+    before it — so a damaged file is detected, not read.
+    """
+
+    MAGIC = b"PLUSIDX1"
+
+    def __init__(self, data: bytes) -> None:
+        if len(data) < 48 or data[:8] != self.MAGIC:
+            raise ValueError("not a plus shard name lookup")
+        body, digest = data[:-32], data[-32:]
+        if hashlib.sha256(body).digest() != digest:
+            raise ValueError("checksum mismatch")
+        count, info_len = struct.unpack_from("<II", body, 8)
+        start = 16 + info_len
+        self.info: dict[str, Any] = json.loads(body[16:start])
+        self._count = count
+        self._offsets = memoryview(body)[start : start + 4 * (count + 1)].cast("I")
+        names_start = start + 4 * (count + 1)
+        self._names = body[names_start : names_start + self._offsets[count]]
+        self._hashes = body[names_start + self._offsets[count] :]
+        if len(self._hashes) != 32 * count:
+            raise ValueError("truncated")
+
+    @classmethod
+    def build(cls, index: dict[str, Any]) -> bytes:
+        """The lookup file for a parsed shard index (``{"info": ..., "shards": ...}``)."""
+        shards = index["shards"]
+        names = sorted(shards)
+        encoded = [name.encode() for name in names]
+        offsets = [0]
+        for name in encoded:
+            offsets.append(offsets[-1] + len(name))
+        info = json.dumps(
+            {key: value for key, value in index.get("info", {}).items() if isinstance(value, str)}
+        ).encode()
+        hashes = [bytes(shards[name]) for name in names]
+        if any(len(value) != 32 for value in hashes):
+            raise ValueError("a shard hash is not 32 bytes")
+        body = b"".join(
+            [
+                cls.MAGIC,
+                struct.pack("<II", len(names), len(info)),
+                info,
+                struct.pack(f"<{len(offsets)}I", *offsets),
+                *encoded,
+                *hashes,
+            ]
+        )
+        return body + hashlib.sha256(body).digest()
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, position: int) -> bytes:
+        return self._names[self._offsets[position] : self._offsets[position + 1]]
+
+    def shard_hash(self, name: str) -> str | None:
+        """The hex sha256 of ``name`` 's shard, ``None`` when the index lacks ``name``."""
+        key = name.encode()
+        position = bisect.bisect_left(self, key)
+        if position < self._count and self[position] == key:
+            return self._hashes[32 * position : 32 * position + 32].hex()
+        return None
+
+    def __contains__(self, name: str) -> bool:
+        return self.shard_hash(name) is not None
+
+    def names(self) -> list[str]:
+        return [self[position].decode() for position in range(self._count)]
+
+
+def parse_shard_index(raw: bytes) -> dict[str, Any]:
+    """The shard index as msgpack data; ``ValueError`` for anything that is not one."""
+    import msgpack
+    import zstandard
+
+    try:
+        data = zstandard.ZstdDecompressor().decompress(raw, max_output_size=MAX_INDEX_BYTES)
+        index = msgpack.loads(data)
+    except Exception as exc:
+        raise ValueError(f"not a zstd-compressed msgpack shard index ({exc})") from None
+    if not isinstance(index, dict) or not isinstance(index.get("shards"), dict):
+        raise ValueError("no 'shards' map in the shard index")
+    return index
+
+
+@dataclass
+class ShardedSubdir:
+    """One channel subdir that serves shards, as this solve sees it."""
+
+    ref: ChannelRef
+    subdir: str
+    #: URL of ``repodata_shards.msgpack.zst``, credentials included (what conda requests
+    #: and what keys its shard cache)
+    index_url: str
+    #: conda's cached copy of the index
+    index_path: Path
+    #: the :class:`NameLookup` file of this index version (built when the subdir was
+    #: opened, read only when the request's subset is not cached yet)
+    lookup_path: Path
+    #: fetches one shard URL's bytes (conda's session for this channel)
+    get: Callable[[str], bytes] = field(repr=False)
+
+    @property
+    def label(self) -> str:
+        return f"{self.ref.url}/{self.subdir}"
+
+    @cached_property
+    def identity(self) -> str:
+        """This index version: conda rewrites the file for every new index."""
+        return file_identity(self.index_path)
+
+    @cached_property
+    def lookup(self) -> NameLookup:
+        try:
+            return NameLookup(self.lookup_path.read_bytes())
+        except (OSError, ValueError) as exc:  # damaged since it was built: build again
+            log.debug("rebuilding %s: %s", self.lookup_path, exc)
+        try:
+            data = NameLookup.build(parse_shard_index(self.index_path.read_bytes()))
+        except (OSError, ValueError) as exc:
+            raise ShardsUnavailable(
+                f"conda's cached shard index {self.index_path} for {self.label} cannot be "
+                f"read ({exc}); run `conda clean --index-cache` and try again"
+            ) from None
+        write_cache_file(self.lookup_path.parent.parent, self.lookup_path, data)
+        return NameLookup(data)
+
+    def names(self) -> list[str]:
+        """Every package name the subdir lists ("did you mean", strict priority)."""
+        return self.lookup.names()
+
+    @cached_property
+    def shards_base_url(self) -> str:
+        base = self.lookup.info.get("shards_base_url") or ""
+        if base and not base.endswith("/"):
+            base += "/"
+        return urljoin(self.index_url, base)
+
+    @cached_property
+    def base_url(self) -> str:
+        """Where the packages are: ``info.base_url`` relative to the index, or the
+        channel subdir itself (empty)."""
+        base = self.lookup.info.get("base_url") or ""
+        return urljoin(self.index_url, base) if base else ""
+
+    def shard_url(self, name: str) -> str | None:
+        digest = self.lookup.shard_hash(name)
+        return None if digest is None else f"{self.shards_base_url}{digest}.msgpack.zst"
+
+
+def file_identity(path: Path) -> str:
+    """A cached file as its path, size and modification time (conda rewrites its cache
+    files whole, so a new version has a new identity)."""
+    stat = path.stat()
+    return f"{path}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def lookup_path(cache_dir: Path, identity: str) -> Path:
+    """Where the :class:`NameLookup` of an index version lives in plus's cache."""
+    digest = hashlib.sha256(identity.encode()).hexdigest()[:32]
+    return cache_dir / "shards" / f"{digest}.names"
+
+
+def build_lookup(index_path: Path, target: Path, cache_dir: Path) -> None:
+    """Write the :class:`NameLookup` of the cached index at ``index_path`` (once per
+    index version); ``ValueError`` when the index is damaged."""
+    data = NameLookup.build(parse_shard_index(index_path.read_bytes()))
+    write_cache_file(cache_dir, target, data)
+
+
+# -- the shards -----------------------------------------------------------------------------
+
+
+class ShardStore:
+    """conda's shard cache (``repodata_shards.db`` in conda's repodata cache directory):
+    compressed shards by URL, shared with conda and conda-libmamba-solver."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._conn: sqlite3.Connection | None = None
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            conn = sqlite3.connect(self.path.as_uri(), uri=True, timeout=30.0)
+            with conn:
+                with contextlib.suppress(sqlite3.DatabaseError):  # a read-only cache
+                    conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute(
+                    "CREATE TABLE IF NOT EXISTS shards (url TEXT PRIMARY KEY, package TEXT, "
+                    "shard BLOB, timestamp TIMESTAMP DEFAULT CURRENT_TIMESTAMP)"
+                )
+            self._conn = conn
+        return self._conn
+
+    def get_many(self, urls: Sequence[str]) -> dict[str, bytes]:
+        found: dict[str, bytes] = {}
+        conn = self._connection()
+        for start in range(0, len(urls), 500):  # sqlite's limit on parameters
+            chunk = urls[start : start + 500]
+            query = f"SELECT url, shard FROM shards WHERE url IN ({','.join('?' * len(chunk))})"
+            found.update((url, bytes(blob)) for url, blob in conn.execute(query, chunk))
+        return found
+
+    def put_many(self, rows: Iterable[tuple[str, str, bytes]]) -> None:
+        """``(url, package, compressed shard)`` rows; a damaged row is replaced."""
+        with self._connection() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO shards (url, package, shard) VALUES (?, ?, ?)", rows
+            )
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+def shard_digest_ok(url: str, blob: bytes) -> bool:
+    """Does ``blob`` hash to the sha256 its URL names (``.../<sha256>.msgpack.zst``)?"""
+    expected = url.rsplit("/", 1)[-1].split(".", 1)[0]
+    return hashlib.sha256(blob).hexdigest() == expected
+
+
+def decode_shard(blob: bytes) -> dict[str, Any]:
+    import msgpack
+    import zstandard
+
+    data = zstandard.ZstdDecompressor().decompress(blob, max_output_size=MAX_SHARD_BYTES)
+    shard = msgpack.loads(data)
+    if not isinstance(shard, dict):
+        raise ValueError("a shard is not a map")
+    return shard
+
+
+def dependency_names(shard: dict[str, Any], names: dict[str, str | None]) -> set[str]:
+    """The package names a shard's records depend on (``names`` caches spec -> name)."""
+    found: set[str] = set()
+    for group in ("packages", "packages.conda"):
+        for record in (shard.get(group) or {}).values():
+            for spec in record.get("depends") or ():
+                name = names.get(spec, "")
+                if name == "":
+                    match = _DEP_NAME.match(spec)
+                    name = names[spec] = match.group(1) if match else None
+                if name:
+                    found.add(name)
+    return found
+
+
+@dataclass
+class Traversal:
+    """The shards a request reaches: from the root names, every name a reached record
+    depends on, in every sharded subdir that has it (conda's rule: a name is looked up
+    in all channels, priority is the solver's business)."""
+
+    subdirs: list[ShardedSubdir]
+    store: ShardStore
+    offline: bool
+    add_pip: bool
+    #: per subdir: name -> decoded shard
+    reached: list[dict[str, dict[str, Any]]] = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)
+    _spec_names: dict[str, str | None] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.reached = [{} for _ in self.subdirs]
+
+    def run(self, roots: Iterable[str]) -> set[str]:
+        """Visit ``roots`` and everything they reach; return the names newly seen."""
+        level = set(roots) - self.seen
+        new: set[str] = set()
+        while level:
+            self.seen |= level
+            new |= level
+            mentioned = self._visit(level)
+            level = mentioned - self.seen
+        return new
+
+    def _visit(self, names: set[str]) -> set[str]:
+        wanted: dict[str, tuple[int, str]] = {}
+        for position, sub in enumerate(self.subdirs):
+            for name in names:
+                url = sub.shard_url(name)
+                if url is not None:
+                    wanted[url] = (position, name)
+        blobs = self._blobs(wanted)
+        mentioned: set[str] = set()
+        for url, (position, name) in wanted.items():
+            try:
+                shard = decode_shard(blobs[url])
+            except Exception as exc:
+                raise ShardsUnavailable(
+                    f"the shard of {name} from {self.subdirs[position].label} cannot be "
+                    f"read ({exc}); its bytes match their hash, so the channel serves a "
+                    "broken shard: tell the channel's maintainers"
+                ) from None
+            self.reached[position][name] = shard
+            mentioned |= dependency_names(shard, self._spec_names)
+            if self.add_pip and name == "python":
+                mentioned.add("pip")  # conda's add_pip_as_python_dependency
+        return mentioned
+
+    def _blobs(self, wanted: dict[str, tuple[int, str]]) -> dict[str, bytes]:
+        """The compressed shards of ``wanted`` from conda's cache, the missing or damaged
+        ones fetched (online) and stored."""
+        cached = self.store.get_many(list(wanted))
+        blobs = {url: blob for url, blob in cached.items() if shard_digest_ok(url, blob)}
+        missing = [url for url in wanted if url not in blobs]
+        if not missing:
+            return blobs
+        if self.offline:
+            raise self._not_cached(missing, wanted, damaged=set(cached) - set(blobs))
+        fetched = self._fetch(missing, wanted)
+        self.store.put_many((url, wanted[url][1], blob) for url, blob in fetched.items())
+        blobs.update(fetched)
+        return blobs
+
+    def _fetch(self, urls: list[str], wanted: dict[str, tuple[int, str]]) -> dict[str, bytes]:
+        def one(url: str) -> tuple[str, bytes]:
+            position, name = wanted[url]
+            sub = self.subdirs[position]
+            try:
+                blob = sub.get(url)
+            except Exception as exc:
+                raise ShardsUnavailable(
+                    f"cannot fetch the shard of {name} from {sub.label}: {exc}"
+                ) from exc
+            if not shard_digest_ok(url, blob):
+                raise ShardsUnavailable(
+                    f"the shard of {name} from {sub.label} does not match its sha256 "
+                    "(a truncated or altered download); try again, or tell the channel's "
+                    "maintainers if it persists"
+                )
+            return url, blob
+
+        if len(urls) == 1:
+            return dict([one(urls[0])])
+        with ThreadPoolExecutor(max_workers=min(CONNECTIONS, len(urls))) as pool:
+            return dict(pool.map(one, urls))
+
+    def _not_cached(
+        self, missing: list[str], wanted: dict[str, tuple[int, str]], damaged: set[str]
+    ) -> ShardsNotCached:
+        by_subdir: dict[str, list[str]] = {}
+        for url in missing:
+            position, name = wanted[url]
+            suffix = " (damaged)" if url in damaged else ""
+            by_subdir.setdefault(self.subdirs[position].label, []).append(name + suffix)
+        lines = [f"  {label}: {', '.join(sorted(names))}" for label, names in by_subdir.items()]
+        return ShardsNotCached(
+            "offline mode: conda's shard cache lacks the repodata shards of\n"
+            + "\n".join(lines)
+            + "\nrun the command once online (without --offline) to cache them",
+            offline=True,
+        )
+
+
+def expand_roots(roots: Iterable[str], subdirs: Sequence[ShardedSubdir]) -> set[str]:
+    """Root names, globs (``numpy*``, ``*``) expanded against the shard indexes."""
+    plain = {name for name in roots if not any(c in name for c in "*?[")}
+    for pattern in set(roots) - plain:
+        for sub in subdirs:
+            plain.update(fnmatch.filter(sub.lookup.names(), pattern))
+    return plain
+
+
+# -- the subset handed to the engines -------------------------------------------------------
+
+
+def _hexified(record: dict[str, Any]) -> dict[str, Any]:
+    """A shard record as JSON repodata: checksums (bytes in shards) as hex strings."""
+    return {
+        key: value.hex() if isinstance(value, bytes) else value for key, value in record.items()
+    }
+
+
+def subset_repodata(sub: ShardedSubdir, shards: dict[str, dict[str, Any]]) -> bytes:
+    """A ``repodata.json`` holding every record of the reached shards of ``sub``."""
+    packages: dict[str, Any] = {}
+    conda_packages: dict[str, Any] = {}
+    for name in sorted(shards):
+        shard = shards[name]
+        for fn, record in (shard.get("packages") or {}).items():
+            packages[fn] = _hexified(record)
+        for fn, record in (shard.get("packages.conda") or {}).items():
+            conda_packages[fn] = _hexified(record)
+    info: dict[str, Any] = {"subdir": sub.subdir}
+    if sub.base_url:
+        info["base_url"] = sub.base_url
+    repodata = {
+        "info": info,
+        "packages": packages,
+        "packages.conda": conda_packages,
+        "repodata_version": 2 if sub.base_url else 1,
+    }
+    return json.dumps(repodata, separators=(",", ":")).encode()
+
+
+class SubsetStore:
+    """Subsets already computed: under a key of everything that decides a subset (root
+    names, the shard indexes' digests, monolithic files' identities, pip), a manifest of
+    the files written, each with its sha256 (checked on every read)."""
+
+    def __init__(self, cache_dir: Path) -> None:
+        self.cache_dir = cache_dir
+        self.root = cache_dir / "shards" / "subsets"
+
+    @staticmethod
+    def key(parts: Iterable[str]) -> str:
+        return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:40]
+
+    def get(self, key: str) -> list[Path] | None:
+        manifest = self.root / f"{key}.json"
+        try:
+            entries = json.loads(manifest.read_bytes())
+            paths = []
+            for entry in entries:
+                path = self.root / entry["file"]
+                if hashlib.sha256(path.read_bytes()).hexdigest() != entry["sha256"]:
+                    raise ValueError(f"{path} does not match its recorded sha256")
+                paths.append(path)
+            return paths
+        except FileNotFoundError:
+            return None
+        except (ValueError, KeyError, TypeError, OSError) as exc:  # damaged: recomputed
+            log.debug("ignoring the subset cache %s: %s", manifest, exc)
+            return None
+
+    def put(self, key: str, contents: list[bytes]) -> list[Path]:
+        entries, paths = [], []
+        for data in contents:
+            digest = hashlib.sha256(data).hexdigest()
+            path = self.root / f"{digest[:40]}.json"
+            if not path.is_file():
+                write_cache_file(self.cache_dir, path, data)
+            entries.append({"file": path.name, "sha256": digest})
+            paths.append(path)
+        write_cache_file(self.cache_dir, self.root / f"{key}.json", json.dumps(entries).encode())
+        return paths
+
+
+# -- conda's cache and session --------------------------------------------------------------
+
+
+def _load_state(cache: Any) -> None:
+    """Read conda's ``.info.json`` for a subdir into ``cache.state`` without conda's
+    ``load_state``, which clears the state when ``repodata.json`` is not cached — and a
+    shards-only subdir never has one (conda's shard code reads it the same way)."""
+    try:
+        with cache.lock("r+") as state_file:
+            cache.state.update(json.loads(state_file.read()))
+    except (FileNotFoundError, json.JSONDecodeError):
+        pass
+
+
+def _most_4xx(status: int) -> bool:
+    """conda's rule: a 4xx answer (except 416) for the index means "no shards here"."""
+    return 400 <= status < 500 and status != 416
+
+
+def fetch_index(subdir_data: Any, *, offline: bool, refetch: bool = False) -> Path | None:
+    """conda's cached shard index of a ``SubdirData``, fetched or revalidated by conda's
+    rules (``has_shards``, ``local_repodata_ttl``, etag); ``None`` when the subdir has no
+    shards (or, offline, none cached). ``refetch`` ignores the cached copy (damaged)."""
+    cache = subdir_data.repo_fetch.repo_cache
+    _load_state(cache)
+    if not cache.state.should_check_format("shards"):
+        return None
+    path = cache.cache_path_shards
+    if path.exists() and not refetch and (offline or not cache.stale()):
+        return path
+    if offline:
+        return None
+    url = f"{subdir_data.url_w_credentials}/{SHARDS_FN}"
+    if _download_index(url, cache, conditional=path.exists() and not refetch):
+        return path
+    return None
+
+
+def _download_index(url: str, cache: Any, *, conditional: bool) -> bool:
+    """GET the index (conditionally when cached) into conda's cache, updating its state as
+    conda's own shard code does; ``False`` when the server has none (4xx)."""
+    from conda.base.context import context
+    from conda.gateways.connection.session import get_session
+    from conda.gateways.repodata import (
+        CACHE_CONTROL_KEY,
+        ETAG_KEY,
+        LAST_MODIFIED_KEY,
+        URL_KEY,
+        conda_http_errors,
+    )
+
+    state = cache.state
+    headers = {}
+    if conditional and state.etag:
+        headers["If-None-Match"] = str(state.etag)
+    if conditional and state.mod:
+        headers["If-Modified-Since"] = str(state.mod)
+    session = get_session(url)
+    timeout = (context.remote_connect_timeout_secs, context.remote_read_timeout_secs)
+    with conda_http_errors(url, SHARDS_FN):
+        response = session.get(url, headers=headers, proxies=session.proxies, timeout=timeout)
+        if _most_4xx(response.status_code):
+            state.set_has_format("shards", False)
+            cache.refresh()
+            return False
+        response.raise_for_status()
+    if response.status_code == 304:
+        cache.refresh()
+        return True
+    saved = {URL_KEY: url}
+    for header, key in (
+        ("Etag", ETAG_KEY),
+        ("Last-Modified", LAST_MODIFIED_KEY),
+        ("Cache-Control", CACHE_CONTROL_KEY),
+    ):
+        if response.headers.get(header):
+            saved[key] = response.headers[header]
+    state.update(saved)
+    state.set_has_format("shards", True)
+    cache.save(response.content)
+    return True
+
+
+def shard_getter(index_url: str) -> Callable[[str], bytes]:
+    """GET one shard with conda's session for the channel (auth, proxies, settings)."""
+    from conda.base.context import context
+    from conda.gateways.connection.session import get_session
+
+    session = get_session(index_url)
+    timeout = (context.remote_connect_timeout_secs, context.remote_read_timeout_secs)
+
+    def get(url: str) -> bytes:
+        response = session.get(url, timeout=timeout)
+        response.raise_for_status()
+        return response.content
+
+    return get
+
+
+def open_subdir(
+    sub: Any, ref: ChannelRef, subdir: str, cache_dir: Path, *, offline: bool
+) -> ShardedSubdir | None:
+    """The sharded view of one conda subdir ``Channel``, or ``None`` when it has no
+    shards. A new index version is checked (parsed) once, into its :class:`NameLookup`;
+    a damaged cached index is fetched again (online) or an error naming it (offline)."""
+    from conda.core.subdir_data import SubdirData
+
+    subdir_data = SubdirData(sub)
+    index_path = fetch_index(subdir_data, offline=offline)
+    if index_path is None:
+        return None
+    target = lookup_path(cache_dir, file_identity(index_path))
+    if not target.is_file():
+        try:
+            build_lookup(index_path, target, cache_dir)
+        except (OSError, ValueError) as exc:
+            if offline:
+                raise ShardsUnavailable(
+                    f"offline mode: conda's cached shard index {index_path} for "
+                    f"{ref.url}/{subdir} is damaged ({exc}); run `conda clean --index-cache` "
+                    "and the command once online",
+                    offline=True,
+                ) from None
+            log.debug("fetching the damaged shard index %s again: %s", index_path, exc)
+            index_path = fetch_index(subdir_data, offline=False, refetch=True)
+            if index_path is None:
+                return None
+            target = lookup_path(cache_dir, file_identity(index_path))
+            try:
+                build_lookup(index_path, target, cache_dir)
+            except (OSError, ValueError) as again:
+                raise ShardsUnavailable(
+                    f"the shard index of {ref.url}/{subdir} cannot be read ({again}): the "
+                    f"channel serves a broken {SHARDS_FN}"
+                ) from None
+    index_url = f"{subdir_data.url_w_credentials}/{SHARDS_FN}"
+    return ShardedSubdir(ref, subdir, index_url, index_path, target, shard_getter(index_url))
+
+
+def shard_store() -> ShardStore:
+    """conda's shard cache database (where conda and conda-libmamba-solver keep shards)."""
+    from conda.gateways.repodata import create_cache_dir
+
+    return ShardStore(Path(create_cache_dir()) / "repodata_shards.db")
+
+
+def reach_subsets(
+    subdirs: list[ShardedSubdir],
+    roots: Iterable[str],
+    *,
+    cache_dir: Path,
+    offline: bool,
+    add_pip: bool,
+    other_names: Callable[[set[str]], set[str]] | None = None,
+    other_identity: Sequence[str] = (),
+) -> list[Path]:
+    """One subset ``repodata.json`` per sharded subdir (same order): the records of every
+    name the request reaches. ``other_names`` gives the names that records of the
+    channels without shards reach from a set of names (so a dependency met only through
+    such a channel still brings its shards); ``other_identity`` names those channels'
+    files for the subset cache key."""
+    store = SubsetStore(cache_dir)
+    roots = set(roots)
+    key = store.key(
+        [
+            "1",
+            str(add_pip),
+            *sorted(roots),
+            "|",
+            *(f"{sub.index_url}={sub.identity}" for sub in subdirs),
+            "|",
+            *other_identity,
+        ]
+    )
+    paths = store.get(key)
+    if paths is not None and len(paths) == len(subdirs):
+        return paths
+    shards = shard_store()
+    try:
+        walk = Traversal(subdirs, shards, offline=offline, add_pip=add_pip)
+        new = walk.run(expand_roots(roots, subdirs))
+        while other_names is not None and new:
+            new = walk.run(other_names(set(walk.seen)) - walk.seen)
+    finally:
+        shards.close()
+    contents = [
+        subset_repodata(sub, reached) for sub, reached in zip(subdirs, walk.reached, strict=True)
+    ]
+    return store.put(key, contents)
