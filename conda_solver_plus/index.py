@@ -37,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import bz2
 import contextlib
+import fnmatch
 import functools
 import hashlib
 import json
@@ -904,3 +905,17 @@ def index_from_files(entries: list[tuple[ChannelRef, str, Path]]) -> Index:
             subdirs.append(subdir)
         repos.append(SubdirRepo(channel, subdir, path, open_sparse(channel, subdir, path)))
     return Index(channels=channels, subdirs=subdirs, repos=repos)
+
+
+def query_roots(command: str, query_text: str) -> RootNames:
+    """What ``search``/``depends``/``whoneeds`` read of a sharded or split channel:
+    ``search NAME`` and ``depends NAME`` the name and what it reaches; ``search 'GLOB*'``
+    the names matching the glob (chosen from every listed name); ``whoneeds`` every
+    record, since any package may depend on the name (on a sharded channel that fetches
+    every shard once; later runs read them from the cache)."""
+    if command == "whoneeds":
+        return None
+    name = dependency_name(query_text)
+    if "*" in name:
+        return lambda every: [n for n in every if fnmatch.fnmatchcase(n, name)]
+    return [name]

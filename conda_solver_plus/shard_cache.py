@@ -412,7 +412,7 @@ def remember_subsets(
     entries = [
         None
         if path is None
-        else {"file": str(path.relative_to(manifest.parent)), "sha256": _sha256_file(path)}
+        else {"file": os.path.relpath(path, manifest.parent), "sha256": _sha256_file(path)}
         for path in paths
     ]
     _write(cache_dir, manifest, json.dumps(entries).encode())

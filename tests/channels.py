@@ -9,6 +9,9 @@ and placeholder hashes: such channels are solved against, never linked from.
 conda can install from it. :func:`serve_private_channel` puts a channel behind the two kinds of
 credentials private channels use: an anaconda.org-style token in the path
 (``/t/TOKEN/...``) and HTTP basic auth (``user:password@host``, Artifactory, Nexus).
+:func:`write_sharded_channel` adds CEP-16 shards (with the ``shard`` command's own code) and
+:func:`serve_channel` serves a channel publicly, logging requests, with per-file faults (404,
+corrupt or truncated bytes) a test switches on.
 """
 
 from __future__ import annotations
@@ -169,6 +172,107 @@ def write_package_channel(
         json.dumps({"info": {"subdir": subdir}, "packages": records, "packages.conda": {}})
     )
     return root
+
+
+def write_sharded_channel(
+    root: Path,
+    subdir: str = "linux-64",
+    packages: Iterable[tuple] = BUILT_PACKAGES,
+    monolithic: bool = False,
+) -> Path:
+    """:func:`write_package_channel` plus CEP-16 shards for every subdir; without
+    ``monolithic`` the ``repodata.json`` files are removed (a shards-only channel, whose
+    server answers 404 for them)."""
+    from conda_solver_plus.shard_command import shard_channel
+
+    write_package_channel(root, subdir, packages)
+    shard_channel(root)
+    if not monolithic:
+        for name in (subdir, "noarch"):
+            (root / name / "repodata.json").unlink()
+    return root
+
+
+@dataclass
+class ServedChannel:
+    """A channel served on loopback to anyone; what it was asked; faults to inject."""
+
+    root: Path
+    port: int = 0
+    #: ``(path, status)`` of every request
+    requests: list[tuple[str, int]] = field(default_factory=list)
+    #: path suffix -> ``"404"``, ``"corrupt"`` (one byte changed) or ``"truncate"`` (half)
+    faults: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def served(self, suffix: str) -> list[str]:
+        """Paths ending in ``suffix`` that were answered with content (HTTP 200)."""
+        return [path for path, status in self.requests if status == 200 and path.endswith(suffix)]
+
+    def fault(self, path: str) -> str | None:
+        for suffix, kind in self.faults.items():
+            if path.endswith(suffix):
+                return kind
+        return None
+
+
+def _public_handler(channel: ServedChannel) -> type[SimpleHTTPRequestHandler]:
+    class Handler(SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(channel.root), **kwargs)
+
+        def do_GET(self) -> None:
+            path = self.path.split("?")[0]
+            file = channel.root / path.lstrip("/")
+            kind = channel.fault(path)
+            if kind == "404" or not file.is_file():
+                channel.requests.append((path, 404))
+                self.send_error(404)
+                return
+            if kind in ("corrupt", "truncate"):
+                data = bytearray(file.read_bytes())
+                if kind == "corrupt":
+                    data[len(data) // 2] ^= 0xFF
+                else:
+                    del data[len(data) // 2 :]
+                channel.requests.append((path, 200))
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(bytes(data))
+                return
+            channel.requests.append((path, 200))
+            super().do_GET()
+
+        def send_response(self, code: int, message: str | None = None) -> None:
+            if code == 304 and channel.requests:  # a conditional request: not modified
+                path, _status = channel.requests[-1]
+                channel.requests[-1] = (path, 304)
+            super().send_response(code, message)
+
+        def log_message(self, format: str, *args) -> None:
+            pass
+
+    return Handler
+
+
+@contextmanager
+def serve_channel(root: Path) -> Iterator[ServedChannel]:
+    """Serve the directory ``root`` on ``127.0.0.1`` (a free port) for the ``with`` block."""
+    channel = ServedChannel(root=root)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _public_handler(channel))
+    channel.port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield channel
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
 
 
 @dataclass
