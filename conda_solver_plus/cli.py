@@ -34,7 +34,7 @@ from typing import Any, NoReturn
 from . import __version__, progress
 from .backends import CHANNEL_PRIORITIES
 from .condarc import DEFAULT_CHANNELS, CondaConfig, Value, load_config
-from .exceptions import InvalidInputError, SolverPlusError
+from .exceptions import InvalidInputError, SolverPlusError, UnsatisfiableError
 from .exclude_newer import ExcludeNewer
 from .index import ChannelRef
 from .records import KNOWN_SUBDIRS, record_to_json
@@ -784,7 +784,11 @@ def _report_error(args: argparse.Namespace, exc: SolverPlusError) -> int:
         print(json.dumps({"error": exc.to_json()}, indent=2))
     if exc.exit_code == 2:
         print(f"error: {_one_line(str(exc))}", file=sys.stderr)
-    elif not args.json:
+    elif args.json:
+        pass
+    elif isinstance(exc, UnsatisfiableError) and args.verbose:
+        print(exc.explanation.render(full_report=True), file=sys.stderr)
+    else:
         print(exc, file=sys.stderr)
     return exc.exit_code
 

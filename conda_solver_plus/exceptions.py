@@ -85,9 +85,9 @@ class ChainStep:
                 constraints.append(rest)
         text = self.name
         if constraints:
-            text += " " + _join_compact(constraints, 2)
+            text += " " + _join_compact(constraints, 2, "specs")
         if self.versions:
-            text += f" ({_join_compact(self.versions, 3)})"
+            text += f" ({_join_compact(sort_versions(self.versions), 3, 'versions')})"
         return text
 
     def to_json(self) -> dict[str, Any]:
@@ -155,17 +155,35 @@ def _group_labels(labels: Sequence[str]) -> str:
         by_name.setdefault(name, []).append(rest.strip())
     parts = []
     for name, rests in by_name.items():
-        rests = [rest for rest in rests if rest]
-        parts.append(f"{name} {_join_compact(rests, 2)}" if rests else name)
+        rests = sort_versions([rest for rest in rests if rest])
+        parts.append(f"{name} {_join_compact(rests, 2, 'versions')}" if rests else name)
     return ", ".join(parts)
 
 
-def _join_compact(items: Sequence[str], keep: int) -> str:
-    """``a | b | c`` or, for long lists, ``a | b | ... | z (12)``."""
+def _join_compact(items: Sequence[str], keep: int, noun: str) -> str:
+    """``a | b | c`` or, for long lists, ``a | b | ... | z (12 versions)``: the first
+    ``keep``, the last, and how many there are in all (``noun`` says of what)."""
     items = list(dict.fromkeys(items))
     if len(items) <= keep + 1:
         return " | ".join(items)
-    return " | ".join([*items[:keep], "...", items[-1]]) + f" ({len(items)})"
+    return " | ".join([*items[:keep], "...", items[-1]]) + f" ({len(items)} {noun})"
+
+
+def sort_versions(items: Iterable[str]) -> list[str]:
+    """Version strings (or ``version build`` labels) newest first, by conda's version
+    order; text that is not a version keeps its place after them."""
+    from rattler import Version
+
+    keyed: list[tuple[Any, str]] = []
+    rest: list[str] = []
+    for item in dict.fromkeys(items):
+        head = item.split(" ", 1)[0]
+        try:
+            keyed.append((Version(head), item))
+        except Exception:  # py-rattler raises its own InvalidVersionError
+            rest.append(item)
+    keyed.sort(key=lambda pair: pair[0], reverse=True)
+    return [item for _, item in keyed] + rest
 
 
 @dataclass
@@ -189,7 +207,9 @@ class Explanation:
     chains: list[ConflictChain] = field(default_factory=list)
     engine: str = ""
 
-    def render(self) -> str:
+    def render(self, full_report: bool = False) -> str:
+        """The explanation as text; the engine's report cut to
+        :data:`ENGINE_REPORT_LINES` unless ``full_report`` (``-v``)."""
         lines: list[str] = []
         if self.chains:
             lines.append("Cannot solve the request; how the requested specs lead to the problem:")
@@ -206,9 +226,13 @@ class Explanation:
                 lines.append("")
                 engine = f" ({self.engine})" if self.engine else ""
                 lines.append(f"The engine's report{engine}:")
-            if len(report) > ENGINE_REPORT_LINES:
+            if len(report) > ENGINE_REPORT_LINES and not full_report:
                 cut = len(report) - ENGINE_REPORT_LINES
-                report = [*report[:ENGINE_REPORT_LINES], f"... ({cut} more lines)"]
+                report = [
+                    *report[:ENGINE_REPORT_LINES],
+                    f"... ({cut} more lines: rerun with -v to see the whole report; "
+                    "--json has it as engine_message)",
+                ]
             lines.extend(report)
         return "\n".join(lines)
 
@@ -278,11 +302,14 @@ class PackagesNotFoundError(SolverPlusError):
         subdirs: Iterable[str] = (),
         suggestions: dict[str, list[str]] | None = None,
         reason: str = "",
+        available: dict[str, list[str]] | None = None,
     ) -> None:
         self.specs = list(specs)
         self.channels = list(channels)
         self.subdirs = list(subdirs)
         self.suggestions = suggestions or {}
+        #: spec -> the versions the channels do have of its package, newest first
+        self.available = available or {}
         self.reason = reason
         lines = ["The following packages are not available from the channels searched:"]
         for spec in self.specs:
@@ -290,6 +317,9 @@ class PackagesNotFoundError(SolverPlusError):
             close = self.suggestions.get(spec)
             if close:
                 line += f" (did you mean: {', '.join(close)}?)"
+            versions = self.available.get(spec)
+            if versions:
+                line += f" (the channels have: {_versions_shown(versions)})"
             lines.append(line)
         if reason:
             lines.append(reason)
@@ -313,7 +343,20 @@ class PackagesNotFoundError(SolverPlusError):
             "channels": self.channels,
             "subdirs": self.subdirs,
             "suggestions": self.suggestions,
+            "available": self.available,
         }
+
+
+#: how many versions a "not available" line lists before eliding the middle
+AVAILABLE_VERSIONS_SHOWN = 8
+
+
+def _versions_shown(versions: Sequence[str]) -> str:
+    """``2.0.2, 1.26.4`` or, for many, the newest ones, ``...``, the oldest and the count."""
+    if len(versions) <= AVAILABLE_VERSIONS_SHOWN:
+        return ", ".join(versions)
+    shown = [*versions[: AVAILABLE_VERSIONS_SHOWN - 1], "...", versions[-1]]
+    return f"{', '.join(shown)} ({len(versions)} versions)"
 
 
 def _virtual_names(specs: Iterable[str]) -> list[str]:

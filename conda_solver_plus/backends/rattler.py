@@ -48,21 +48,23 @@ _LEADING_NAME = re.compile(r"^(?:the constraint )?([A-Za-z0-9_][A-Za-z0-9_.\-]*)
 
 
 def dedupe_report(message: str) -> str:
-    """Collapse runs of identical lines (resolvo repeats constraint lines per candidate)."""
-    out: list[str] = []
-    previous = None
-    count = 0
+    """Collapse runs of identical lines (resolvo repeats constraint lines per candidate).
+
+    Lines that differ only in their branch glyph (``├─`` then ``└─`` for the last of a
+    run) are the same line: the fold keeps the last glyph, so the tree still closes."""
+    lines: list[str] = []
+    counts: list[int] = []
     for line in message.rstrip().splitlines():
-        if line == previous:
-            count += 1
+        if lines and line.replace("└─", "├─") == lines[-1].replace("└─", "├─"):
+            lines[-1] = line
+            counts[-1] += 1
             continue
-        if previous is not None and count > 1:
-            out[-1] += f" (x{count})"
-        out.append(line)
-        previous = line
-        count = 1
-    if previous is not None and count > 1:
-        out[-1] += f" (x{count})"
+        lines.append(line)
+        counts.append(1)
+    out = [
+        f"{line} (the same for {count} candidates)" if count > 1 else line
+        for line, count in zip(lines, counts, strict=True)
+    ]
     text = "\n".join(out)
     return text.replace("Cannot solve the request because of: ", "Cannot solve the request:\n", 1)
 

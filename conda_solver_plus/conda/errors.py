@@ -124,7 +124,8 @@ def _unsatisfiable(exc: plus_errors.UnsatisfiableError) -> CondaError:
     if exc.explanation.virtual_blockers:
         error = no_retry(virtual_package_error(exc.explanation.virtual_blockers))
     else:
-        error = PlusUnsatisfiableError(str(exc))
+        # conda -v: the engine's whole report, as the cut one says
+        error = PlusUnsatisfiableError(exc.explanation.render(full_report=context.verbosity > 0))
     attach_guidance(error, exc.explanation)
     return error
 
@@ -137,6 +138,10 @@ def add_suggestions(error: CondaError, exc: plus_errors.PackagesNotFoundError) -
         lines.append(f"  - {spec}: did you mean {', '.join(close)}?")
     if lines:
         lines.insert(0, "\nClose package names in these channels:")
+    available = getattr(exc, "available", {})
+    if available:
+        lines.append("\nVersions these channels have:")
+        lines.extend(f"  - {spec}: {', '.join(versions)}" for spec, versions in available.items())
     if getattr(exc, "subdirs", None):
         lines.append(f"\nSubdirs searched: {', '.join(exc.subdirs)}")
     if lines:
@@ -195,7 +200,10 @@ def virtual_package_error(blockers: dict[str, list[str]]) -> UnsatisfiableError:
             if spec.version is not None:
                 versions[spec.name].add(str(spec.version))
         for virtual_name, wanted in versions.items():
-            needed = MatchSpec(name=virtual_name, version="|".join(sorted(wanted)) or None)
+            # no version wanted: the bare name (MatchSpec(version=None) prints "==None")
+            needed = MatchSpec(virtual_name)
+            if wanted:
+                needed = MatchSpec(name=virtual_name, version="|".join(sorted(wanted)))
             present = system.get(virtual_name)
             reference = str(present.version) if present else "not available"
             chains.add(((MatchSpec(name), needed), reference))

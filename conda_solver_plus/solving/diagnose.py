@@ -21,13 +21,14 @@ from __future__ import annotations
 import difflib
 from typing import NoReturn
 
-from rattler import MatchSpec
+from rattler import MatchSpec, PackageName
 
 from ..backends import Backend, EngineTimeout, EngineUnsolvable
 from ..exceptions import (
     PackagesNotFoundError,
     SpecsConfigurationConflictError,
     UnsatisfiableError,
+    sort_versions,
 )
 from ..explain import build_explanation
 from ..feature_names import feature_of
@@ -62,6 +63,7 @@ def check_requested_exist(sis: SolverInputState, index: Index, specs: list[Match
         by_name.setdefault(spec_name(spec), []).append(spec)
     missing: list[str] = []
     suggestions: dict[str, list[str]] = {}
+    available: dict[str, list[str]] = {}
     names: list[str] | None = None
     for name, group in by_name.items():
         if name.startswith("__") or "*" in name or feature_of(name) is not None:
@@ -80,13 +82,27 @@ def check_requested_exist(sis: SolverInputState, index: Index, specs: list[Match
             close = difflib.get_close_matches(name, names, n=3, cutoff=0.75)
             if close:
                 suggestions[text] = close
+        else:  # the package exists: say which versions do
+            available[text] = versions_available(index, name)
     if missing:
         raise PackagesNotFoundError(
             missing,
             channels=[channel.name for channel in index.channels],
             subdirs=index.subdirs,
             suggestions=suggestions,
+            available=available,
         )
+
+
+def versions_available(index: Index, name: str) -> list[str]:
+    """The versions of ``name`` in the index (every channel and subdir), newest first."""
+    versions = {
+        str(record.version)
+        for repo in index.repos
+        if name in repo.names
+        for record in repo.sparse.load_records(PackageName(name))
+    }
+    return sort_versions(versions)
 
 
 def check_pins(sis: SolverInputState, index: Index) -> None:
@@ -178,10 +194,13 @@ def raise_not_found_or_unsatisfiable(
     requested_names = {spec_name(s) for s in sis.requested_specs}
     missing_requested = [m for m in error.missing if m.split()[0].lower() in requested_names]
     if missing_requested and len(missing_requested) == len(error.missing):
+        available = {m: versions_available(index, m.split()[0].lower()) for m in missing_requested}
         raise PackagesNotFoundError(
             missing_requested,
             channels=[c.name for c in index.channels],
             subdirs=index.subdirs,
+            available={spec: versions for spec, versions in available.items() if versions},
         )
     explanation = build_explanation(error, sis, out, index, options.channel_priority)
+    explanation.engine = out.engine or ""  # the report below is this engine's
     raise UnsatisfiableError(explanation, [str(s) for s in sis.requested_specs])
