@@ -54,7 +54,7 @@ from urllib.parse import quote, unquote, urlparse
 
 from rattler import Channel, ChannelConfig, SparseRepoData
 
-from . import rattler_async, shard_cache
+from . import progress, rattler_async, shard_cache
 from .credentials import ChannelCredentials, redact_text, redact_url, split_credentials
 from .exceptions import InvalidInputError
 from .records import (
@@ -559,22 +559,31 @@ def _forget_cached(path: Path) -> None:
 
 
 def _fetch_pairs(pairs, cache: Path, offline: bool, client) -> list:
-    async def fetch_all():
-        return await asyncio.gather(
-            *(_fetch_one(channel, subdir, cache, offline, client) for channel, subdir in pairs),
-            return_exceptions=True,
-        )
+    description = f"Fetching repodata ({len(pairs)} subdirs)"
+    with progress.task(description, total=len(pairs)) as advance:
 
-    return rattler_async.run(fetch_all())
+        async def fetch_and_count(channel: ChannelRef, subdir: str):
+            try:
+                return await _fetch_one(channel, subdir, cache, offline, client)
+            finally:
+                advance(1)
+
+        async def fetch_all():
+            return await asyncio.gather(
+                *(fetch_and_count(channel, subdir) for channel, subdir in pairs),
+                return_exceptions=True,
+            )
+
+        return rattler_async.run(fetch_all())
 
 
 def _check_fetched(pairs, results, cache: Path, offline: bool, client) -> list:
     """Caches never lie: a cached repodata file that is truncated or changed since it was
     downloaded is fetched again online; offline it is one clear error naming the file."""
     damaged = []
-    for position, ((channel, subdir), result) in enumerate(zip(pairs, results, strict=True)):
-        if isinstance(result, BaseException):
-            continue
+    for position, (channel, subdir) in enumerate(pairs):
+        # a failed pair too: py-rattler refuses a cached file that is not JSON, which
+        # would otherwise drop the subdir as if the channel did not have it
         path = _rattler_cache_file(cache, channel, subdir)
         problem = _cached_repodata_problem(path) if path is not None else None
         if path is None or problem is None:
@@ -785,6 +794,8 @@ def _reached(entries: list[Entry], roots: RootNames, cache_dir: Path) -> list[Su
     """The repos of ``entries`` reduced to what ``roots`` reach: sharded subdirs and large
     monolithic files become subset files; small monolithic repos stay whole."""
     split = [roots is not None and _split_file(e) is not None for e in entries]
+    if not any(split) and not any(isinstance(e, ShardedSubdir) for e in entries):
+        return cast(list[SubdirRepo], entries)  # small channels only: all read whole
     if roots is None or callable(roots):
         every = _every_name(entries, split, cache_dir)
         names = every if roots is None else {n.lower() for n in roots(every)}

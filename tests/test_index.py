@@ -759,3 +759,70 @@ def test_damaged_repodata_loads_or_is_one_error_naming_the_file(document):
         assert "\n" not in str(error)
     else:
         assert isinstance(found, dict)  # damage rattler tolerates (an extra field, ...)
+
+
+# --- caches never lie: py-rattler's cached monolithic repodata -----------------------------
+
+
+def _cached_repodata(cache: Path, subdir: str) -> Path:
+    """The repodata.json py-rattler cached for ``subdir`` (found by its recorded URL)."""
+    for info in (cache / "repodata").glob("*.info.json"):
+        if json.loads(info.read_text())["url"].endswith(f"/{subdir}/repodata.json"):
+            return info.with_name(info.name.removesuffix(".info.json") + ".json")
+    raise AssertionError(f"nothing cached for {subdir}")
+
+
+@pytest.mark.parametrize("damage", ["truncate", "same size"])
+def test_damaged_cached_repodata_is_refetched_online_and_an_error_offline(tmp_path, damage):
+    """A cached repodata.json that is not what was downloaded is never read as a channel
+    (it used to give 'python 3.12.* not available (did you mean: ipython?)' offline)."""
+    from .channels import serve_channel, write_package_channel
+
+    channel = write_package_channel(tmp_path / "ch", "linux-64")
+    cache = tmp_path / "cache"
+    with serve_channel(channel) as served:
+        load_index([served.url], ["linux-64"], cache_dir=cache)
+        cached = _cached_repodata(cache, "linux-64")
+        data = bytearray(cached.read_bytes())
+        if damage == "truncate":
+            del data[len(data) // 2 :]
+        else:
+            data[len(data) // 2] ^= 0x01
+        cached.write_bytes(bytes(data))
+        with pytest.raises(InvalidInputError) as caught:
+            load_index([served.url], ["linux-64"], cache_dir=cache, offline=True)
+        message = str(caught.value)
+        assert str(cached) in message and served.url in message and "damaged" in message
+        assert f"delete {cached}" in message and "without --offline" in message
+        before = len(served.served("/linux-64/repodata.json"))
+        index = load_index([served.url], ["linux-64"], cache_dir=cache)
+        assert len(served.served("/linux-64/repodata.json")) == before + 1  # fetched again
+    assert "greet" in index.package_names()
+    # and the fresh copy is trusted offline
+    offline = load_index([served.url], ["linux-64"], cache_dir=cache, offline=True)
+    assert "greet" in offline.package_names()
+
+
+def test_damaged_cached_repodata_offline_on_the_command_line(tmp_path):
+    """The CLI says it in one line, exit 2, naming the file and the fix."""
+    import os
+    import subprocess
+    import sys
+
+    from .channels import serve_channel, write_package_channel
+
+    channel = write_package_channel(tmp_path / "ch", "linux-64")
+    cache = tmp_path / "cache"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CONDA", "CONDARC"))}
+    env["HOME"] = str(tmp_path)
+    with serve_channel(channel) as served:
+        argv = [sys.executable, "-m", "conda_solver_plus", "solve", "greet", "-c", served.url]
+        argv += ["--subdir", "linux-64", "--cache-dir", str(cache)]
+        assert subprocess.run(argv, capture_output=True, env=env).returncode == 0
+    cached = _cached_repodata(cache, "linux-64")
+    cached.write_bytes(cached.read_bytes()[:40])
+    proc = subprocess.run([*argv, "--offline"], capture_output=True, text=True, env=env)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1
+    assert str(cached) in proc.stderr and "damaged" in proc.stderr
+    assert "not available" not in proc.stderr and "Traceback" not in proc.stderr
