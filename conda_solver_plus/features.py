@@ -31,20 +31,29 @@ This module gives both engines the rest by rewriting records before they get the
 - preferences become a *penalty* entry in ``track_features``, which both engines already
   rank below records without one.
 
-Two solves give classic's two objectives. The first penalises every featured build, so a
-feature only comes on where the request needs one of its trackers; the features tracked
-by that answer are the *active* ones. The second removes the trackers of every other
-feature and penalises instead the featureless builds of packages that have a build for an
-active feature. The second solve can reuse the first one's answer, so it never fails where
-the first succeeded. The synthetic records never leave this module: answers are mapped
-back to the original records.
+Classic's objectives before those two maximise the versions of the *requested* packages,
+so a requested package is never downgraded to avoid a feature (``install mkl`` on the
+legacy channel is mkl 11.0, which tracks ``mkl``, not the featureless 10.3). Where a
+requested package has builds that track or carry a feature, one solve with none of its
+builds ranked down finds the versions the request can have, and they become
+constraints of the two solves below (:func:`_requested_versions_first`).
+
+Two solves give classic's two feature objectives. The first penalises every featured
+build, so a feature only comes on where the request needs one of its trackers; the
+features tracked by that answer are the *active* ones. The second removes the trackers
+of every other feature and penalises instead the featureless builds of packages that
+have a build for an active feature. The second solve can reuse the first one's answer,
+so it never fails where the first succeeded. The synthetic records never leave this
+module: answers are mapped back to the original records.
 
 Cost: next to none when no feature is involved. The request is first solved as it is;
-only when the answer contains a featured record, or tracks a feature that another build
-of one of its packages carries, are the records the request can reach loaded (as the
+only when the answer contains a featured record, tracks a feature that another build
+of one of its packages carries, or gives a requested package a lower version than one
+of its feature-bearing builds, are the records the request can reach loaded (as the
 libmamba engine's sparse mode does), rewritten into small repodata files in the cache
-directory and solved twice. conda-forge uses ``track_features`` alone (``vc14``,
-``blas_mkl``); an answer tracking those costs one look at its own packages' records.
+directory and solved twice (three times with the versions pass). conda-forge uses
+``track_features`` alone (``vc14``, ``blas_mkl``); an answer tracking those costs one
+look at its own packages' records.
 
 Differences from classic conda, all deliberate:
 
@@ -52,9 +61,7 @@ Differences from classic conda, all deliberate:
   (that would mean parsing every record of conda-forge); legacy channels have featured
   builds depend on their tracker (``numpy ... features: mkl`` depends on ``mkl``);
 - ``X`` matches records whose ``track_features`` *contain* ``X`` (classic compares the
-  whole set, so a record tracking ``mkl debug`` would not turn on ``mkl``);
-- for requested packages too, a build with an active feature wins over a newer featureless
-  one (classic ranks the requested package's version first).
+  whole set, so a record tracking ``mkl debug`` would not turn on ``mkl``).
 
 Requesting a feature: ``mkl@`` and ``*[track_features=mkl]`` are parsed into a spec for
 ``_legacy-feature-mkl`` (:func:`feature_spec_package`); removing one (``conda remove

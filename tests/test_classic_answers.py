@@ -34,7 +34,13 @@ from conda_solver_plus.index import load_index
 from conda_solver_plus.state import SolverInputState
 
 from .channels import install_record, repodata_entry, write_files
-from .corpus import ARCH, package_root, write_channels
+from .corpus import (
+    ARCH,
+    CONDA_DEFAULT_AGGRESSIVE,
+    package_root,
+    write_channels,
+    write_prefix,
+)
 
 ROOT = package_root()
 REPO_ROOT = Path(__file__).parents[1]
@@ -221,6 +227,93 @@ def test_disabled_priority_with_the_channels_swapped(backend, channels, tmp_path
     dists = _dists(out)
     assert "channel-4::zlib-1.2.11-ha838bed_2" in dists
     assert "channel-4::libffi-3.2.1-hd88cf55_4" in dists
+
+
+@needs_channels
+def test_disabled_priority_honours_a_build_number_spec(backend, channels, tmp_path):
+    """A spec on the build number sees the real build numbers: zlib build 2 is
+    channel-4's, and so is taken although channel-2 is listed first."""
+    out = _solve(
+        backend,
+        [channels["channel-2"], channels["channel-4"]],
+        ["zlib[build_number=2]"],
+        tmp_path,
+        priority="disabled",
+    )
+    assert "channel-4::zlib-1.2.11-ha838bed_2" in _dists(out)
+
+
+# -- 3: ties decided (plus's answers, documented in docs/differences.md) ----------------------
+
+
+def _installed(backend, channels, specs, tmp_path):
+    """A prefix holding the answer for ``specs`` on channel-4, with ``specs`` as history."""
+    first = _solve(backend, [channels["channel-4"]], specs, tmp_path)
+    prefix = tmp_path / "prefix"
+    dists = [
+        f"channel-4/{r.subdir}::{r.name.normalized}-{r.version}-{r.build}"
+        for r in first.records.values()
+    ]
+    write_prefix(prefix, dists, specs, channels)
+    return first, prefix
+
+
+@needs_channels
+def test_python2_update_keeps_the_installed_cryptography(backend, channels, tmp_path):
+    """conda's test_python2_update: moving a python 2.7 environment to python 3.7, classic
+    downgrades cryptography from the installed 2.3 to 2.2.2 (and drops
+    cryptography-vectors); plus keeps 2.3, rebuilt for python 3.7 — a newer version and
+    one change fewer. Documented in docs/differences.md."""
+    first, prefix = _installed(backend, channels, ["conda", "python=2"], tmp_path)
+    assert str(first.records["cryptography"].version) == "2.3"
+    out = _solve(backend, [channels["channel-4"]], ["python=3.7"], tmp_path, prefix=prefix)
+    assert str(out.records["python"].version) == "3.7.0"
+    assert "channel-4::conda-4.5.10-py37_0" in _dists(out)
+    assert str(out.records["cryptography"].version) == "2.3"
+    assert "cryptography-vectors" in out.records
+
+
+@needs_channels
+def test_python_update_leaves_ncurses_and_libedit_in_place(backend, channels, tmp_path):
+    """conda's test_fast_update_with_update_modifier_not_set: ``install python`` in a
+    python 2.7 environment. Classic also updates ncurses 6.0 -> 6.1 and libedit; plus
+    changes only what python 3.6 needs (openssl, xz) — fewer changes. Documented."""
+    specs = ["python=2", "openssl==1.0.2l", "sqlite=3.21"]
+    first, prefix = _installed(backend, channels, specs, tmp_path)
+    out = _solve(
+        backend,
+        [channels["channel-4"]],
+        ["python"],
+        tmp_path,
+        prefix=prefix,
+        aggressive_update_packages=CONDA_DEFAULT_AGGRESSIVE,  # conda's: openssl moves
+    )
+    assert str(out.records["python"].version) == "3.6.4"
+    for name in ("ncurses", "libedit"):
+        assert out.records[name].file_name == first.records[name].file_name
+
+
+UNION_CF = Path(__file__).resolve().parents[2] / "shared/data/repodata/lockfile-union/conda-forge"
+
+
+@pytest.mark.skipif(not UNION_CF.is_dir(), reason=f"shared channel data not found at {UNION_CF}")
+def test_pytorch_ties_are_the_sat_engines_answer(backend, tmp_path):
+    """``create pytorch python=3.12`` on the shared conda-forge records: classic optimises
+    versions over the whole environment (libxml2 2.15.3, libsqlite 3.53.4, sympy build 106
+    with gmpy2); plus on both engines, like conda-libmamba-solver and
+    conda-rattler-solver, decides package by package: libxml2 2.13.8, libsqlite 3.53.3,
+    sympy build 6 without gmpy2. Documented in docs/differences.md."""
+    from conda_solver_plus.virtual import make_virtual
+
+    virtual = {n: make_virtual(n, v) for n, v in (("__glibc", "2.28"), ("__unix", "0"))}
+    index = load_index([UNION_CF], [ARCH, "noarch"], cache_dir=tmp_path / "cache")
+    sis = SolverInputState(None, ["pytorch", "python=3.12"], virtual_packages=virtual)
+    options = SolveOptions(channel_priority="flexible", cache_dir=tmp_path / "cache")
+    records = solve(sis, index, backend, options).records
+    assert str(records["libxml2"].version) == "2.13.8"
+    assert str(records["libsqlite"].version) == "3.53.3"
+    assert records["sympy"].build_number == 6
+    assert "gmpy2" not in records
 
 
 # -- 4: an explicit spec against a pin of the same package ---------------------------------

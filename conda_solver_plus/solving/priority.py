@@ -18,7 +18,11 @@ place (earlier is higher) first, the real build number second — served from sm
 derived repodata files (:mod:`conda_solver_plus.rewrite`); between two versions the
 version still decides, since both engines compare versions before build numbers. The
 answer is mapped back to the original records. Names offered by one channel only, and
-every other priority setting, are left alone: then nothing is rewritten or written.
+every other priority setting, are left alone: then nothing is rewritten or written. A
+name the request constrains by build number (``pkg[build_number=2]``) keeps its real
+build numbers, and so the engines' order; a ``build_number`` condition inside a
+record's ``depends`` on such a name (no real channel has one) would see the derived
+numbers.
 """
 
 from __future__ import annotations
@@ -61,6 +65,7 @@ def channels_before_builds(
             key = (record_name(record), record.version)
             offered.setdefault(key, set()).add(rank[repo.channel.url])
     shared = {name for (name, _), where in offered.items() if len(where) > 1}
+    shared -= _build_number_specs(request)
     if not shared:
         return None
     log.info(
@@ -98,6 +103,16 @@ def channels_before_builds(
         pinned=given(request.pinned),
     )
     return derived, new_request, lambda answer: originals.map_back(derived, answer)
+
+
+def _build_number_specs(request: EngineRequest) -> set[str]:
+    """Names the request constrains by build number (``pkg[build_number=2]``): their
+    real build numbers must reach the engine, so they keep the engines' own order."""
+    return {
+        spec.name.normalized
+        for spec in (*request.specs, *request.constraints)
+        if spec.build_number is not None and spec.name is not None
+    }
 
 
 @dataclasses.dataclass
