@@ -19,8 +19,9 @@ that left its channel keeps its own metadata. Both front ends (the CLI's ``--pre
 and the conda adapter) and both engines get it, since it changes the input state.
 
 The replacement is the same package file: conda sees no change to link, and the conda
-adapter maps it back to the prefix's own record (:func:`~conda_solver_plus.records.
-record_key` ignores metadata). Records from a lockfile are left as the lockfile says.
+adapter maps it back to the prefix's own record (its key,
+:func:`~conda_solver_plus.records.record_key`, ignores metadata). Records from a
+lockfile are left as the lockfile says.
 """
 
 from __future__ import annotations
