@@ -36,6 +36,7 @@ import contextlib
 import hashlib
 import json
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -203,17 +204,21 @@ def walk(sources: Sequence[ShardSource], roots: Iterable[str]) -> list[set[str]]
     reached: list[set[str]] = [set() for _ in sources]
     seen: set[str] = set()
     frontier = {name.lower() for name in roots if name and not name.startswith("__")}
-    while frontier:
-        seen |= frontier
-        found: set[str] = set()
-        for position, source in enumerate(sources):
-            wanted = [name for name in sorted(frontier) if source.has(name)]
-            if not wanted:
-                continue
-            reached[position].update(wanted)
-            for deps in source.dependencies(wanted).values():
-                found |= deps
-        frontier = found - seen
+    # the sources of one round are read at once: a remote one waits on the network
+    with ThreadPoolExecutor(max(1, min(8, len(sources)))) as pool:
+        while frontier:
+            seen |= frontier
+            rounds = []
+            for position, source in enumerate(sources):
+                wanted = [name for name in sorted(frontier) if source.has(name)]
+                if wanted:
+                    reached[position].update(wanted)
+                    rounds.append(pool.submit(source.dependencies, wanted))
+            found: set[str] = set()
+            for future in rounds:
+                for deps in future.result().values():
+                    found |= deps
+            frontier = found - seen
     return reached
 
 
