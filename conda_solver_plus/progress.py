@@ -32,6 +32,7 @@ The reporters:
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -88,12 +89,17 @@ class TerminalReporter:
             bar_format = "{desc}: {n_fmt} done [{elapsed}]"
         else:
             bar_format = "{desc}: {bar:20} {n_fmt}/{total_fmt} [{elapsed}]"
+        has_width = _reports_width(self.stream or sys.stderr)
         bar = tqdm(
             desc=description,
             total=total,
             file=self.stream or sys.stderr,
             leave=False,
-            dynamic_ncols=True,
+            # follow the terminal's size as it is resized; a terminal that reports none
+            # (a bare pty) gets 80x24: tqdm draws nothing on a terminal of size 0
+            dynamic_ncols=has_width,
+            ncols=None if has_width else 80,
+            nrows=None if has_width else 24,
             bar_format=bar_format,
             mininterval=0.05,
         )
@@ -117,6 +123,13 @@ class TerminalReporter:
             stop.set()
             refresher.join()
             bar.close()
+
+
+def _reports_width(stream: IO[str]) -> bool:
+    try:
+        return os.get_terminal_size(stream.fileno()).columns > 0
+    except (AttributeError, OSError, ValueError):
+        return False
 
 
 def terminal_reporter(*, json: bool, quiet: bool, stream: IO[str] | None = None) -> Reporter:
