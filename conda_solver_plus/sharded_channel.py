@@ -390,15 +390,13 @@ def _remote_index(channel: ChannelRef, subdir: str, store: ShardStore, offline: 
         store.write(state_path, json.dumps({**state, "checked": now}).encode())
         return data
     if response.status != 200:
-        if 400 <= response.status < 500:
-            no_shards = {"has_shards": False, "checked": now, "max_age": NO_SHARDS_TTL_SECONDS}
+        if 400 <= response.status < 500:  # no shards here (remembered for a while)
+            max_age = _max_age(response.headers) or NO_SHARDS_TTL_SECONDS
+            no_shards = {"has_shards": False, "checked": now, "max_age": max_age}
             store.write(state_path, json.dumps(no_shards).encode())
-            raise NotSharded(url)
-        raise InvalidInputError(
-            f"channel {channel.given}",
-            f"HTTP {response.status} for {redact_url(url)}",
-            "check the URL and your connection, or drop the channel",
-        )
+        else:  # a server error: try the monolithic repodata now, shards again next time
+            log.debug("shard index %s: HTTP %s", redact_url(url), response.status)
+        raise NotSharded(url)
     new_state = {
         "url": redact_url(url),
         "has_shards": True,

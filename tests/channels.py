@@ -201,7 +201,8 @@ class ServedChannel:
     port: int = 0
     #: ``(path, status)`` of every request
     requests: list[tuple[str, int]] = field(default_factory=list)
-    #: path suffix -> ``"404"``, ``"corrupt"`` (one byte changed) or ``"truncate"`` (half)
+    #: path suffix -> ``"404"``, ``"500"``, ``"corrupt"`` (one byte changed) or
+    #: ``"truncate"`` (the first half)
     faults: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -228,9 +229,10 @@ def _public_handler(channel: ServedChannel) -> type[SimpleHTTPRequestHandler]:
             path = self.path.split("?")[0]
             file = channel.root / path.lstrip("/")
             kind = channel.fault(path)
-            if kind == "404" or not file.is_file():
-                channel.requests.append((path, 404))
-                self.send_error(404)
+            if kind in ("404", "500") or not file.is_file():
+                status = 500 if kind == "500" else 404
+                channel.requests.append((path, status))
+                self.send_error(status)
                 return
             if kind in ("corrupt", "truncate"):
                 data = bytearray(file.read_bytes())

@@ -250,3 +250,19 @@ def test_same_answers_over_http(tmp_path, backend, sharded_conda_forge):
         channel = resolve_channel(served.url)
         assert answer([channel], specs, backend, tmp_path / "c2", roots=True) == whole
     assert not served.served("repodata.json")
+
+
+def test_a_remote_monolithic_channel_goes_through_the_shard_cache(
+    tmp_path, backend, split_everything
+):
+    """py-rattler's cached copy of an http(s) channel's repodata.json is split like a
+    local file: the engine gets the subset, the answer is the same."""
+    channel = write_package_channel(tmp_path / "ch", "linux-64")
+    with serve_channel(channel) as served:
+        whole = answer([channel], ["shout"], backend, tmp_path / "c0", roots=False)
+        index = load_index(
+            [served.url], ["linux-64"], cache_dir=tmp_path / "c1", roots=request_roots(["shout"])
+        )
+        repo = next(r for r in index.repos if r.subdir == "linux-64")
+        assert "shard-cache" in str(repo.path)  # a subset of the split cached file
+        assert answer([served.url], ["shout"], backend, tmp_path / "c1", roots=True) == whole

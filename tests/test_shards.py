@@ -362,3 +362,32 @@ def test_search_depends_and_whoneeds_on_a_sharded_channel(tmp_path):
     whoneeds = query("whoneeds", "libcolor")
     assert whoneeds.returncode == 0, whoneeds.stderr
     assert {d["name"] for d in json.loads(whoneeds.stdout)["dependents"]} == {"greet"}
+
+
+def test_a_private_sharded_channel_sends_its_credentials_for_every_shard(tmp_path, backend):
+    from .channels import serve_private_channel
+
+    channel = write_sharded_channel(tmp_path / "ch")
+    with serve_private_channel(channel, "tok123", "ann", "s3cret") as private:
+        by_token = solve_names([private.token_url], ["shout"], backend, tmp_path / "c1")
+        by_password = solve_names([private.basic_auth_url], ["shout"], backend, tmp_path / "c2")
+    assert by_token["greet"][0] == by_password["greet"][0] == "2.0"
+    assert by_token["greet"][1] == private.base  # the clean URL: no token in records
+    assert len(private.served(".msgpack.zst")) == 2 * (2 + 3)
+    assert not [path for path, status in private.requests if status in (401, 403)]
+
+
+@pytest.mark.parametrize("status", ["404", "500"])
+def test_without_a_shard_index_the_monolithic_file_is_read(tmp_path, backend, status):
+    channel = write_sharded_channel(tmp_path / "ch", monolithic=True)
+    cache = tmp_path / "cache"
+    with serve_channel(channel) as served:
+        served.faults[SHARD_INDEX_FILENAME] = status
+        found = solve_names([served.url], ["shout"], backend, cache)
+        assert found["greet"] == ("2.0", served.url)
+        assert served.served("/linux-64/repodata.json")
+        asked = len([p for p, _s in served.requests if p.endswith(SHARD_INDEX_FILENAME)])
+        solve_names([served.url], ["shout"], backend, cache)
+        again = len([p for p, _s in served.requests if p.endswith(SHARD_INDEX_FILENAME)])
+    # "no shards" (4xx) is remembered for a while; a server error is asked again
+    assert again == asked + (0 if status == "404" else 2)
