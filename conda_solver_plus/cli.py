@@ -424,14 +424,13 @@ def _run_search(args: argparse.Namespace, index) -> int:
     from . import query
 
     records = query.search(index, args.query, args.channel_priority)
+    if not records:
+        raise query.not_found(index, args.query)
     if args.json:
         print(json.dumps({"records": [record_to_json(r) for r in records]}, indent=2))
-    elif records:
-        print(query.render_records(records))
     else:
-        channels = ", ".join(channel.name for channel in index.channels)
-        print(f"No match found for {args.query!r} in {channels}", file=sys.stderr)
-    return 0 if records else 1
+        print(query.render_records(records))
+    return 0
 
 
 def _run_depends(args: argparse.Namespace, index) -> int:

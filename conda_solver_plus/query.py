@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from rattler import MatchSpec, PackageName
 
 from .backends import ChannelPriority
-from .exceptions import InvalidInputError, PackagesNotFoundError
+from .exceptions import InvalidInputError, PackagesNotFoundError, sort_versions
 from .output import channel_label, columns
 from .records import dependency_name, record_name, record_to_json
 from .specs import parse_spec, spec_name
@@ -83,6 +83,23 @@ def search(
         matching = [record for record in records if spec.matches(record)]
         result.extend(sorted(matching, key=_sort_key, reverse=True))
     return result
+
+
+def not_found(index: Index, text: str) -> PackagesNotFoundError:
+    """``search`` found nothing: conda's error, with the versions the channels do have
+    of a package that exists (a glob or a typo has none)."""
+    name = spec_name(_parse(text))
+    available: dict[str, list[str]] = {}
+    if "*" not in name:
+        versions = sort_versions({str(r.version) for r in _records_named(index, name, "disabled")})
+        if versions:
+            available[text] = versions
+    return PackagesNotFoundError(
+        [text],
+        channels=[channel.name for channel in index.channels],
+        subdirs=index.subdirs,
+        available=available,
+    )
 
 
 def best_match(

@@ -791,7 +791,7 @@ def test_empty_results(env, prefix):
     assert removed.stdout.startswith("# No packages: the environment is empty")
     search = query_cli(env, "search", "numpy>=3")
     assert search.returncode == 1 and search.stdout == ""
-    assert "No match found for 'numpy>=3'" in search.stderr
+    assert "  - numpy>=3 (the channels have: 2.0.2, 1.26.4)" in search.stderr
     nobody = query_cli(env, "whoneeds", "numpy")
     assert nobody.returncode == 0 and nobody.stdout == ""
     assert "Nothing in the channels depends on numpy" in nobody.stderr
@@ -846,3 +846,49 @@ def test_why_pip_names_add_pip_as_python_dependency(env):
     lines = proc.stdout.splitlines()
     assert lines[0] == "python: requested as python 3.12.*"
     assert "add_pip_as_python_dependency" in lines[1] and lines[1].strip().startswith("pip:")
+
+
+# -- exit status and streams of every subcommand (issue 18) ---------------------------------
+
+SUBCOMMAND_CASES = [
+    # (arguments, exit status of success, arguments that fail, exit status of the failure)
+    (("solve", "numpy"), ("solve", "numpy>=3"), 1),
+    (("explain", "numpy"), ("explain", "numpy>=2", "python=3.11"), 1),
+    (("why", "libcblas", "numpy"), ("why", "zlib", "numpy"), 1),
+    (("search", "numpy"), ("search", "numpy>=3"), 1),
+    (("depends", "numpy"), ("depends", "nosuchpackage"), 1),
+    (("whoneeds", "libcblas"), ("whoneeds", "two words"), 2),
+]
+
+
+@pytest.mark.parametrize(("ok", "failing", "status"), SUBCOMMAND_CASES)
+def test_results_on_stdout_diagnostics_on_stderr(env, ok, failing, status):
+    """Success: the answer on stdout, nothing on stderr, exit 0. Failure: nothing on
+    stdout but explain's provenance, the diagnosis on stderr, exit 1 (2 for bad input);
+    with --json the error object is on stdout instead."""
+    done = query_cli(env, *ok)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() and done.stderr == ""
+    failed = query_cli(env, *failing)
+    assert failed.returncode == status
+    assert failed.stderr.strip() and "Traceback" not in failed.stderr
+    if failing[0] != "explain":
+        assert failed.stdout == ""
+    as_json = query_cli(env, *failing, "--json")
+    assert as_json.returncode == status
+    if status == 1 and failing[0] != "why":
+        assert "error" in json.loads(as_json.stdout)
+
+
+def test_no_subcommand_is_usage_on_stderr(env):
+    proc = subprocess.run(
+        [sys.executable, "-m", "conda_solver_plus"], capture_output=True, text=True, env=env
+    )
+    assert proc.returncode == 2 and proc.stdout == "" and "usage:" in proc.stderr
+
+
+def test_verbose_logs_go_to_stderr(env):
+    proc = cli(env, "solve", "numpy", "-v", "--json")
+    assert proc.returncode == 0, proc.stderr
+    json.loads(proc.stdout)  # stdout stays machine-readable
+    assert "INFO" in proc.stderr
