@@ -102,6 +102,11 @@ def _linked(answer: dict) -> dict[str, str]:
     return {p["name"]: p["version"] for p in answer.get("actions", {}).get("LINK", [])}
 
 
+def _linked_builds(answer: dict) -> set[str]:
+    links = answer.get("actions", {}).get("LINK", [])
+    return {f"{p['name']}-{p['version']}-{p['build_string']}" for p in links}
+
+
 # -- 1: a requested package that tracks a feature ------------------------------------------
 
 
@@ -117,6 +122,39 @@ def test_a_requested_tracker_gets_its_newest_version(backend, channels, tmp_path
     assert "mkl" in tracked_features(mkl)
     # its featured dependency is there, with the tracker that turns its feature on
     assert record_features(out.records["mkl-rt"]) == {"mkl"}
+    assert {f"{n}-{r.version}-{r.build}" for n, r in out.records.items()} == INSTALL_MKL
+
+
+#: classic's answer to ``create mkl`` on channel-1 (conda 26.7.1, pip not added)
+INSTALL_MKL = {
+    "mkl-11.0-np17py33_p1",
+    "mkl-rt-11.0-p0",
+    "mkl-service-1.0.0-py33_p0",
+    "numpy-1.7.1-py33_p0",
+    "openssl-1.0.1c-0",
+    "python-3.3.2-0",
+    "readline-6.2-0",
+    "scipy-0.12.0-np17py33_p0",
+    "sqlite-3.7.13-0",
+    "system-5.8-1",
+    "tk-8.5.13-0",
+    "zlib-1.2.7-0",
+}
+
+
+@needs_channels
+def test_a_requested_tracker_through_conda_is_classics_answer(channels, tmp_path, engine_name):
+    """The same through real conda, against classic's answer asked at test time."""
+    conda_requires()
+    args = ["create", "-p", str(tmp_path / "env"), "mkl", "--override-channels"]
+    args += ["-c", channels["channel-1"].as_uri()]
+    no_pip = {"CONDA_ADD_PIP_AS_PYTHON_DEPENDENCY": "false"}
+    answers = []
+    for solver, engine in (("classic", None), ("plus", engine_name)):
+        code, answer, stderr = run_conda(tmp_path, *args, solver=solver, engine=engine, **no_pip)
+        assert code == 0, (solver, answer, stderr)
+        answers.append(_linked_builds(answer))
+    assert answers[0] == answers[1] == INSTALL_MKL
 
 
 @needs_channels
