@@ -391,9 +391,20 @@ def run_measured(
         if code:
             return None, None, None, f"exit {code}"
         out.seek(0)
-        linked = len(json.loads(out.read()).get("actions", {}).get("LINK", []))
+        linked = len(conda_json(out.read().decode()).get("actions", {}).get("LINK", []))
         peak_kib = float(rss.read() or 0)
     return elapsed, peak_kib / 1024, linked, ""
+
+
+def conda_json(text: str) -> dict:
+    """The result document of ``conda ... --json``: the last one, after any progress
+    records conda's JSON reporters print before it (one per line)."""
+    text = text.replace("\0", "")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        start = text.rfind("\n{\n")
+        return json.loads(text[start + 1 :]) if start >= 0 else {}
 
 
 def main(argv: list[str] | None = None) -> int:

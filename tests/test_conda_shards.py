@@ -425,11 +425,12 @@ def conda_forge(tmp_path_factory) -> Path:
     repodata.json, so one channel serves both paths."""
     if not UNION.is_dir():
         pytest.skip(f"shared channel data not found at {UNION}")
-    root = tmp_path_factory.mktemp("conda-forge")
+    root = tmp_path_factory.mktemp("www")
     for subdir in SUBDIRS:
-        (root / subdir).mkdir()
-        shutil.copyfile(UNION / subdir / "repodata.json", root / subdir / "repodata.json")
-    return shard(root, keep_json=True)
+        (root / "cf" / subdir).mkdir(parents=True)
+        shutil.copyfile(UNION / subdir / "repodata.json", root / "cf" / subdir / "repodata.json")
+    shard(root / "cf", keep_json=True)
+    return root
 
 
 REALISTIC = {
@@ -449,7 +450,7 @@ def test_same_answer_as_the_monolithic_path_and_conda_libmamba_solver(
     dependencies as conda says; libmambapy 2.8.1 does not, see docs/differences.md)."""
     specs = REALISTIC[request_id]
     with serve(conda_forge) as server:
-        channels = [server.url("chan")]
+        channels = [server.url("cf")]
         sharded = ok(conda(tmp_path, engine_name, *specs, channels=channels))
         assert any("/shards/" in path for path in server.paths())
         monolithic = ok(conda(tmp_path, engine_name, *specs, channels=channels, shards=False))

@@ -17,6 +17,8 @@ plus                                      conda
 ``SpecsConfigurationConflictError``       ``SpecsConfigurationConflictError``
 ``InvalidInputError``                     ``CondaValueError``
 any other ``SolverPlusError``             ``CondaError``
+sharded repodata that cannot be read      ``OfflineError`` (offline: a shard not in
+(:mod:`.shard_subsets`)                   conda's cache, or damaged), else ``CondaError``
 ========================================= ==============================================
 
 Every error a solve raises here has ``allow_retry = False``: the core already learnt from

@@ -50,7 +50,6 @@ import fnmatch
 import hashlib
 import json
 import logging
-import re
 import sqlite3
 import struct
 from collections.abc import Callable, Iterable, Sequence
@@ -61,7 +60,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
-from ..index import ChannelRef, write_cache_file
+from .. import shard_cache
+from ..index import ChannelRef, SubdirRepo, write_cache_file
+from ..records import dependency_name
+from ..records import dependency_names as record_dependency_names
 
 log = logging.getLogger(f"conda.{__name__}")
 
@@ -72,9 +74,6 @@ MAX_INDEX_BYTES = 2**23 * 16
 MAX_SHARD_BYTES = 2**20 * 16
 #: parallel shard downloads (requests' default pool size, as conda uses)
 CONNECTIONS = 10
-#: the name at the start of a dependency spec (``numpy >=1.21``, ``python>=3.8``,
-#: ``conda-forge::numpy``); what ``MatchSpec(spec).name`` gives for repodata's specs
-_DEP_NAME = re.compile(r"(?:[^\s:]+::)?([^\s=<>!~\[,|;]+)")
 
 
 class ShardsUnavailable(Exception):
@@ -332,16 +331,15 @@ def decode_shard(blob: bytes) -> dict[str, Any]:
     return shard
 
 
-def dependency_names(shard: dict[str, Any], names: dict[str, str | None]) -> set[str]:
+def dependency_names(shard: dict[str, Any], names: dict[str, str]) -> set[str]:
     """The package names a shard's records depend on (``names`` caches spec -> name)."""
     found: set[str] = set()
     for group in ("packages", "packages.conda"):
         for record in (shard.get(group) or {}).values():
             for spec in record.get("depends") or ():
-                name = names.get(spec, "")
-                if name == "":
-                    match = _DEP_NAME.match(spec)
-                    name = names[spec] = match.group(1) if match else None
+                name = names.get(spec)
+                if name is None:
+                    name = names[spec] = dependency_name(spec)
                 if name:
                     found.add(name)
     return found
@@ -357,24 +355,38 @@ class Traversal:
     store: ShardStore
     offline: bool
     add_pip: bool
-    #: per subdir: name -> decoded shard
+    #: the channel subdirs without shards (:class:`WholeRepo`, :class:`SplitFile`): their
+    #: records lead to names the sharded subdirs may have, and the other way round
+    others: Sequence[OtherSource] = ()
+    #: per sharded subdir: name -> decoded shard
     reached: list[dict[str, dict[str, Any]]] = field(default_factory=list)
+    #: per other source: the names reached there
+    others_reached: list[set[str]] = field(default_factory=list)
     seen: set[str] = field(default_factory=set)
-    _spec_names: dict[str, str | None] = field(default_factory=dict)
+    _spec_names: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.reached = [{} for _ in self.subdirs]
+        self.others_reached = [set() for _ in self.others]
 
-    def run(self, roots: Iterable[str]) -> set[str]:
-        """Visit ``roots`` and everything they reach; return the names newly seen."""
+    def run(self, roots: Iterable[str]) -> None:
+        """Visit ``roots`` and everything they reach, level by level (the shards of one
+        level are fetched together)."""
         level = set(roots) - self.seen
-        new: set[str] = set()
         while level:
             self.seen |= level
-            new |= level
-            mentioned = self._visit(level)
+            mentioned = self._visit(level) | self._visit_others(level)
             level = mentioned - self.seen
-        return new
+
+    def _visit_others(self, names: set[str]) -> set[str]:
+        mentioned: set[str] = set()
+        for position, source in enumerate(self.others):
+            wanted = [name for name in sorted(names) if source.has(name)]
+            if wanted:
+                self.others_reached[position].update(wanted)
+                for found in source.dependencies(wanted).values():
+                    mentioned |= found
+        return mentioned
 
     def _visit(self, names: set[str]) -> set[str]:
         wanted: dict[str, tuple[int, str]] = {}
@@ -496,10 +508,70 @@ def subset_repodata(sub: ShardedSubdir, shards: dict[str, dict[str, Any]]) -> by
     return json.dumps(repodata, separators=(",", ":")).encode()
 
 
+class WholeRepo:
+    """A channel subdir without shards whose ``repodata.json`` is small: read whole by the
+    engines, walked through py-rattler's lazy parser for the names its records reach."""
+
+    def __init__(self, repo: SubdirRepo) -> None:
+        self.repo = repo
+        self.identity = "whole:" + file_identity(repo.path)
+
+    def has(self, name: str) -> bool:
+        return name in self.repo.names
+
+    def dependencies(self, names: Iterable[str]) -> dict[str, set[str]]:
+        from rattler import PackageName
+
+        return {
+            name: {
+                dep
+                for record in self.repo.sparse.load_records(PackageName(name))
+                for dep in record_dependency_names(record)
+            }
+            for name in names
+        }
+
+    def subset(self, names: set[str], cache_dir: Path) -> Path | None:
+        return None  # read whole
+
+
+class SplitFile:
+    """A channel subdir without shards whose ``repodata.json`` is large: read through
+    plus's local shard cache (:mod:`conda_solver_plus.shard_cache`), split once per file
+    version, so a solve reads the names it reaches, not the whole file."""
+
+    def __init__(self, path: Path, cache_dir: Path) -> None:
+        self.path = path
+        self.cache_dir = cache_dir
+        self.identity = "split:" + shard_cache.source_key(path)
+
+    @cached_property
+    def split(self) -> shard_cache.SplitRepodata:
+        return shard_cache.open_split(self.path, self.cache_dir)
+
+    def has(self, name: str) -> bool:
+        return self.split.has(name)
+
+    def dependencies(self, names: Iterable[str]) -> dict[str, set[str]]:
+        return self.split.dependencies(list(names))
+
+    def subset(self, names: set[str], cache_dir: Path) -> Path | None:
+        return shard_cache.write_subset(self.split, names, cache_dir)
+
+    def names(self) -> frozenset[str]:
+        """Every package name of the file ("did you mean", strict priority)."""
+        names = shard_cache.all_names(self.path, self.cache_dir)
+        return names if names is not None else frozenset(self.split.positions)
+
+
+OtherSource = WholeRepo | SplitFile
+
+
 class SubsetStore:
     """Subsets already computed: under a key of everything that decides a subset (root
-    names, the shard indexes' digests, monolithic files' identities, pip), a manifest of
-    the files written, each with its sha256 (checked on every read)."""
+    names, the shard indexes' and monolithic files' identities, pip), a manifest of the
+    files (one per source, ``null`` for a repo read whole), each with its sha256 (checked
+    on every read: a damaged subset is computed again, never read)."""
 
     def __init__(self, cache_dir: Path) -> None:
         self.cache_dir = cache_dir
@@ -509,34 +581,47 @@ class SubsetStore:
     def key(parts: Iterable[str]) -> str:
         return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:40]
 
-    def get(self, key: str) -> list[Path] | None:
+    def get(self, key: str) -> list[Path | None] | None:
         manifest = self.root / f"{key}.json"
         try:
             entries = json.loads(manifest.read_bytes())
-            paths = []
-            for entry in entries:
-                path = self.root / entry["file"]
-                if hashlib.sha256(path.read_bytes()).hexdigest() != entry["sha256"]:
-                    raise ValueError(f"{path} does not match its recorded sha256")
-                paths.append(path)
-            return paths
+            return [self._checked(entry) for entry in entries]
         except FileNotFoundError:
             return None
         except (ValueError, KeyError, TypeError, OSError) as exc:  # damaged: recomputed
             log.debug("ignoring the subset cache %s: %s", manifest, exc)
             return None
 
-    def put(self, key: str, contents: list[bytes]) -> list[Path]:
-        entries, paths = [], []
-        for data in contents:
-            digest = hashlib.sha256(data).hexdigest()
-            path = self.root / f"{digest[:40]}.json"
-            if not path.is_file():
-                write_cache_file(self.cache_dir, path, data)
-            entries.append({"file": path.name, "sha256": digest})
-            paths.append(path)
+    def _checked(self, entry: dict[str, str] | None) -> Path | None:
+        if entry is None:
+            return None
+        path = self.cache_dir / entry["file"]
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        if digest.hexdigest() != entry["sha256"]:
+            raise ValueError(f"{path} does not match its recorded sha256")
+        return path
+
+    def write(self, data: bytes) -> Path:
+        """A subset file named by the hash of its bytes (identical subsets written once)."""
+        path = self.root / f"{hashlib.sha256(data).hexdigest()[:40]}.json"
+        if not (path.is_file() and path.stat().st_size == len(data)):
+            write_cache_file(self.cache_dir, path, data)
+        return path
+
+    def put(self, key: str, paths: list[Path | None]) -> None:
+        entries = [
+            None
+            if path is None
+            else {
+                "file": str(path.relative_to(self.cache_dir)),
+                "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+            }
+            for path in paths
+        ]
         write_cache_file(self.cache_dir, self.root / f"{key}.json", json.dumps(entries).encode())
-        return paths
 
 
 # -- conda's cache and session --------------------------------------------------------------
@@ -687,44 +772,91 @@ def shard_store() -> ShardStore:
 
 def reach_subsets(
     subdirs: list[ShardedSubdir],
+    others: Sequence[OtherSource],
     roots: Iterable[str],
     *,
     cache_dir: Path,
     offline: bool,
     add_pip: bool,
-    other_names: Callable[[set[str]], set[str]] | None = None,
-    other_identity: Sequence[str] = (),
-) -> list[Path]:
-    """One subset ``repodata.json`` per sharded subdir (same order): the records of every
-    name the request reaches. ``other_names`` gives the names that records of the
-    channels without shards reach from a set of names (so a dependency met only through
-    such a channel still brings its shards); ``other_identity`` names those channels'
-    files for the subset cache key."""
-    store = SubsetStore(cache_dir)
+) -> list[Path | None]:
+    """The subset ``repodata.json`` of every sharded subdir, then of every other source
+    (``None``: read whole), holding the records of every name the request reaches across
+    all of them: a dependency met only through a channel without shards still brings its
+    shards, and the other way round. A repeated request reads a manifest and nothing else.
+    """
     roots = set(roots)
+    if add_pip:
+        roots.add("pip")  # conda adds pip to python's depends
+    store = SubsetStore(cache_dir)
     key = store.key(
         [
-            "1",
+            "2",
             str(add_pip),
             *sorted(roots),
             "|",
             *(f"{sub.index_url}={sub.identity}" for sub in subdirs),
             "|",
-            *other_identity,
+            *(other.identity for other in others),
         ]
     )
     paths = store.get(key)
-    if paths is not None and len(paths) == len(subdirs):
+    if paths is not None and len(paths) == len(subdirs) + len(others):
         return paths
     shards = shard_store()
     try:
-        walk = Traversal(subdirs, shards, offline=offline, add_pip=add_pip)
-        new = walk.run(expand_roots(roots, subdirs))
-        while other_names is not None and new:
-            new = walk.run(other_names(set(walk.seen)) - walk.seen)
+        walk = Traversal(subdirs, shards, offline=offline, add_pip=add_pip, others=others)
+        walk.run(expand_roots(roots, subdirs))
     finally:
         shards.close()
-    contents = [
-        subset_repodata(sub, reached) for sub, reached in zip(subdirs, walk.reached, strict=True)
+    paths = [
+        store.write(subset_repodata(sub, reached))
+        for sub, reached in zip(subdirs, walk.reached, strict=True)
     ]
-    return store.put(key, contents)
+    paths += [
+        other.subset(names, cache_dir)
+        for other, names in zip(others, walk.others_reached, strict=True)
+    ]
+    store.put(key, paths)
+    return paths
+
+
+def cached_repodata_path(subdir_data: Any) -> Path:
+    """conda's cached ``repodata.json`` of a ``SubdirData``, fetched or revalidated by
+    conda's rules, without reading it when the cache is current.
+
+    conda's ``fetch_latest_path`` reads the whole cached file into a string even when the
+    cache is fresh or the server answers 304 (0.3 s and 170 MB for conda-forge's
+    ``linux-64``) — only to hand back its path. Here a fresh cache (or offline,
+    ``use_index_cache``) is the path as it is, and a stale one is revalidated with conda's
+    own repodata interface (etag, ``.zst``): 304 refreshes conda's cache state, a new
+    file is written as conda writes it. A cache that does not exist yet, a local
+    ``file://`` channel and anything unusual go through ``fetch_latest_path``."""
+    from conda.base.context import context
+    from conda.gateways.repodata import RepodataOnDisk, Response304ContentUnchanged
+
+    fetch = subdir_data.repo_fetch
+    cache = fetch.repo_cache
+    cache.load_state()
+    path = cache.cache_path_json
+    if not path.exists() or fetch.url_w_subdir.startswith("file://"):
+        return Path(fetch.fetch_latest_path()[0])
+    if context.use_index_cache or context.offline or not cache.stale():
+        return path
+    interface = fetch.repo_interface_cls(
+        fetch.url_w_credentials, repodata_fn=fetch.repodata_fn, cache=cache
+    )
+    try:
+        text = interface.repodata(cache.state)
+    except Response304ContentUnchanged:
+        cache.refresh()
+        return path
+    except RepodataOnDisk:  # the .zst interface wrote the new file itself
+        stat = path.stat()
+        cache.state["size"] = stat.st_size
+        cache.state["mtime_ns"] = stat.st_mtime_ns
+        cache.refresh()
+        return path
+    if text is None:  # conda's "empty repodata" cases: let conda handle them
+        return Path(fetch.fetch_latest_path()[0])
+    cache.save(text)
+    return path

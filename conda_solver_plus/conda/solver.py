@@ -12,9 +12,11 @@ mapping; every rule lives in the conda-free core:
 - **index**: repodata is fetched by conda itself (``SubdirData``), so authentication,
   proxies, ``offline``, ``use_index_cache``/``local_repodata_ttl`` and conda's cache behave
   as configured; the cached ``repodata.json`` files are handed to the engine, which reads
-  them lazily. conda's sharded repodata (``build_repodata_subset``) is not used: plus asks
-  ``SubdirData`` for the monolithic file, which in offline mode comes from the cache only,
-  so an offline solve never waits on the network;
+  them lazily (large ones through plus's local shard cache). With conda's shards on (conda
+  passes ``build_repodata_subset``), a channel subdir that serves CEP-16 shards
+  contributes only what the request reaches, read from conda's shard caches
+  (:mod:`.shard_subsets`). Offline, everything comes from the caches: an offline solve
+  never waits on the network;
 - **result**: engine records are mapped back to conda ``PackageRecord`` s (channel, url,
   fn, md5/sha256 intact); records identical to installed ones are returned as conda's own
   ``PrefixRecord`` objects;
@@ -93,9 +95,8 @@ from conda.models.channel import Channel
 from conda.models.match_spec import MatchSpec
 from conda.models.prefix_graph import PrefixGraph
 from conda.models.records import PackageRecord
-from rattler import PackageName, SparseRepoData
 
-from .. import __version__
+from .. import __version__, shard_cache
 from .. import exceptions as plus_errors
 from ..backends import ChannelPriority as PlusChannelPriority
 from ..backends import get_backend
@@ -103,7 +104,7 @@ from ..credentials import redact_text
 from ..exclude_newer import ExcludeNewer
 from ..explain import render_provenance
 from ..index import ChannelRef, Index, SubdirRepo, open_sparse
-from ..records import dependency_names, record_from_dict, record_key
+from ..records import dependency_name, record_from_dict, record_key
 from ..session import SolveSession
 from ..settings import (
     CONDARC_KEYS,
@@ -155,12 +156,6 @@ class CredentialedRecord(PackageRecord):
 def _clean_url(channel: Channel) -> str:
     """The channel's URL without its token or basic auth."""
     return channel.url(with_credentials=False) or ""
-
-
-def _file_identity(path: Path) -> str:
-    """A repodata file as its path, size and modification time (a cache key part)."""
-    stat = path.stat()
-    return f"{path}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
 def _has_credentials(channel: Channel) -> bool:
@@ -352,26 +347,35 @@ class PlusSolver(Solver):
         """The channels x subdirs as the core's index, in priority order.
 
         - with conda's shards on, a subdir that serves shards contributes the records the
-          request reaches (:mod:`.shards`), from conda's shard caches;
+          request reaches (:mod:`.shard_subsets`), from conda's shard caches;
         - any other subdir: the cached ``repodata.json`` that conda's ``SubdirData``
-          fetched (so conda's cache, auth, proxies and ``offline`` apply); local channels
-          are read in place.
+          fetched (so conda's cache, auth, proxies and ``offline`` apply; local channels
+          are read in place) — whole when small, through plus's local shard cache when
+          large (:mod:`conda_solver_plus.shard_cache`), so a solve reads the names it
+          reaches rather than scanning hundreds of MB.
         """
         subdir_channels = self._channels_for()
         self._subdir_channels = {_clean_url(sub): sub for sub in subdir_channels}
         plans = [(sub, *self._channel_ref(sub)) for sub in subdir_channels]
         sharded = self._sharded_subdirs(plans) if self._use_shards else {}
-        repos: dict[int, SubdirRepo] = {}
+        files: dict[int, Path] = {}
         unavailable: dict[str, Exception] = {}
         for position, (sub, ref, subdir) in enumerate(plans):
-            if position in sharded:
-                continue
-            path = self._monolithic_path(sub, ref, subdir, unavailable)
-            if path is not None:
+            if position not in sharded:
+                path = self._monolithic_path(sub, ref, subdir, unavailable)
+                if path is not None:
+                    files[position] = path
+        self._raise_unavailable(plans, files, sharded, unavailable)
+        repos: dict[int, SubdirRepo] = {}
+        large: dict[int, Path] = {}
+        for position, path in files.items():
+            _, ref, subdir = plans[position]
+            if shard_cache.worth_splitting(path):
+                large[position] = path
+            else:
                 repos[position] = SubdirRepo(ref, subdir, path, open_sparse(ref, subdir, path))
-        self._raise_unavailable(plans, repos, sharded, unavailable)
-        if sharded:
-            repos.update(self._shard_subsets(sharded, repos))
+        if sharded or large:
+            repos.update(self._subsets(plans, sharded, large, repos))
         if not repos and self.specs_to_add:
             # nothing to search (offline with an empty cache, a channel without repodata)
             raise PackagesNotFoundError(
@@ -393,8 +397,10 @@ class PlusSolver(Solver):
             local = ref.local_path / subdir / "repodata.json"
             if local.is_file():
                 return local
+        from .shard_subsets import cached_repodata_path
+
         try:
-            path, _ = SubdirData(sub, repodata_fn=self._repodata_fn).repo_fetch.fetch_latest_path()
+            path = cached_repodata_path(SubdirData(sub, repodata_fn=self._repodata_fn))
         except Exception as exc:
             if subdir == "noarch":
                 # str(sub) is the clean URL; conda's message may quote the full one
@@ -408,7 +414,7 @@ class PlusSolver(Solver):
     @staticmethod
     def _raise_unavailable(
         plans: list[tuple[Channel, ChannelRef, str]],
-        repos: dict[int, SubdirRepo],
+        files: dict[int, Path],
         sharded: dict[int, Any],
         unavailable: dict[str, Exception],
     ) -> None:
@@ -419,7 +425,7 @@ class PlusSolver(Solver):
             positions = [i for i, (_, ref, _) in enumerate(plans) if ref.url == url]
             if any(i in sharded for i in positions):
                 continue
-            if all(i not in repos or repos[i].path.stat().st_size <= 2 for i in positions):
+            if all(i not in files or files[i].stat().st_size <= 2 for i in positions):
                 raise exc
 
     def _sharded_subdirs(self, plans: list[tuple[Channel, ChannelRef, str]]) -> dict[int, Any]:
@@ -448,53 +454,57 @@ class PlusSolver(Solver):
             raise shards_error(exc) from None
         return {position: found for position, found in opened if found is not None}
 
-    def _shard_subsets(
-        self, sharded: dict[int, Any], repos: dict[int, SubdirRepo]
+    def _subsets(
+        self,
+        plans: list[tuple[Channel, ChannelRef, str]],
+        sharded: dict[int, Any],
+        large: dict[int, Path],
+        whole: dict[int, SubdirRepo],
     ) -> dict[int, SubdirRepo]:
-        """The reached records of each sharded subdir as a ``SubdirRepo``; the monolithic
-        ``repos`` join the walk (a dependency met only through them still brings its
-        shards)."""
-        from .shard_subsets import ShardsUnavailable, reach_subsets
+        """The records the request reaches of each sharded subdir and each large
+        monolithic file, as ``SubdirRepo`` s; the small ``whole`` repos join the walk (a
+        dependency met only through them still brings its shards)."""
+        from .shard_subsets import ShardsUnavailable, SplitFile, WholeRepo, reach_subsets
 
-        others = list(repos.values())
-
-        def other_names(names: set[str]) -> set[str]:
-            reached = SparseRepoData.load_records_recursive(
-                [repo.sparse for repo in others], [PackageName(n) for n in sorted(names)]
-            )
-            found: set[str] = set()
-            for records in reached:
-                for record in records:
-                    found.add(record.name.normalized)
-                    found.update(dependency_names(record))
-            return found
-
+        cache_dir = default_cache_dir()
+        splits = {position: SplitFile(path, cache_dir) for position, path in large.items()}
+        others: list[SplitFile | WholeRepo] = list(splits.values())
+        others += [WholeRepo(repo) for repo in whole.values()]
         try:
             paths = reach_subsets(
                 list(sharded.values()),
+                others,
                 self._root_names(),
-                cache_dir=default_cache_dir(),
+                cache_dir=cache_dir,
                 offline=context.offline,
                 add_pip=context.add_pip_as_python_dependency,
-                other_names=other_names if others else None,
-                other_identity=[_file_identity(repo.path) for repo in others],
             )
         except ShardsUnavailable as exc:
             raise shards_error(exc) from None
         subsets = {}
-        for (position, sub), path in zip(sharded.items(), paths, strict=True):
+        for (position, sub), path in zip(sharded.items(), paths[: len(sharded)], strict=True):
+            assert path is not None
             source = Path(f"{sub.label}/repodata_shards.msgpack.zst")
             sparse = open_sparse(sub.ref, sub.subdir, path, source)
-            subsets[position] = SubdirRepo(sub.ref, sub.subdir, path, sparse)
+            subsets[position] = SubdirRepo(sub.ref, sub.subdir, path, sparse, sub.names)
+        split_paths = paths[len(sharded) : len(sharded) + len(splits)]
+        for (position, split), path in zip(splits.items(), split_paths, strict=True):
+            assert path is not None
+            _, ref, subdir = plans[position]
+            sparse = open_sparse(ref, subdir, path, split.path)
+            subsets[position] = SubdirRepo(ref, subdir, path, sparse, split.names)
         return subsets
 
     def _root_names(self) -> set[str]:
-        """The package names a sharded walk starts from: requested, installed, in the
-        history, pinned or aggressively updated (conda-libmamba-solver: installed and
-        requested); conda itself when it may be auto-updated."""
+        """The package names a walk over sharded or split repodata starts from:
+        requested, installed (and what installed records depend on: a record its channel
+        no longer lists is still kept), in the history, pinned or aggressively updated;
+        conda itself when it may be auto-updated."""
         names = {spec.name for spec in (*self.specs_to_add, *self.specs_to_remove)}
         prefix = os.fspath(self.prefix)
-        names.update(prec.name for prec in PrefixData(prefix).iter_records())
+        for prec in PrefixData(prefix).iter_records():
+            names.add(prec.name)
+            names.update(dependency_name(dep) for dep in prec.depends)
         names.update(History(prefix).get_requested_specs_map())
         for text in (*context.pinned_packages, *context.aggressive_update_packages):
             names.add(MatchSpec(str(text)).name)
