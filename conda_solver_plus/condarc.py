@@ -26,7 +26,8 @@ Each value remembers where it came from (:class:`Value`), so ``--help`` and ``ex
 can say "flexible, conda's default" or "strict, from ~/.condarc".
 
 Files are YAML. They are parsed with ruamel.yaml (conda's own parser, present wherever
-conda is) or PyYAML; a file that does not parse, or a value of the wrong type, is an
+conda is: YAML 1.2, as conda reads them) or else PyYAML (a dependency of the package); a
+file that does not parse, or a value of the wrong type, is an
 :class:`~conda_solver_plus.exceptions.InvalidInputError` naming the file and key, as conda
 refuses it too.
 """
