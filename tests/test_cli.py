@@ -690,6 +690,24 @@ def test_channels_and_pins_from_condarc(home, tmp_path):
     )
 
 
+def test_exclude_newer_from_condarc(home, tmp_path):
+    """conda's exclude_newer and exclude_newer_package keys (numpy 2.0.2 was published
+    2024-11-22, 1.26.4 on 2024-02-06); the command line wins over them."""
+    (tmp_path / ".condarc").write_text("exclude_newer_package: {numpy: 2024-06-01}\n")
+    proc = cli(home, "solve", "numpy", "--json")
+    assert proc.returncode == 0, proc.stderr
+    records = {r["name"]: r for r in json.loads(proc.stdout)["records"]}
+    assert records["numpy"]["version"] == "1.26.4"
+    assert records["python"]["version"] == "3.12.8"
+    flag = cli(home, "solve", "numpy", "--json", "--exclude-newer-package", "numpy=2025-01-01")
+    assert {r["name"]: r for r in json.loads(flag.stdout)["records"]}["numpy"]["version"] == (
+        "2.0.2"
+    )
+    (tmp_path / ".condarc").write_text("exclude_newer: 2020-01-01\n")
+    hidden = cli(home, "solve", "numpy")
+    assert hidden.returncode == 1 and "numpy" in hidden.stderr
+
+
 def test_broken_condarc_is_one_line_naming_it(home, tmp_path):
     (tmp_path / ".condarc").write_text("channel_priority: sometimes\n")
     assert_one_line_error(cli(home, "solve", "numpy"), "channel_priority (~/.condarc)")
