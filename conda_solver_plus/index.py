@@ -703,12 +703,15 @@ def load_index(
         if ref.is_local:
             _check_local_root(ref)
     sharded = _open_sharded(refs, subdirs, cache_dir, offline)
+    # reading every name (no roots), a subdir's monolithic file, where there is one, is
+    # cheaper than all of its shards; with roots the shards are
+    whole_too = roots is None
     remote = [
         (ref, subdir)
         for ref in refs
         if not ref.is_local
         for subdir in subdirs
-        if (ref.url, subdir) not in sharded
+        if whole_too or (ref.url, subdir) not in sharded
     ]
     has_shards = {url for url, _subdir in sharded}
     fetched = _load_remote(remote, cache_dir, offline, has_shards) if remote else {}
@@ -716,15 +719,17 @@ def load_index(
     entries: list[Entry] = []
     for ref in refs:
         if ref.is_local:
-            local = [s for s in subdirs if (ref.url, s) not in sharded]
+            local = [s for s in subdirs if whole_too or (ref.url, s) not in sharded]
             required = ref.url not in has_shards
             found = _load_local(ref, local, cache_dir, required, defer_large=roots is not None)
         else:
             found = list(fetched.get(ref.url, []))
         by_subdir: dict[str, Entry] = {r.subdir: r for r in found}
-        by_subdir.update({s: sharded[(ref.url, s)] for s in subdirs if (ref.url, s) in sharded})
+        for subdir in subdirs:
+            if (ref.url, subdir) in sharded:
+                by_subdir.setdefault(subdir, sharded[(ref.url, subdir)])
         entries.extend(by_subdir[s] for s in subdirs if s in by_subdir)
-    if roots is None and not sharded:
+    if roots is None and not any(isinstance(e, ShardedSubdir) for e in entries):
         index.repos.extend(cast(list[SubdirRepo], entries))
         return index
     index.repos.extend(_reached(entries, roots, cache_dir))

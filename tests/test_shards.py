@@ -391,3 +391,20 @@ def test_without_a_shard_index_the_monolithic_file_is_read(tmp_path, backend, st
         again = len([p for p, _s in served.requests if p.endswith(SHARD_INDEX_FILENAME)])
     # "no shards" (4xx) is remembered for a while; a server error is asked again
     assert again == asked + (0 if status == "404" else 2)
+
+
+def test_reading_every_name_prefers_the_monolithic_file_where_there_is_one(tmp_path):
+    """Without roots (whoneeds, a library caller) every record is needed: one monolithic
+    file is cheaper than every shard; a shards-only channel gives every shard."""
+    both = write_sharded_channel(tmp_path / "both", monolithic=True)
+    only = write_sharded_channel(tmp_path / "only")
+    with serve_channel(both) as served_both, serve_channel(only) as served_only:
+        index = load_index([served_both.url, served_only.url], ["linux-64"], cache_dir=tmp_path)
+        assert served_both.served("/linux-64/repodata.json") and not shards_served(served_both)
+        assert len(shards_served(served_only)) == 3
+    names = {
+        repo.channel.url: set(repo.sparse.package_names())
+        for repo in index.repos
+        if repo.subdir == "linux-64"
+    }
+    assert names[served_only.url] == names[served_both.url] == {"greet", "libcolor", "shout"}
