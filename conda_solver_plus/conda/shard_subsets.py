@@ -24,11 +24,18 @@ two shard indexes parsed into Python dicts (87k names) and per-node bookkeeping;
   every name;
 - the subset a request reaches is written as a small ``repodata.json`` per channel subdir
   into plus's cache, recorded under a key of the request's root names and the shard
-  indexes' digests (:class:`SubsetStore`): repeating a request reads those files and
-  touches no shard at all. The engines then read them like any repodata
-  (:func:`~conda_solver_plus.index.index_from_files`), so channel priority,
-  ``channel::pkg``, installed records and exclude-newer work exactly as on the monolithic
-  path.
+  indexes' versions (:class:`SubsetStore`): repeating a request reads those files and
+  touches no shard at all. The engines then read them like any repodata (a
+  :class:`~conda_solver_plus.index.SubdirRepo` each, knowing every name its subdir lists),
+  so channel priority, ``channel::pkg``, installed records and exclude-newer work exactly
+  as on the monolithic path;
+- channel subdirs without shards join the walk (:class:`WholeRepo`, and :class:`SplitFile`
+  for a large ``repodata.json`` read through plus's local shard cache,
+  :mod:`conda_solver_plus.shard_cache`): a dependency met only through them still brings
+  its shards, and the other way round.
+
+The CEP-16 format itself (parsing and checking an index or a shard) is
+:mod:`conda_solver_plus.shards`.
 
 Whether a subdir is sharded follows conda's rules (``RepodataState.has_format("shards")``:
 a 4xx answer for the index marks the subdir "no shards" for conda's check interval, and
@@ -64,14 +71,17 @@ from .. import shard_cache
 from ..index import ChannelRef, SubdirRepo, write_cache_file
 from ..records import dependency_name
 from ..records import dependency_names as record_dependency_names
+from ..shards import (
+    SHARD_INDEX_FILENAME,
+    DamagedData,
+    ShardIndex,
+    parse_shard,
+    parse_shard_index,
+)
 
 log = logging.getLogger(f"conda.{__name__}")
 
-SHARDS_FN = "repodata_shards.msgpack.zst"
-#: decompressed size limits (conda's: an index or shard without a size header may not
-#: expand beyond these)
-MAX_INDEX_BYTES = 2**23 * 16
-MAX_SHARD_BYTES = 2**20 * 16
+SHARDS_FN = SHARD_INDEX_FILENAME
 #: parallel shard downloads (requests' default pool size, as conda uses)
 CONNECTIONS = 10
 
@@ -121,20 +131,16 @@ class NameLookup:
             raise ValueError("truncated")
 
     @classmethod
-    def build(cls, index: dict[str, Any]) -> bytes:
-        """The lookup file for a parsed shard index (``{"info": ..., "shards": ...}``)."""
-        shards = index["shards"]
-        names = sorted(shards)
+    def build(cls, index: ShardIndex) -> bytes:
+        """The lookup file for a parsed shard index."""
+        names = sorted(index.shards)
         encoded = [name.encode() for name in names]
         offsets = [0]
         for name in encoded:
             offsets.append(offsets[-1] + len(name))
         info = json.dumps(
-            {key: value for key, value in index.get("info", {}).items() if isinstance(value, str)}
+            {key: value for key, value in index.info.items() if isinstance(value, str)}
         ).encode()
-        hashes = [bytes(shards[name]) for name in names]
-        if any(len(value) != 32 for value in hashes):
-            raise ValueError("a shard hash is not 32 bytes")
         body = b"".join(
             [
                 cls.MAGIC,
@@ -142,7 +148,7 @@ class NameLookup:
                 info,
                 struct.pack(f"<{len(offsets)}I", *offsets),
                 *encoded,
-                *hashes,
+                *(bytes.fromhex(index.shards[name]) for name in names),
             ]
         )
         return body + hashlib.sha256(body).digest()
@@ -166,21 +172,6 @@ class NameLookup:
 
     def names(self) -> list[str]:
         return [self[position].decode() for position in range(self._count)]
-
-
-def parse_shard_index(raw: bytes) -> dict[str, Any]:
-    """The shard index as msgpack data; ``ValueError`` for anything that is not one."""
-    import msgpack
-    import zstandard
-
-    try:
-        data = zstandard.ZstdDecompressor().decompress(raw, max_output_size=MAX_INDEX_BYTES)
-        index = msgpack.loads(data)
-    except Exception as exc:
-        raise ValueError(f"not a zstd-compressed msgpack shard index ({exc})") from None
-    if not isinstance(index, dict) or not isinstance(index.get("shards"), dict):
-        raise ValueError("no 'shards' map in the shard index")
-    return index
 
 
 @dataclass
@@ -314,21 +305,14 @@ class ShardStore:
             self._conn = None
 
 
+def shard_digest(url: str) -> str:
+    """The sha256 a shard URL names (``.../<sha256>.msgpack.zst``)."""
+    return url.rsplit("/", 1)[-1].split(".", 1)[0]
+
+
 def shard_digest_ok(url: str, blob: bytes) -> bool:
-    """Does ``blob`` hash to the sha256 its URL names (``.../<sha256>.msgpack.zst``)?"""
-    expected = url.rsplit("/", 1)[-1].split(".", 1)[0]
-    return hashlib.sha256(blob).hexdigest() == expected
-
-
-def decode_shard(blob: bytes) -> dict[str, Any]:
-    import msgpack
-    import zstandard
-
-    data = zstandard.ZstdDecompressor().decompress(blob, max_output_size=MAX_SHARD_BYTES)
-    shard = msgpack.loads(data)
-    if not isinstance(shard, dict):
-        raise ValueError("a shard is not a map")
-    return shard
+    """Does ``blob`` hash to the sha256 its URL names?"""
+    return hashlib.sha256(blob).hexdigest() == shard_digest(url)
 
 
 def dependency_names(shard: dict[str, Any], names: dict[str, str]) -> set[str]:
@@ -399,8 +383,8 @@ class Traversal:
         mentioned: set[str] = set()
         for url, (position, name) in wanted.items():
             try:
-                shard = decode_shard(blobs[url])
-            except Exception as exc:
+                shard = parse_shard(blobs[url], shard_digest(url))
+            except DamagedData as exc:
                 raise ShardsUnavailable(
                     f"the shard of {name} from {self.subdirs[position].label} cannot be "
                     f"read ({exc}); its bytes match their hash, so the channel serves a "
@@ -479,13 +463,6 @@ def expand_roots(roots: Iterable[str], subdirs: Sequence[ShardedSubdir]) -> set[
 # -- the subset handed to the engines -------------------------------------------------------
 
 
-def _hexified(record: dict[str, Any]) -> dict[str, Any]:
-    """A shard record as JSON repodata: checksums (bytes in shards) as hex strings."""
-    return {
-        key: value.hex() if isinstance(value, bytes) else value for key, value in record.items()
-    }
-
-
 def subset_repodata(sub: ShardedSubdir, shards: dict[str, dict[str, Any]]) -> bytes:
     """A ``repodata.json`` holding every record of the reached shards of ``sub``."""
     packages: dict[str, Any] = {}
@@ -493,9 +470,9 @@ def subset_repodata(sub: ShardedSubdir, shards: dict[str, dict[str, Any]]) -> by
     for name in sorted(shards):
         shard = shards[name]
         for fn, record in (shard.get("packages") or {}).items():
-            packages[fn] = _hexified(record)
+            packages[fn] = record
         for fn, record in (shard.get("packages.conda") or {}).items():
-            conda_packages[fn] = _hexified(record)
+            conda_packages[fn] = record
     info: dict[str, Any] = {"subdir": sub.subdir}
     if sub.base_url:
         info["base_url"] = sub.base_url
