@@ -795,10 +795,36 @@ def _split_file(entry: Entry) -> Path | None:
     return cached if cached is not None and shard_cache.worth_splitting(cached) else None
 
 
+#: whether a solve finding no split of a large file starts one in the background and reads
+#: the file whole (``True``), or splits it first (tests and benchmarks wanting the split now)
+SPLIT_IN_BACKGROUND = True
+
+
+def _split_now(entry: Entry, cache_dir: Path) -> bool:
+    """Does ``entry`` go through the shard cache in this solve? A large file without a
+    split yet does not, when splitting is left to a background process."""
+    path = _split_file(entry)
+    if path is None:
+        return False
+    if not SPLIT_IN_BACKGROUND or shard_cache.split_ready(path, cache_dir):
+        return True
+    shard_cache.split_in_background(path, cache_dir)
+    return False
+
+
+def _whole(entry: Entry) -> Entry:
+    """A large local file read whole this time (its split is being made)."""
+    if isinstance(entry, LargeFile):
+        sparse = open_sparse(entry.channel, entry.subdir, entry.path, entry.source)
+        return SubdirRepo(entry.channel, entry.subdir, entry.path, sparse)
+    return entry
+
+
 def _reached(entries: list[Entry], roots: RootNames, cache_dir: Path) -> list[SubdirRepo]:
     """The repos of ``entries`` reduced to what ``roots`` reach: sharded subdirs and large
     monolithic files become subset files; small monolithic repos stay whole."""
-    split = [roots is not None and _split_file(e) is not None for e in entries]
+    split = [roots is not None and _split_now(e, cache_dir) for e in entries]
+    entries = [e if is_split else _whole(e) for e, is_split in zip(entries, split, strict=True)]
     if not any(split) and not any(isinstance(e, ShardedSubdir) for e in entries):
         return cast(list[SubdirRepo], entries)  # small channels only: all read whole
     if roots is None or callable(roots):

@@ -37,6 +37,12 @@ the pack must have the recorded size and every name's bytes their recorded diges
 file must hash to its manifest entry. Anything else is :class:`DamagedCache`, and since the
 source is on disk the caller simply splits again.
 
+**Off the critical path**: the standalone index does not make a solve wait for a split.
+A solve that finds no split of a large file reads the file whole (as without a shard cache)
+and starts a detached process doing the split (:func:`split_in_background`); the solves
+after it read only what they reach. :func:`subset_repodata` splits synchronously (its
+caller asked for a subset now).
+
 **Small channels skip it**: below :data:`SPLIT_ABOVE_BYTES` (8 MiB, a few thousand
 records) the engines read the whole file in a few milliseconds, less than the split's
 bookkeeping, so :func:`worth_splitting` says no and the monolithic file is used as is.
@@ -51,6 +57,8 @@ import logging
 import mmap
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from array import array
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
@@ -362,6 +370,67 @@ def _publish_or_fail(source_json: Path, cache_dir: Path, key: str) -> Path:
         raise cache_not_writable(_root(cache_dir), exc) from None
 
 
+def split_ready(source_json: Path, cache_dir: Path) -> bool:
+    """Is there a complete split of ``source_json`` as it is now?"""
+    try:
+        key = source_key(source_json)
+    except OSError:
+        return False
+    return (_root(cache_dir) / key / "index.msgpack").is_file()
+
+
+def _splitting_now(lock: Path) -> bool:
+    """Does another process hold ``lock`` (it is splitting that file right now)?"""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no way to tell, assume not
+        return False
+    try:
+        with open(lock, "a+b") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(handle, fcntl.LOCK_UN)
+    except OSError:
+        return False
+    return False
+
+
+def split_in_background(source_json: Path, cache_dir: Path) -> bool:
+    """Start a detached process that splits ``source_json`` (``python -m
+    conda_solver_plus.shard_cache SOURCE CACHE``), unless one is at it already. The solve
+    that starts it reads the file whole, as without a shard cache, and later solves find
+    the split: the seconds of splitting stay off every solve's critical path. Returns
+    whether a process was started."""
+    root = _root(cache_dir)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        key = source_key(source_json)
+    except OSError:
+        return False
+    if _splitting_now(root / f"{key}.lock"):
+        return False
+    try:
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "conda_solver_plus.shard_cache",
+                str(source_json),
+                str(cache_dir),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        log.debug("could not start a background split of %s: %s", source_json, exc)
+        return False
+    return True
+
+
 def all_names(source_json: Path, cache_dir: Path) -> frozenset[str] | None:
     """Every package name of ``source_json`` from its split, or ``None`` if it has none."""
     try:
@@ -488,3 +557,11 @@ def subset_repodata(source_json: Path, roots: Iterable[str], cache_dir: Path) ->
     records will be missing from this one's subset.
     """
     return subset_repodata_many([source_json], roots, cache_dir)[0]
+
+
+if __name__ == "__main__":  # the background split (split_in_background)
+    try:
+        open_split(Path(sys.argv[1]), Path(sys.argv[2]))
+    except Exception as exc:  # a detached process has nobody to tell but the log
+        log.warning("background split of %s failed: %s", sys.argv[1], exc)
+        sys.exit(1)

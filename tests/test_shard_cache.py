@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 from rattler import PackageName, SparseRepoData
 
+from conda_solver_plus import index as index_module
 from conda_solver_plus import shard_cache
 from conda_solver_plus.core import SolveOptions, solve
 from conda_solver_plus.index import ChannelRef, load_index, request_roots, resolve_channel
@@ -52,8 +53,10 @@ REQUESTS = [
 @pytest.fixture
 def split_everything(monkeypatch):
     """Every monolithic file goes through the shard cache, however small (the shared
-    test channels are below the production threshold)."""
+    test channels are below the production threshold), split by the solve itself rather
+    than by a background process."""
     monkeypatch.setattr(shard_cache, "SPLIT_ABOVE_BYTES", 0)
+    monkeypatch.setattr(index_module, "SPLIT_IN_BACKGROUND", False)
 
 
 def reached_by_rattler(sources: list[Path], roots: list[str]) -> list[set[str]]:
@@ -140,6 +143,7 @@ def test_a_changed_record_in_the_pack_is_caught_by_its_digest(tmp_path):
 SPLIT_IN_A_PROCESS = """
 import sys
 from pathlib import Path
+from conda_solver_plus import index as index_module
 from conda_solver_plus import shard_cache
 shard_cache.SPLIT_ABOVE_BYTES = 0
 paths = shard_cache.subset_repodata_many([Path(p) for p in sys.argv[2:]], ["python", "numpy"],
@@ -235,6 +239,7 @@ def test_same_answers_whole_split_and_sharded(
 ):
     whole = answer([CONDA_FORGE], specs, backend, tmp_path / "c1", roots=False)
     monkeypatch.setattr(shard_cache, "SPLIT_ABOVE_BYTES", 0)
+    monkeypatch.setattr(index_module, "SPLIT_IN_BACKGROUND", False)
     split = answer([CONDA_FORGE], specs, backend, tmp_path / "c2", roots=True)
     sharded = answer([sharded_conda_forge], specs, backend, tmp_path / "c3", roots=True)
     assert whole and split == whole
@@ -266,3 +271,23 @@ def test_a_remote_monolithic_channel_goes_through_the_shard_cache(
         repo = next(r for r in index.repos if r.subdir == "linux-64")
         assert "shard-cache" in str(repo.path)  # a subset of the split cached file
         assert answer([served.url], ["shout"], backend, tmp_path / "c1", roots=True) == whole
+
+
+def test_the_first_solve_leaves_the_split_to_a_background_process(tmp_path, monkeypatch):
+    """A solve finding no split reads the large file whole and starts a detached process
+    splitting it; a later solve reads the subset."""
+    import time
+
+    monkeypatch.setattr(shard_cache, "SPLIT_ABOVE_BYTES", 0)
+    channel = write_package_channel(tmp_path / "ch", "linux-64")
+    source = channel / "linux-64" / "repodata.json"
+    cache = tmp_path / "cache"
+    first = load_index([channel], ["linux-64"], cache_dir=cache, roots=["greet"])
+    assert first.repos[0].path == source  # read whole
+    deadline = time.monotonic() + 60
+    while not shard_cache.split_ready(source, cache) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert shard_cache.split_ready(source, cache)
+    second = load_index([channel], ["linux-64"], cache_dir=cache, roots=["greet"])
+    assert second.repos[0].path != source
+    assert set(second.repos[0].sparse.package_names()) == {"greet", "libcolor"}
