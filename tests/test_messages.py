@@ -76,7 +76,7 @@ def test_the_real_report_has_no_line_repeated(env, engine_name):
 
 @needs_conda_forge
 def test_a_cut_report_says_how_to_see_the_rest(env, engine_name):
-    args = ("pytorch=2.4", "python=3.9")
+    args = ("jupyterlab", "python=3.8", "numpy>=2")
     cut = solve(env, engine_name, CONDA_FORGE, *args)
     assert cut.returncode == 1
     report = json.loads(solve(env, engine_name, CONDA_FORGE, *args, "--json").stdout)
