@@ -408,3 +408,37 @@ def test_reading_every_name_prefers_the_monolithic_file_where_there_is_one(tmp_p
         if repo.subdir == "linux-64"
     }
     assert names[served_only.url] == names[served_both.url] == {"greet", "libcolor", "shout"}
+
+
+def test_a_prefix_solves_the_same_on_sharded_and_monolithic_channels(tmp_path):
+    """Installed records and history are roots too: the answer against a prefix matches
+    the monolithic channel's, through the command line."""
+    from .channels import install_record
+
+    packages = [
+        *BUILT_PACKAGES,
+        ("other", "1.0", 0, [], 1_600_000_000_000),
+        ("other", "2.0", 0, [], 1_700_000_000_000),
+    ]
+    answers = []
+    for name, monolithic in (("mono", True), ("sharded", False)):
+        channel = write_sharded_channel(tmp_path / name, packages=packages, monolithic=True)
+        prefix = tmp_path / f"{name}-env"
+        install_record(prefix, channel, "linux-64", "libcolor-1.0-h0_0.tar.bz2")
+        install_record(prefix, channel, "linux-64", "greet-1.0-h0_0.tar.bz2", "greet")
+        # reached by nothing requested: only the prefix makes it a root
+        install_record(prefix, channel, "linux-64", "other-1.0-h0_0.tar.bz2", "other")
+        if not monolithic:
+            for subdir in ("linux-64", "noarch"):
+                (channel / subdir / "repodata.json").unlink()
+        argv = [sys.executable, "-m", "conda_solver_plus", "solve", "shout", "--update-all"]
+        argv += ["--prefix"]
+        argv += [str(prefix), "-c", str(channel), "--subdir", "linux-64", "--json"]
+        env = {**os.environ, "HOME": str(tmp_path), "CONDA_SOLVER_PLUS_CACHE": str(tmp_path)}
+        env.pop("CONDARC", None)
+        proc = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=ROOT)
+        assert proc.returncode == 0, proc.stderr
+        records = json.loads(proc.stdout)["records"]
+        answers.append(sorted((r["name"], r["version"]) for r in records))
+    assert answers[0] == answers[1]
+    assert ("shout", "0.1") in answers[0] and ("other", "2.0") in answers[0]
