@@ -1,19 +1,29 @@
 """
 The standalone command line: solve and explain without conda.
 
-``python -m conda_solver_plus solve SPEC... -c CHANNEL`` runs exactly the code path the
-conda plugin runs — prefix state, index, engine, conda's rules — and prints the final
-environment. It is the contract other tools and checks rely on:
+``conda-solver-plus solve SPEC... -c CHANNEL`` (or ``python -m conda_solver_plus``) runs
+exactly the code path the conda plugin runs — prefix state, index, engine, conda's rules —
+and prints the final environment. It is the contract other tools and checks rely on:
 
-- exit 0: the solution (``--json``: ``{"records": [...]}``);
+- **defaults are conda's**: every option conda also has takes its default from conda's
+  configuration (:mod:`conda_solver_plus.condarc`: ``.condarc`` files and ``CONDA_*``
+  variables), else from conda's own defaults — flexible channel priority, pip added to
+  python. ``--help`` shows each default and where it came from;
+- exit 0: the solution as ``conda list`` prints it, and for a solve against a prefix, a
+  lockfile or a removal conda's package plan (:mod:`conda_solver_plus.output`);
+  ``--json``: ``{"records": [...], "transaction": {...}}``;
 - exit 1: the request cannot be met; a readable explanation on stderr (``--json``: an
   ``{"error": {"type", "message", ...}}`` object on stdout);
-- exit 2: bad input (missing channel, malformed repodata, invalid spec): one line on
-  stderr naming the file or spec, never a traceback.
+- exit 2: bad input (missing channel, malformed repodata, invalid spec, a ``.condarc``
+  conda would refuse): one line on stderr naming the file or spec, never a traceback;
+- results on stdout, diagnostics on stderr; a progress bar on stderr while repodata is
+  fetched or a cache built, only on a terminal and never with ``--json`` or ``-q``
+  (:mod:`conda_solver_plus.progress`).
 
 ``explain`` takes the same arguments and prints where every spec handed to the engine came
-from and how the solve loop changed it, and why each record of the result is there;
-``why NAME`` (same arguments after the name) prints the chain that brought ``NAME`` in.
+from and how the solve loop changed it, and why each record of the result is there (for a
+request that fails: the request's provenance, then the error); ``why NAME`` (same
+arguments after the name) prints the chain that brought ``NAME`` in.
 
 ``search SPEC``, ``depends SPEC [--tree]`` and ``whoneeds NAME`` query the channels without
 solving (:mod:`conda_solver_plus.query`).
