@@ -21,7 +21,8 @@ Layout under ``CACHE/shard-cache/``:
   channel priority, which need all names, not only the reached ones);
 - ``subsets/`` — the subset files, named by the hash of what they hold, and a small
   manifest per (sources, roots) request, so a repeated request finds its subsets with one
-  lookup and reads nothing else.
+  lookup and reads nothing else; those unused for two weeks are pruned
+  (:func:`prune_subsets`).
 
 **Invalidation.** The source key is the source's path plus its size, modification time
 (ns) and inode. Every writer of a repodata file (conda, py-rattler, ``conda index``,
@@ -60,6 +61,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from array import array
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -468,6 +470,9 @@ def cached_subsets(
                 log.warning("shard cache: %s is damaged, writing it again", path)
                 return None
             paths.append(path)
+        for path in [manifest, *paths]:  # in use: not pruned (prune_subsets)
+            if path is not None:
+                os.utime(path)
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return paths if len(paths) == len(keys) else None
@@ -485,6 +490,38 @@ def remember_subsets(
         for path in paths
     ]
     _write(cache_dir, manifest, json.dumps(entries).encode())
+    prune_subsets(cache_dir)
+
+
+#: subset files and manifests unused this long are removed (each request writes its own)
+PRUNE_AFTER_DAYS = 14
+
+
+def prune_subsets(cache_dir: Path, now: float | None = None) -> int:
+    """Remove subset files and manifests of both caches (``shard-cache/subsets``,
+    ``shards/subsets``) not used for :data:`PRUNE_AFTER_DAYS`; at most once a day. A
+    manifest hit touches its files, so only forgotten requests go. Returns how many
+    files were removed."""
+    now = time.time() if now is None else now
+    marker = _root(cache_dir) / "subsets" / ".pruned"
+    try:
+        if now - marker.stat().st_mtime < 86400:
+            return 0
+    except OSError:
+        pass
+    removed = 0
+    cutoff = now - PRUNE_AFTER_DAYS * 86400
+    for directory in (_root(cache_dir) / "subsets", cache_dir / "shards" / "subsets"):
+        for path in directory.glob("*.json"):
+            with contextlib.suppress(OSError):
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+    with contextlib.suppress(OSError):
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+        os.utime(marker, (now, now))
+    return removed
 
 
 def _sha256_file(path: Path) -> str:

@@ -291,3 +291,23 @@ def test_the_first_solve_leaves_the_split_to_a_background_process(tmp_path, monk
     second = load_index([channel], ["linux-64"], cache_dir=cache, roots=["greet"])
     assert second.repos[0].path != source
     assert set(second.repos[0].sparse.package_names()) == {"greet", "libcolor"}
+
+
+def test_unused_subsets_are_pruned_and_used_ones_kept(tmp_path):
+    import os
+    import time
+
+    channel = write_package_channel(tmp_path / "ch", "linux-64")
+    source = channel / "linux-64" / "repodata.json"
+    cache = tmp_path / "cache"
+    old = shard_cache.subset_repodata(source, ["libcolor"], cache)
+    used = shard_cache.subset_repodata(source, ["shout"], cache)
+    weeks_ago = time.time() - 30 * 86400
+    for path in (cache / "shard-cache" / "subsets").glob("*.json"):
+        os.utime(path, (weeks_ago, weeks_ago))
+    assert shard_cache.subset_repodata(source, ["shout"], cache) == used  # touches them
+    removed = shard_cache.prune_subsets(cache, now=time.time() + 86401)
+    assert removed == 2  # libcolor's subset and manifest
+    assert not old.exists() and used.exists()
+    assert shard_cache.prune_subsets(cache, now=time.time() + 86402) == 0  # once a day
+    assert shard_cache.subset_repodata(source, ["libcolor"], cache).exists()  # made again
