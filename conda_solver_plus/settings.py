@@ -32,7 +32,14 @@ import it) and does not import conda: the conda adapter reads the ``.condarc`` k
 conda's ``context`` (:func:`conda_solver_plus.conda.solver.condarc_values`) and hands
 them here as a plain mapping. conda's own settings (``channel_priority``,
 ``add_pip_as_python_dependency``, ``exclude_newer``...) stay conda's: the adapter reads
-them from ``context`` and puts them into the same :class:`Settings`.
+them from ``context`` and puts them into the same :class:`Settings`. The standalone CLI,
+which has no ``context``, reads the same ``.condarc`` files and ``CONDA_*`` variables with
+conda's rules through :mod:`conda_solver_plus.condarc` (whose raw mapping also carries the
+``plus_*`` keys here) and uses them as the defaults of its options.
+
+The :class:`Settings` defaults below (strict priority, no pip) are the library's, for a
+caller that builds the settings itself; both front ends always pass conda's values
+(flexible priority and pip unless configured otherwise).
 
 ``CONDA_OVERRIDE_*`` (virtual packages) is not read here: those variables are conda's,
 and :mod:`conda_solver_plus.virtual` mirrors conda's own rule for them.
