@@ -498,3 +498,26 @@ def test_patched_depends_reach_the_installed_record_through_conda(patched, tmp_p
     args[3] = "b=1"
     code, answer, stderr = run_conda(tmp_path, *args, solver="plus", engine=engine_name)
     assert code == 0, (answer, stderr)
+
+
+def test_patched_depends_reach_the_installed_record_through_the_cli(
+    patched, tmp_path, engine_name
+):
+    """The standalone CLI reads the prefix itself (``--prefix``) and gets the same rule:
+    ``solve b=2`` cannot be met (exit 1); ``solve b`` keeps b 1.0."""
+    channel, prefix = patched
+    argv = [sys.executable, "-m", "conda_solver_plus", "solve", "--prefix", str(prefix)]
+    argv += ["-c", str(channel), "--subdir", ARCH, "--backend", engine_name, "--json"]
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+
+    def run(spec: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [*argv, spec], capture_output=True, text=True, env=env, cwd=REPO_ROOT, timeout=300
+        )
+
+    refused = run("b=2")
+    assert refused.returncode == 1, (refused.stdout, refused.stderr)
+    kept = run("b")
+    assert kept.returncode == 0, kept.stderr
+    versions = {r["name"]: r["version"] for r in json.loads(kept.stdout)["records"]}
+    assert versions == {"a": "1.0", "b": "1.0"}
