@@ -97,6 +97,35 @@ def test_requested_specs_are_required_as_written():
     assert out.specs.reason("numpy") == "requested"
 
 
+def test_requested_names_tell_the_engine_what_the_user_asked_for():
+    """Classic maximises the versions of requested packages first (legacy features):
+    the names asked for by name reach the engine; a feature and the history do not, and
+    a removal asks for nothing."""
+    sis = state(["numpy >=1.26", "mkl@"], installed=[PYTHON], history=["python"])
+    request, _ = request_for(sis)
+    assert request.requested_names == {"numpy"}
+    removal = state(["numpy"], installed=[PYTHON, NUMPY], command="remove")
+    assert request_for(removal)[0].requested_names == frozenset()
+
+
+def test_installed_records_take_their_channels_patched_metadata(tmp_path):
+    """An installed record whose file its channel still serves is solved with the
+    channel's metadata (a repodata patch); the log says why."""
+    from conda_solver_plus.solving.installed import use_channel_metadata
+
+    patched = record("numpy", "1.26.4", "py311_0", depends=["python >=3.11,<3.12", "libfoo"])
+    index = channel_index(tmp_path, [PYTHON, patched])
+    installed = next(
+        r for r in index.repos[0].sparse.load_all_records() if r.name.normalized == "numpy"
+    )
+    stale = record("numpy", "1.26.4", "py311_0", depends=["python >=3.11,<3.12"])
+    sis = state([], installed=[stale])
+    assert stale.url == installed.url  # the same file of the same channel
+    assert use_channel_metadata(sis, index) == ["numpy"]
+    assert list(sis.installed["numpy"].depends) == list(installed.depends)
+    assert "current metadata" in (sis.installed.reason("numpy") or "")
+
+
 def test_history_spec_is_kept_and_its_record_preferred():
     request, out = request_for(
         state(installed=[PYTHON, NUMPY], history=["numpy 1.26.*"], requested=["pandas"])

@@ -104,11 +104,11 @@ def build_request(
 
 
 def _requested_names(sis: SolverInputState) -> frozenset[str]:
-    """The packages an install asks for by name (not a removal, a glob or a feature):
-    classic maximises their versions first (see :mod:`conda_solver_plus.features`)."""
+    """The packages an install asks for (not a removal, not a feature): classic
+    maximises their versions first (see :mod:`conda_solver_plus.features`)."""
     if sis.is_removing:
         return frozenset()
-    return frozenset(n for n in sis.requested if "*" not in n and feature_of(n) is None)
+    return frozenset(name for name in sis.requested if feature_of(name) is None)
 
 
 def _engine_cutoff(options: SolveOptions) -> datetime.datetime | None:
