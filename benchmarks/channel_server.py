@@ -52,6 +52,10 @@ class Traffic:
 def handler(root: Path, traffic: Traffic) -> type[SimpleHTTPRequestHandler]:
     class Handler(SimpleHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as real hosts
+        #: headers and body go out in two writes; with Nagle's algorithm on, the body
+        #: waits for the client's delayed ACK of the headers: 40 ms per request on
+        #: loopback, which no real host adds
+        disable_nagle_algorithm = True
 
         def __init__(self, *args, **kwargs):
             super().__init__(*args, directory=str(root), **kwargs)

@@ -60,7 +60,7 @@ import logging
 import sqlite3
 import struct
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -72,11 +72,12 @@ from ..index import ChannelRef, SubdirRepo, write_cache_file
 from ..records import dependency_name
 from ..records import dependency_names as record_dependency_names
 from ..shards import (
+    MAX_SHARD_INDEX_BYTES,
     SHARD_INDEX_FILENAME,
     DamagedData,
-    ShardIndex,
+    Shard,
     parse_shard,
-    parse_shard_index,
+    zstd_decompress,
 )
 
 log = logging.getLogger(f"conda.{__name__}")
@@ -131,24 +132,41 @@ class NameLookup:
             raise ValueError("truncated")
 
     @classmethod
-    def build(cls, index: ShardIndex) -> bytes:
-        """The lookup file for a parsed shard index."""
-        names = sorted(index.shards)
+    def build(cls, index_bytes: bytes) -> bytes:
+        """The lookup file for the bytes of a shard index; :class:`DamagedData` when they
+        are not one. (Read straight from msgpack: a parsed
+        :class:`~conda_solver_plus.shards.ShardIndex` would hex 87k hashes only for them
+        to be turned back into bytes here.)"""
+        import msgpack
+
+        raw = zstd_decompress(index_bytes, MAX_SHARD_INDEX_BYTES)
+        try:
+            index = msgpack.unpackb(raw)
+        except Exception as exc:
+            raise DamagedData(f"not msgpack ({exc})") from None
+        shards = index.get("shards") if isinstance(index, dict) else None
+        if not isinstance(shards, dict):
+            raise DamagedData("not a shard index (no 'shards' map)")
+        names = sorted(shards)
+        hashes = [shards[name] for name in names]
+        if not all(isinstance(h, bytes) and len(h) == 32 for h in hashes):
+            raise DamagedData("a shard entry is not a 32-byte sha256")
         encoded = [name.encode() for name in names]
         offsets = [0]
         for name in encoded:
             offsets.append(offsets[-1] + len(name))
-        info = json.dumps(
-            {key: value for key, value in index.info.items() if isinstance(value, str)}
+        info = index.get("info") if isinstance(index.get("info"), dict) else {}
+        info_json = json.dumps(
+            {key: value for key, value in info.items() if isinstance(value, str)}
         ).encode()
         body = b"".join(
             [
                 cls.MAGIC,
-                struct.pack("<II", len(names), len(info)),
-                info,
+                struct.pack("<II", len(names), len(info_json)),
+                info_json,
                 struct.pack(f"<{len(offsets)}I", *offsets),
                 *encoded,
-                *(bytes.fromhex(index.shards[name]) for name in names),
+                *hashes,
             ]
         )
         return body + hashlib.sha256(body).digest()
@@ -207,7 +225,7 @@ class ShardedSubdir:
         except (OSError, ValueError) as exc:  # damaged since it was built: build again
             log.debug("rebuilding %s: %s", self.lookup_path, exc)
         try:
-            data = NameLookup.build(parse_shard_index(self.index_path.read_bytes()))
+            data = NameLookup.build(self.index_path.read_bytes())
         except (OSError, ValueError) as exc:
             raise ShardsUnavailable(
                 f"conda's cached shard index {self.index_path} for {self.label} cannot be "
@@ -255,7 +273,7 @@ def lookup_path(cache_dir: Path, identity: str) -> Path:
 def build_lookup(index_path: Path, target: Path, cache_dir: Path) -> None:
     """Write the :class:`NameLookup` of the cached index at ``index_path`` (once per
     index version); ``ValueError`` when the index is damaged."""
-    data = NameLookup.build(parse_shard_index(index_path.read_bytes()))
+    data = NameLookup.build(index_path.read_bytes())
     write_cache_file(cache_dir, target, data)
 
 
@@ -333,7 +351,13 @@ def dependency_names(shard: dict[str, Any], names: dict[str, str]) -> set[str]:
 class Traversal:
     """The shards a request reaches: from the root names, every name a reached record
     depends on, in every sharded subdir that has it (conda's rule: a name is looked up
-    in all channels, priority is the solver's business)."""
+    in all channels, priority is the solver's business).
+
+    The walk is *pipelined*, as conda's own: a shard's dependencies are looked up the
+    moment it arrives, and their shards requested while others are still in flight, so a
+    cold walk waits about one round trip per dependency level of the slowest chain, not
+    one per level for all of them. Cached shards (conda's ``repodata_shards.db``) are read
+    in one query per batch of new names."""
 
     subdirs: list[ShardedSubdir]
     store: ShardStore
@@ -342,25 +366,70 @@ class Traversal:
     #: the channel subdirs without shards (:class:`WholeRepo`, :class:`SplitFile`): their
     #: records lead to names the sharded subdirs may have, and the other way round
     others: Sequence[OtherSource] = ()
-    #: per sharded subdir: name -> decoded shard
-    reached: list[dict[str, dict[str, Any]]] = field(default_factory=list)
+    #: per sharded subdir: name -> parsed shard
+    reached: list[dict[str, Shard]] = field(default_factory=list)
     #: per other source: the names reached there
     others_reached: list[set[str]] = field(default_factory=list)
     seen: set[str] = field(default_factory=set)
     _spec_names: dict[str, str] = field(default_factory=dict)
+    #: shard URL -> (subdir position, name) of every shard asked for
+    _wanted: dict[str, tuple[int, str]] = field(default_factory=dict)
+    #: offline: shards conda's cache lacks (URL -> damaged in the cache?)
+    _missing: dict[str, bool] = field(default_factory=dict)
+    _fetched: list[tuple[str, str, bytes]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.reached = [{} for _ in self.subdirs]
         self.others_reached = [set() for _ in self.others]
 
     def run(self, roots: Iterable[str]) -> None:
-        """Visit ``roots`` and everything they reach, level by level (the shards of one
-        level are fetched together)."""
-        level = set(roots) - self.seen
-        while level:
-            self.seen |= level
-            mentioned = self._visit(level) | self._visit_others(level)
-            level = mentioned - self.seen
+        """Visit ``roots`` and everything they reach; fetched shards go into conda's
+        cache. Offline, a shard the cache lacks is :class:`ShardsNotCached`."""
+        new = set(roots) - self.seen
+        inflight: dict[Future[bytes], str] = {}
+        with ThreadPoolExecutor(max_workers=CONNECTIONS) as pool:
+            while new or inflight:
+                if new:
+                    self.seen |= new
+                    missing, mentioned = self._visit(new)
+                    for url in missing:
+                        position, _ = self._wanted[url]
+                        inflight[pool.submit(self.subdirs[position].get, url)] = url
+                    new = mentioned - self.seen
+                    continue
+                done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+                mentioned = set()
+                for future in done:
+                    url = inflight.pop(future)
+                    mentioned |= self._arrived(url, self._checked_download(url, future))
+                new = mentioned - self.seen
+        if self._fetched:
+            self.store.put_many(self._fetched)
+        if self._missing:
+            raise self._not_cached()
+
+    def _visit(self, names: set[str]) -> tuple[list[str], set[str]]:
+        """Look ``names`` up everywhere: the names their cached shards and the other
+        sources' records mention, and the shard URLs to fetch."""
+        mentioned = self._visit_others(names)
+        wanted = []
+        for position, sub in enumerate(self.subdirs):
+            for name in names:
+                url = sub.shard_url(name)
+                if url is not None:
+                    self._wanted[url] = (position, name)
+                    wanted.append(url)
+        cached = self.store.get_many(wanted) if wanted else {}
+        missing = []
+        for url in wanted:
+            blob = cached.get(url)
+            if blob is not None and shard_digest_ok(url, blob):
+                mentioned |= self._arrived(url, blob)
+            elif self.offline:
+                self._missing[url] = blob is not None
+            else:
+                missing.append(url)
+        return missing, mentioned
 
     def _visit_others(self, names: set[str]) -> set[str]:
         mentioned: set[str] = set()
@@ -372,75 +441,46 @@ class Traversal:
                     mentioned |= found
         return mentioned
 
-    def _visit(self, names: set[str]) -> set[str]:
-        wanted: dict[str, tuple[int, str]] = {}
-        for position, sub in enumerate(self.subdirs):
-            for name in names:
-                url = sub.shard_url(name)
-                if url is not None:
-                    wanted[url] = (position, name)
-        blobs = self._blobs(wanted)
-        mentioned: set[str] = set()
-        for url, (position, name) in wanted.items():
-            try:
-                shard = parse_shard(blobs[url], shard_digest(url))
-            except DamagedData as exc:
-                raise ShardsUnavailable(
-                    f"the shard of {name} from {self.subdirs[position].label} cannot be "
-                    f"read ({exc}); its bytes match their hash, so the channel serves a "
-                    "broken shard: tell the channel's maintainers"
-                ) from None
-            self.reached[position][name] = shard
-            mentioned |= dependency_names(shard, self._spec_names)
-            if self.add_pip and name == "python":
-                mentioned.add("pip")  # conda's add_pip_as_python_dependency
+    def _arrived(self, url: str, blob: bytes) -> set[str]:
+        """Parse one shard, keep it, and return the names its records depend on."""
+        position, name = self._wanted[url]
+        try:
+            shard = parse_shard(blob, shard_digest(url))
+        except DamagedData as exc:
+            raise ShardsUnavailable(
+                f"the shard of {name} from {self.subdirs[position].label} cannot be "
+                f"read ({exc}); its bytes match their hash, so the channel serves a "
+                "broken shard: tell the channel's maintainers"
+            ) from None
+        self.reached[position][name] = shard
+        mentioned = dependency_names(shard, self._spec_names)
+        if self.add_pip and name == "python":
+            mentioned.add("pip")  # conda's add_pip_as_python_dependency
         return mentioned
 
-    def _blobs(self, wanted: dict[str, tuple[int, str]]) -> dict[str, bytes]:
-        """The compressed shards of ``wanted`` from conda's cache, the missing or damaged
-        ones fetched (online) and stored."""
-        cached = self.store.get_many(list(wanted))
-        blobs = {url: blob for url, blob in cached.items() if shard_digest_ok(url, blob)}
-        missing = [url for url in wanted if url not in blobs]
-        if not missing:
-            return blobs
-        if self.offline:
-            raise self._not_cached(missing, wanted, damaged=set(cached) - set(blobs))
-        fetched = self._fetch(missing, wanted)
-        self.store.put_many((url, wanted[url][1], blob) for url, blob in fetched.items())
-        blobs.update(fetched)
-        return blobs
+    def _checked_download(self, url: str, future: Future[bytes]) -> bytes:
+        position, name = self._wanted[url]
+        sub = self.subdirs[position]
+        try:
+            blob = future.result()
+        except Exception as exc:
+            raise ShardsUnavailable(
+                f"cannot fetch the shard of {name} from {sub.label}: {exc}"
+            ) from exc
+        if not shard_digest_ok(url, blob):
+            raise ShardsUnavailable(
+                f"the shard of {name} from {sub.label} does not match its sha256 "
+                "(a truncated or altered download); try again, or tell the channel's "
+                "maintainers if it persists"
+            )
+        self._fetched.append((url, name, blob))
+        return blob
 
-    def _fetch(self, urls: list[str], wanted: dict[str, tuple[int, str]]) -> dict[str, bytes]:
-        def one(url: str) -> tuple[str, bytes]:
-            position, name = wanted[url]
-            sub = self.subdirs[position]
-            try:
-                blob = sub.get(url)
-            except Exception as exc:
-                raise ShardsUnavailable(
-                    f"cannot fetch the shard of {name} from {sub.label}: {exc}"
-                ) from exc
-            if not shard_digest_ok(url, blob):
-                raise ShardsUnavailable(
-                    f"the shard of {name} from {sub.label} does not match its sha256 "
-                    "(a truncated or altered download); try again, or tell the channel's "
-                    "maintainers if it persists"
-                )
-            return url, blob
-
-        if len(urls) == 1:
-            return dict([one(urls[0])])
-        with ThreadPoolExecutor(max_workers=min(CONNECTIONS, len(urls))) as pool:
-            return dict(pool.map(one, urls))
-
-    def _not_cached(
-        self, missing: list[str], wanted: dict[str, tuple[int, str]], damaged: set[str]
-    ) -> ShardsNotCached:
+    def _not_cached(self) -> ShardsNotCached:
         by_subdir: dict[str, list[str]] = {}
-        for url in missing:
-            position, name = wanted[url]
-            suffix = " (damaged)" if url in damaged else ""
+        for url, damaged in self._missing.items():
+            position, name = self._wanted[url]
+            suffix = " (damaged)" if damaged else ""
             by_subdir.setdefault(self.subdirs[position].label, []).append(name + suffix)
         lines = [f"  {label}: {', '.join(sorted(names))}" for label, names in by_subdir.items()]
         return ShardsNotCached(
