@@ -365,11 +365,11 @@ def _decompressed(source: Path, cache_dir: Path) -> Path:
 
 
 def open_sparse(
-    channel: ChannelRef, subdir: str, path: Path, source: Path | None = None
+    channel: ChannelRef, subdir: str, path: Path, source: Path | str | None = None
 ) -> SparseRepoData:
     """Open the repodata file ``path`` lazily for ``channel``/``subdir``; errors name
-    ``source`` (the channel's own file, when ``path`` was decompressed or derived from it),
-    defaulting to ``path`` itself."""
+    ``source`` (the channel's own file or URL, when ``path`` was decompressed or derived
+    from it), defaulting to ``path`` itself."""
     source = source or path
     try:
         sparse = SparseRepoData(channel.rattler_channel(), subdir, str(path))
@@ -891,7 +891,7 @@ def _subset_repo(entry: Entry, path: Path | None, cache_dir: Path) -> SubdirRepo
         assert isinstance(entry, SubdirRepo)
         return entry
     if isinstance(entry, ShardedSubdir):
-        sparse = open_sparse(entry.channel, entry.subdir, path, Path(entry.where))
+        sparse = open_sparse(entry.channel, entry.subdir, path, entry.where)
         listed = functools.partial(lambda source: source.names, entry)
         return SubdirRepo(entry.channel, entry.subdir, path, sparse, listed)
     source = _split_path(entry)

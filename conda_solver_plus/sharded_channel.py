@@ -33,6 +33,7 @@ import base64
 import concurrent.futures
 import functools
 import hashlib
+import http.client
 import json
 import logging
 import re
@@ -105,7 +106,7 @@ def _get(channel: ChannelRef, url: str, headers: dict[str, str] | None = None) -
             return _Response(response.status, response.read(), dict(response.headers))
     except urllib.error.HTTPError as exc:
         return _Response(exc.code, b"", dict(exc.headers or {}))
-    except (urllib.error.URLError, OSError) as exc:
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
         reason = getattr(exc, "reason", exc)
         raise InvalidInputError(
             f"channel {channel.given}",
@@ -397,6 +398,14 @@ def _remote_index(channel: ChannelRef, subdir: str, store: ShardStore, offline: 
         else:  # a server error: try the monolithic repodata now, shards again next time
             log.debug("shard index %s: HTTP %s", redact_url(url), response.status)
         raise NotSharded(url)
+    try:  # never cache what the server sent broken
+        parse_shard_index(response.body)
+    except DamagedData as exc:
+        raise InvalidInputError(
+            redact_url(url),
+            f"shard index of channel {channel.given} ({subdir}) is damaged as served ({exc})",
+            "try again later or report it to the channel's maintainers",
+        ) from None
     new_state = {
         "url": redact_url(url),
         "has_shards": True,

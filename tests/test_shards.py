@@ -442,3 +442,14 @@ def test_a_prefix_solves_the_same_on_sharded_and_monolithic_channels(tmp_path):
         answers.append(sorted((r["name"], r["version"]) for r in records))
     assert answers[0] == answers[1]
     assert ("shout", "0.1") in answers[0] and ("other", "2.0") in answers[0]
+
+
+def test_a_shard_index_served_broken_is_an_error_and_not_cached(tmp_path, backend):
+    channel = write_sharded_channel(tmp_path / "ch")
+    cache = tmp_path / "cache"
+    with serve_channel(channel) as served:
+        served.faults[f"linux-64/{SHARD_INDEX_FILENAME}"] = "truncate"
+        with pytest.raises(InvalidInputError, match="damaged as served"):
+            solve_names([served.url], ["shout"], backend, cache)
+        served.faults.clear()
+        assert solve_names([served.url], ["shout"], backend, cache)["greet"][0] == "2.0"
