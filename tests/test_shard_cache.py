@@ -311,3 +311,18 @@ def test_unused_subsets_are_pruned_and_used_ones_kept(tmp_path):
     assert not old.exists() and used.exists()
     assert shard_cache.prune_subsets(cache, now=time.time() + 86402) == 0  # once a day
     assert shard_cache.subset_repodata(source, ["libcolor"], cache).exists()  # made again
+
+
+@needs_shared
+def test_same_answers_with_a_whole_channel_before_a_sharded_one(
+    tmp_path, backend, sharded_conda_forge
+):
+    """The walk crosses channels: names reached through the (small, whole) pytorch
+    channel's records are read from the sharded conda-forge."""
+    pytorch = CONDA_FORGE.parent / "pytorch"
+    if not pytorch.is_dir():
+        pytest.skip(f"no {pytorch}")
+    specs = ["pytorch", "torchvision"]
+    whole = answer([pytorch, CONDA_FORGE], specs, backend, tmp_path / "c1", roots=False)
+    sharded = answer([pytorch, sharded_conda_forge], specs, backend, tmp_path / "c2", roots=True)
+    assert whole and sharded == whole
