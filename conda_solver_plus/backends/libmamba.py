@@ -15,8 +15,10 @@ this module translates:
   *constrains*, so a constraint never pulls its package in).
 - channel order becomes repo priorities: strict priority makes libsolv ignore a name's
   candidates in every repo below the first that has it; flexible keeps them as fallbacks;
-  disabled gives every channel the same priority. The members of a multichannel share
-  one priority (:meth:`~conda_solver_plus.index.Index.priority_tiers`).
+  disabled gives every channel the same priority (the order of channels then breaks a
+  version tie through the build numbers the core's channel-order transform derives,
+  :mod:`conda_solver_plus.solving.priority`). The members of a multichannel share one
+  priority (:meth:`~conda_solver_plus.index.Index.priority_tiers`).
 
 libsolv keeps installed packages that nothing needs any more; resolvo drops them. To give
 the same answer, the final environment is the part of libsolv's result reachable from the
