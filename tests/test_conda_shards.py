@@ -197,10 +197,7 @@ def conda(
     for channel in channels:
         cmd += ["-c", channel]
     proc = subprocess.run(cmd, env=environment, capture_output=True, text=True, timeout=300)
-    try:
-        payload = json.loads(proc.stdout)
-    except json.JSONDecodeError:
-        payload = {}
+    payload = result_document(proc.stdout)
     actions = payload.get("actions", {})
 
     def packages(key: str) -> frozenset[Package]:
@@ -212,6 +209,17 @@ def conda(
     error = payload if "exception_name" in payload else {}
     output = f"{' '.join(cmd)}\n{proc.stdout}\n{proc.stderr}"
     return Answer(proc.returncode, packages("LINK"), packages("UNLINK"), error, output)
+
+
+def result_document(stdout: str) -> dict:
+    """conda's ``--json`` result: the last document, after the progress records conda's
+    JSON reporters print before it (the first split of a large file reports progress)."""
+    text = stdout.replace("\0", "")
+    start = 0 if text.startswith("{\n") else text.rfind("\n{\n") + 1
+    try:
+        return json.loads(text[start:])
+    except json.JSONDecodeError:
+        return {}
 
 
 def ok(answer: Answer) -> Answer:
@@ -361,6 +369,37 @@ def test_a_corrupt_shard_is_never_read(tmp_path: Path, engine_name: str) -> None
         broken = conda(fresh, engine_name, "greet", channels=[url])
     assert broken.code != 0
     assert "does not match its sha256" in broken.error.get("message", ""), broken.output
+
+
+def test_a_large_monolithic_channel_goes_through_the_local_shard_cache(
+    tmp_path: Path, engine_name: str
+) -> None:
+    """A channel without shards whose repodata.json is large (8 MiB and more: filler
+    packages nothing depends on) is split once into plus's cache; the answer is the one
+    the same packages give in a small channel."""
+    records = greet_records()
+    small_root = write_channel(tmp_path / "www" / "small", {"linux-64": records})
+    count = 9000
+    filler = dict(
+        repodata_entry(
+            f"filler-{n}",
+            "1.0",
+            "linux-64",
+            [f"filler-{(n + k) % count} >=1.0" for k in range(1, 41)],
+        )
+        for n in range(count)
+    )
+    write_channel(tmp_path / "www" / "large", {"linux-64": {**records, **filler}})
+    large = tmp_path / "www" / "large" / "linux-64" / "repodata.json"
+    assert large.stat().st_size >= 8 * 2**20 and small_root.is_dir()
+    with serve(tmp_path / "www") as server:
+        expected = ok(conda(tmp_path, engine_name, "shout", channels=[server.url("small")]))
+        first = ok(conda(tmp_path, engine_name, "shout", channels=[server.url("large")]))
+        again = ok(conda(tmp_path, engine_name, "shout", channels=[server.url("large")]))
+    assert {p[:3] for p in first.link} == {p[:3] for p in expected.link}
+    assert again.link == first.link
+    splits = [p for p in (tmp_path / "plus-cache" / "shard-cache").iterdir() if p.is_dir()]
+    assert any((split / "names").is_file() for split in splits), splits
 
 
 @pytest.mark.parametrize("shards", [True, False], ids=["shards", "monolithic"])

@@ -57,14 +57,13 @@ import fnmatch
 import hashlib
 import json
 import logging
-import sqlite3
 import struct
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 from .. import shard_cache
@@ -79,6 +78,9 @@ from ..shards import (
     parse_shard,
     zstd_decompress,
 )
+
+if TYPE_CHECKING:
+    import sqlite3
 
 log = logging.getLogger(f"conda.{__name__}")
 
@@ -289,6 +291,8 @@ class ShardStore:
         self._conn: sqlite3.Connection | None = None
 
     def _connection(self) -> sqlite3.Connection:
+        import sqlite3  # only when shards are read: a repeated request never opens it
+
         if self._conn is None:
             conn = sqlite3.connect(self.path.as_uri(), uri=True, timeout=30.0)
             with conn:
@@ -401,7 +405,7 @@ class Traversal:
                 mentioned = set()
                 for future in done:
                     url = inflight.pop(future)
-                    mentioned |= self._arrived(url, self._checked_download(url, future))
+                    mentioned |= self._arrived(url, self._checked_download(url, future)) or set()
                 new = mentioned - self.seen
         if self._fetched:
             self.store.put_many(self._fetched)
@@ -423,8 +427,9 @@ class Traversal:
         missing = []
         for url in wanted:
             blob = cached.get(url)
-            if blob is not None and shard_digest_ok(url, blob):
-                mentioned |= self._arrived(url, blob)
+            found = None if blob is None else self._arrived(url, blob, cached=True)
+            if found is not None:
+                mentioned |= found
             elif self.offline:
                 self._missing[url] = blob is not None
             else:
@@ -441,12 +446,16 @@ class Traversal:
                     mentioned |= found
         return mentioned
 
-    def _arrived(self, url: str, blob: bytes) -> set[str]:
-        """Parse one shard, keep it, and return the names its records depend on."""
+    def _arrived(self, url: str, blob: bytes, cached: bool = False) -> set[str] | None:
+        """Parse one shard (checking its hash), keep it, and return the names its records
+        depend on; ``None`` for a damaged copy from the cache (fetched again)."""
         position, name = self._wanted[url]
         try:
             shard = parse_shard(blob, shard_digest(url))
         except DamagedData as exc:
+            if cached:
+                log.debug("conda's cached shard %s is damaged: %s", url, exc)
+                return None
             raise ShardsUnavailable(
                 f"the shard of {name} from {self.subdirs[position].label} cannot be "
                 f"read ({exc}); its bytes match their hash, so the channel serves a "
