@@ -11,9 +11,10 @@ any other, so results are the same as on the monolithic file.
 
 Layout under ``CACHE/shard-cache/``:
 
-- ``<source key>/pack`` — for every name, the JSON text of its entries (``"FILE": {...}``,
-  comma-joined, the ``packages`` group then ``packages.conda``) back to back, so a subset
-  is written by concatenating byte ranges, without parsing a record;
+- ``<source key>/pack`` — for every name, the JSON text of its entries (``"FILE": {...}``
+  exactly as the source wrote them, comma-joined, the ``packages`` group then
+  ``packages.conda``) back to back, so a subset is written by concatenating byte ranges,
+  without parsing a record;
 - ``<source key>/index.msgpack`` — per name (parallel arrays): offset, lengths, a digest
   of its bytes and the names its records depend on (all the walk,
   :func:`conda_solver_plus.shards.walk`, needs); the source's ``info``; the pack's size;
@@ -57,13 +58,14 @@ import json
 import logging
 import mmap
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from array import array
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -147,20 +149,100 @@ def _locked(path: Path) -> Iterator[None]:
 # --- splitting -------------------------------------------------------------------------
 
 
-def _entries_json(records: Mapping[str, Any]) -> bytes:
-    """``"FILE": {...},"FILE": {...}`` — the inside of a repodata group object."""
-    if not records:
-        return b""
-    return json.dumps(records, separators=(",", ":"), ensure_ascii=False).encode()[1:-1]
+_DECODER = json.JSONDecoder()
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
 
 
-def _split(source_json: Path, target: Path) -> None:
-    """Split ``source_json`` into the directory ``target`` (which must not exist yet)."""
+def _skip(text: str, pos: int) -> int:
+    match = _WHITESPACE.match(text, pos)
+    return match.end() if match else pos
+
+
+def _expect(text: str, pos: int, char: str) -> int:
+    pos = _skip(text, pos)
+    if text[pos : pos + 1] != char:
+        raise ValueError(f"expected {char!r} at character {pos}")
+    return pos + 1
+
+
+def _object(text: str, pos: int, member: Callable[[str, int, int, int], int]) -> int:
+    """Walk the JSON object at ``pos``: ``member(key, key_start, key_end, value_start)``
+    handles each member and returns where its value ends. Returns where the object ends."""
+    pos = _skip(text, _expect(text, pos, "{"))
+    if text[pos : pos + 1] == "}":
+        return pos + 1
+    while True:
+        key, key_end = _DECODER.raw_decode(text, pos)
+        if not isinstance(key, str):
+            raise ValueError(f"expected a key at character {pos}")
+        value_start = _skip(text, _expect(text, key_end, ":"))
+        pos = _skip(text, member(key, pos, key_end, value_start))
+        if text[pos : pos + 1] == ",":
+            pos = _skip(text, pos + 1)
+        elif text[pos : pos + 1] == "}":
+            return pos + 1
+        else:
+            raise ValueError(f"expected ',' or '}}' at character {pos}")
+
+
+@dataclass
+class _Scanned:
+    """A repodata document scanned record by record: for each package name, where the
+    text of its entries is (per group) and the names its records depend on."""
+
+    text: str
+    head: dict[str, Any]
+    #: name -> ([(key_start, key_end, value_start, value_end)] per group, dependency names)
+    names: dict[str, tuple[list[list[tuple[int, int, int, int]]], set[str]]]
+
+    def chunk(self, spans: list[tuple[int, int, int, int]]) -> bytes:
+        """``"FILE":{...},"FILE":{...}`` — the entries' own text, as the source wrote it."""
+        text = self.text
+        return ",".join(f"{text[a:b]}:{text[c:d]}" for a, b, c, d in spans).encode()
+
+
+def _scan(text: str) -> _Scanned:
+    """Scan a repodata document without building it: each record is decoded on its own
+    (for its name and depends) and then dropped, so a 166 MB file needs its text and a few
+    integers per record, not the ~1 GB of Python objects ``json.loads`` would make."""
+    scanned = _Scanned(text, {}, {})
+    dep_names: dict[str, str] = {}  # one parse per distinct depends string
+
+    def entry(group: int, key_start: int, key_end: int, value_start: int) -> int:
+        record, value_end = _DECODER.raw_decode(text, value_start)
+        name = str(record.get("name", "")).lower() if isinstance(record, dict) else ""
+        if name:
+            spans, deps = scanned.names.setdefault(name, ([[], []], set()))
+            spans[group].append((key_start, key_end, value_start, value_end))
+            for dep in record.get("depends") or ():
+                dep_name = dep_names.get(dep)
+                if dep_name is None:
+                    dep_name = dep_names[dep] = dependency_name(dep)
+                if dep_name and not dep_name.startswith("__"):
+                    deps.add(dep_name)
+        return value_end
+
+    def top(key: str, _key_start: int, _key_end: int, value_start: int) -> int:
+        if key in GROUPS and text[value_start : value_start + 1] == "{":
+            group = GROUPS.index(key)
+            return _object(text, value_start, lambda *at: entry(group, *at[1:]))
+        value, value_end = _DECODER.raw_decode(text, value_start)
+        if key != "removed":
+            scanned.head[key] = value
+        return value_end
+
+    end = _skip(text, _object(text, 0, top))
+    if end != len(text):
+        raise ValueError(f"extra data at character {end}")
+    return scanned
+
+
+def _read_scanned(source_json: Path) -> _Scanned:
+    """Read and scan ``source_json``; it must not change meanwhile."""
     before = source_json.stat()
-    raw = source_json.read_bytes()
     try:
-        repodata = json.loads(raw)
-    except ValueError as exc:
+        scanned = _scan(source_json.read_bytes().decode("utf-8"))
+    except (ValueError, AttributeError) as exc:  # JSON and UTF-8 errors are ValueErrors
         raise InvalidInputError(
             str(source_json),
             f"not valid repodata JSON ({exc})",
@@ -169,47 +251,38 @@ def _split(source_json: Path, target: Path) -> None:
     after = source_json.stat()
     if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns):
         raise DamagedCache(f"{source_json} changed while it was read")
-    del raw
-    by_name: dict[str, dict[str, dict[str, Any]]] = {}
-    for group in GROUPS:
-        for fn, record in (repodata.get(group) or {}).items():
-            name = str(record.get("name", "")).lower()
-            if not name:
-                continue
-            by_name.setdefault(name, {"packages": {}, "packages.conda": {}})[group][fn] = record
-    dep_names: dict[str, str] = {}  # one parse per distinct depends string
-    names = sorted(by_name)
+    return scanned
+
+
+def _split(source_json: Path, target: Path) -> None:
+    """Split ``source_json`` into the directory ``target`` (which must not exist yet)."""
+    scanned = _read_scanned(source_json)
+    names = sorted(scanned.names)
     offsets, firsts, seconds = array("q"), array("q"), array("q")
     digests, deps_text = bytearray(), []
-    pack = bytearray()
-    with progress.task(f"Splitting {source_json} by package name", total=len(names)) as step:
+    pack_size = 0
+    target.mkdir(parents=True)
+    with (
+        progress.task(f"Splitting {source_json} by package name", total=len(names)) as step,
+        open(target / "pack", "wb") as pack,  # written as it goes: the text is in memory
+    ):
         for name in names:
-            groups = by_name[name]
-            chunks = [_entries_json(groups[group]) for group in GROUPS]
-            deps: set[str] = set()
-            for group in GROUPS:
-                for record in groups[group].values():
-                    for dep in record.get("depends") or ():
-                        dep_name = dep_names.get(dep)
-                        if dep_name is None:
-                            dep_name = dep_names[dep] = dependency_name(dep)
-                        if dep_name and not dep_name.startswith("__"):
-                            deps.add(dep_name)
-            deps.discard(name)
-            offsets.append(len(pack))
+            spans, deps = scanned.names[name]
+            chunks = [scanned.chunk(group) for group in spans]
+            offsets.append(pack_size)
             firsts.append(len(chunks[0]))
             seconds.append(len(chunks[1]))
             digests += bytes.fromhex(_digest(*chunks, size=8))
-            deps_text.append(" ".join(sorted(deps)))
-            pack += chunks[0] + chunks[1]
+            deps_text.append(" ".join(sorted(deps - {name})))
+            pack.write(chunks[0] + chunks[1])
+            pack_size += len(chunks[0]) + len(chunks[1])
             step(1)
-    head = {key: value for key, value in repodata.items() if key not in (*GROUPS, "removed")}
     # parallel arrays rather than one map of lists: unpacking 87k names must stay far below
     # the solve's own time, and msgpack's cost is per object
     index = {
         "version": FORMAT_VERSION,
-        "head": head,
-        "pack_size": len(pack),
+        "head": scanned.head,
+        "pack_size": pack_size,
         "names": names,
         "deps": deps_text,
         "offsets": offsets.tobytes(),
@@ -217,8 +290,6 @@ def _split(source_json: Path, target: Path) -> None:
         "seconds": seconds.tobytes(),
         "digests": bytes(digests),
     }
-    target.mkdir(parents=True)
-    (target / "pack").write_bytes(pack)
     (target / "names").write_text("\n".join(names))
     (target / "index.msgpack").write_bytes(msgpack.packb(index, use_bin_type=True))
 

@@ -326,3 +326,43 @@ def test_same_answers_with_a_whole_channel_before_a_sharded_one(
     whole = answer([pytorch, CONDA_FORGE], specs, backend, tmp_path / "c1", roots=False)
     sharded = answer([pytorch, sharded_conda_forge], specs, backend, tmp_path / "c2", roots=True)
     assert whole and sharded == whole
+
+
+def test_the_scanner_keeps_records_exactly_whatever_the_layout(tmp_path):
+    """Indented JSON, non-ASCII text, a ``removed`` list and ``info`` after the records:
+    the subset's records are the source's, and its head is the source's head."""
+    from .channels import repodata_entry
+
+    packages = dict(
+        [
+            repodata_entry("a", "1.0", "linux-64", ["b >=1"]),
+            repodata_entry("b", "1.0", "linux-64"),
+            repodata_entry("c", "1.0", "linux-64"),
+        ]
+    )
+    packages["a-1.0-0.tar.bz2"]["license"] = "Lizenz für Ärger ✓"
+    conda = dict([repodata_entry("b", "2.0", "linux-64", extension=".conda")])
+    document = {
+        "packages": packages,
+        "packages.conda": conda,
+        "removed": ["x-1-0.tar.bz2"],
+        "info": {"subdir": "linux-64"},
+        "repodata_version": 1,
+    }
+    source = tmp_path / "repodata.json"
+    source.write_text(json.dumps(document, indent=3, ensure_ascii=False), encoding="utf-8")
+    subset = json.loads(shard_cache.subset_repodata(source, ["a"], tmp_path / "c").read_text())
+    assert subset["packages"] == {k: packages[k] for k in ("a-1.0-0.tar.bz2", "b-1.0-0.tar.bz2")}
+    assert subset["packages.conda"] == conda
+    assert subset["info"] == {"subdir": "linux-64"} and "removed" not in subset
+
+
+@pytest.mark.parametrize("text", ['{"packages": {"a-1-0.tar.bz2": {"name": "a"', "[]", "{} x"])
+def test_a_source_that_is_not_repodata_json_is_one_clear_error(tmp_path, text):
+    from conda_solver_plus.exceptions import InvalidInputError
+
+    source = tmp_path / "repodata.json"
+    source.write_text(text)
+    with pytest.raises(InvalidInputError, match="not valid repodata JSON") as caught:
+        shard_cache.subset_repodata(source, ["a"], tmp_path / "c")
+    assert str(source) in str(caught.value)
