@@ -58,14 +58,13 @@ import json
 import logging
 import mmap
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from array import array
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,8 +73,7 @@ import msgpack
 
 from . import progress
 from .exceptions import InvalidInputError
-from .records import dependency_name
-from .shards import GROUPS, DamagedData, walk
+from .shards import GROUPS, DamagedData, ScannedRepodata, scan_repodata, walk
 
 log = logging.getLogger(__name__)
 
@@ -149,99 +147,11 @@ def _locked(path: Path) -> Iterator[None]:
 # --- splitting -------------------------------------------------------------------------
 
 
-_DECODER = json.JSONDecoder()
-_WHITESPACE = re.compile(r"[ \t\n\r]*")
-
-
-def _skip(text: str, pos: int) -> int:
-    match = _WHITESPACE.match(text, pos)
-    return match.end() if match else pos
-
-
-def _expect(text: str, pos: int, char: str) -> int:
-    pos = _skip(text, pos)
-    if text[pos : pos + 1] != char:
-        raise ValueError(f"expected {char!r} at character {pos}")
-    return pos + 1
-
-
-def _object(text: str, pos: int, member: Callable[[str, int, int, int], int]) -> int:
-    """Walk the JSON object at ``pos``: ``member(key, key_start, key_end, value_start)``
-    handles each member and returns where its value ends. Returns where the object ends."""
-    pos = _skip(text, _expect(text, pos, "{"))
-    if text[pos : pos + 1] == "}":
-        return pos + 1
-    while True:
-        key, key_end = _DECODER.raw_decode(text, pos)
-        if not isinstance(key, str):
-            raise ValueError(f"expected a key at character {pos}")
-        value_start = _skip(text, _expect(text, key_end, ":"))
-        pos = _skip(text, member(key, pos, key_end, value_start))
-        if text[pos : pos + 1] == ",":
-            pos = _skip(text, pos + 1)
-        elif text[pos : pos + 1] == "}":
-            return pos + 1
-        else:
-            raise ValueError(f"expected ',' or '}}' at character {pos}")
-
-
-@dataclass
-class _Scanned:
-    """A repodata document scanned record by record: for each package name, where the
-    text of its entries is (per group) and the names its records depend on."""
-
-    text: str
-    head: dict[str, Any]
-    #: name -> ([(key_start, key_end, value_start, value_end)] per group, dependency names)
-    names: dict[str, tuple[list[list[tuple[int, int, int, int]]], set[str]]]
-
-    def chunk(self, spans: list[tuple[int, int, int, int]]) -> bytes:
-        """``"FILE":{...},"FILE":{...}`` — the entries' own text, as the source wrote it."""
-        text = self.text
-        return ",".join(f"{text[a:b]}:{text[c:d]}" for a, b, c, d in spans).encode()
-
-
-def _scan(text: str) -> _Scanned:
-    """Scan a repodata document without building it: each record is decoded on its own
-    (for its name and depends) and then dropped, so a 166 MB file needs its text and a few
-    integers per record, not the ~1 GB of Python objects ``json.loads`` would make."""
-    scanned = _Scanned(text, {}, {})
-    dep_names: dict[str, str] = {}  # one parse per distinct depends string
-
-    def entry(group: int, key_start: int, key_end: int, value_start: int) -> int:
-        record, value_end = _DECODER.raw_decode(text, value_start)
-        name = str(record.get("name", "")).lower() if isinstance(record, dict) else ""
-        if name:
-            spans, deps = scanned.names.setdefault(name, ([[], []], set()))
-            spans[group].append((key_start, key_end, value_start, value_end))
-            for dep in record.get("depends") or ():
-                dep_name = dep_names.get(dep)
-                if dep_name is None:
-                    dep_name = dep_names[dep] = dependency_name(dep)
-                if dep_name and not dep_name.startswith("__"):
-                    deps.add(dep_name)
-        return value_end
-
-    def top(key: str, _key_start: int, _key_end: int, value_start: int) -> int:
-        if key in GROUPS and text[value_start : value_start + 1] == "{":
-            group = GROUPS.index(key)
-            return _object(text, value_start, lambda *at: entry(group, *at[1:]))
-        value, value_end = _DECODER.raw_decode(text, value_start)
-        if key != "removed":
-            scanned.head[key] = value
-        return value_end
-
-    end = _skip(text, _object(text, 0, top))
-    if end != len(text):
-        raise ValueError(f"extra data at character {end}")
-    return scanned
-
-
-def _read_scanned(source_json: Path) -> _Scanned:
+def _read_scanned(source_json: Path) -> ScannedRepodata:
     """Read and scan ``source_json``; it must not change meanwhile."""
     before = source_json.stat()
     try:
-        scanned = _scan(source_json.read_bytes().decode("utf-8"))
+        scanned = scan_repodata(source_json.read_bytes().decode("utf-8"))
     except (ValueError, AttributeError) as exc:  # JSON and UTF-8 errors are ValueErrors
         raise InvalidInputError(
             str(source_json),
