@@ -36,7 +36,7 @@ import pytest
 from conda_solver_plus.index import atomic_write
 from conda_solver_plus.shards import write_subdir_shards
 
-from .channels import BUILT_PACKAGES, repodata_entry
+from .channels import BUILT_PACKAGES, repodata_entry, serve_private_channel
 from .engines import require_module
 
 require_module("conda", "conda hands plus its sharded repodata")
@@ -258,6 +258,29 @@ def test_shards_only_channel(tmp_path: Path, engine_name: str) -> None:
     assert "/chan/linux-64/repodata_shards.msgpack.zst" in fetched
     assert any(path.startswith("/chan/linux-64/shards/") for path in fetched)
     assert not any(path.endswith("repodata.json") for path in fetched)
+
+
+def test_shards_only_local_channel(tmp_path: Path, engine_name: str) -> None:
+    """The same through a ``file://`` URL (conda's session reads local files)."""
+    channel = shards_only_channel(tmp_path / "chan")
+    answer = ok(conda(tmp_path, engine_name, "shout", channels=[channel.as_uri()]))
+    assert {name: version for name, (version, _) in answer.versions().items()} == {
+        "shout": "0.1",
+        "greet": "2.0",
+        "libcolor": "1.0",
+    }
+    assert not (channel / "linux-64" / "repodata.json").exists()
+
+
+def test_a_private_sharded_channel(tmp_path: Path, engine_name: str) -> None:
+    """A sharded channel behind an anaconda.org-style token: the index and the shards are
+    fetched with it (conda's session), and nothing conda prints carries it."""
+    channel = shards_only_channel(tmp_path / "private")
+    with serve_private_channel(channel, "tk-123-secret", "user", "pw") as private:
+        answer = ok(conda(tmp_path, engine_name, "shout", channels=[private.token_url]))
+    assert {p[0] for p in answer.link} == {"shout", "greet", "libcolor"}
+    assert private.served("repodata_shards.msgpack.zst") and private.served(".msgpack.zst")
+    assert "tk-123-secret" not in answer.output.split("\n", 1)[1]
 
 
 def test_sharded_and_monolithic_channels_with_strict_priority(

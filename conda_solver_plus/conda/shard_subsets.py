@@ -249,10 +249,14 @@ class ShardedSubdir:
 
     @cached_property
     def base_url(self) -> str:
-        """Where the packages are: ``info.base_url`` relative to the index, or the
-        channel subdir itself (empty)."""
+        """Where the packages are when not beside the index: ``info.base_url`` resolved
+        against the index's *clean* URL (a relative one must not carry the channel's
+        token into record URLs, which conda prints); empty for the channel subdir
+        itself."""
         base = self.lookup.info.get("base_url") or ""
-        return urljoin(self.index_url, base) if base else ""
+        here = f"{self.label}/"
+        joined = urljoin(f"{here}{SHARDS_FN}", base) if base else here
+        return "" if joined == here else joined
 
     def shard_url(self, name: str) -> str | None:
         digest = self.lookup.shard_hash(name)
