@@ -368,6 +368,12 @@ def test_offline_reads_conda_cache_and_names_what_is_missing(
     assert missing.error.get("exception_name") == "OfflineError", missing.output
     message = missing.error["message"]
     assert f"{url}/linux-64: shout" in message and "online" in message
+    for index in (tmp_path / "pkgs" / "cache").glob("*.msgpack.zst"):
+        index.unlink()  # conda's state still says the subdirs are sharded
+    shutil.rmtree(tmp_path / "plus-cache")
+    no_index = conda(tmp_path, engine_name, "greet", channels=[url], offline=True)
+    assert no_index.error.get("exception_name") == "OfflineError", no_index.output
+    assert "no shard index" in no_index.error["message"]
 
 
 def test_a_corrupt_shard_is_never_read(tmp_path: Path, engine_name: str) -> None:

@@ -685,6 +685,15 @@ def fetch_index(subdir_data: Any, *, offline: bool, refetch: bool = False) -> Pa
     if path.exists() and not refetch and (offline or not cache.stale()):
         return path
     if offline:
+        if cache.state.has_format("shards") == (True, None):
+            return None  # never asked: conda's monolithic cache (or nothing) it is
+        if cache.state.has_format("shards")[0]:
+            raise ShardsNotCached(
+                f"offline mode: conda's cache has no shard index for "
+                f"{subdir_data.url_w_subdir}, a sharded channel subdir; run the command "
+                "once online (without --offline) to cache it",
+                offline=True,
+            )
         return None
     url = f"{subdir_data.url_w_credentials}/{SHARDS_FN}"
     if _download_index(url, cache, conditional=path.exists() and not refetch):
