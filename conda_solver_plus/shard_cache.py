@@ -481,8 +481,10 @@ PRUNE_AFTER_DAYS = 14
 def prune_subsets(cache_dir: Path, now: float | None = None) -> int:
     """Remove subset files and manifests of both caches (``shard-cache/subsets``,
     ``shards/subsets``) not used for :data:`PRUNE_AFTER_DAYS`; at most once a day. A
-    manifest hit touches its files, so only forgotten requests go. Returns how many
-    files were removed."""
+    manifest hit touches its files, so only forgotten requests go. The libmamba engine's
+    ``solv/`` serializations that old go too: each subset gets one, and one whose subset
+    is gone is never read again (a live one is simply rebuilt, in milliseconds for a
+    subset). Returns how many files were removed."""
     now = time.time() if now is None else now
     marker = _root(cache_dir) / "subsets" / ".pruned"
     try:
@@ -492,8 +494,12 @@ def prune_subsets(cache_dir: Path, now: float | None = None) -> int:
         pass
     removed = 0
     cutoff = now - PRUNE_AFTER_DAYS * 86400
-    for directory in (_root(cache_dir) / "subsets", cache_dir / "shards" / "subsets"):
-        for path in directory.glob("*.json"):
+    for directory, pattern in (
+        (_root(cache_dir) / "subsets", "*.json"),
+        (cache_dir / "shards" / "subsets", "*.json"),
+        (cache_dir / "solv", "*.solv"),
+    ):
+        for path in directory.glob(pattern):
             with contextlib.suppress(OSError):
                 if path.stat().st_mtime < cutoff:
                     path.unlink()

@@ -303,11 +303,15 @@ def test_unused_subsets_are_pruned_and_used_ones_kept(tmp_path):
     old = shard_cache.subset_repodata(source, ["libcolor"], cache)
     used = shard_cache.subset_repodata(source, ["shout"], cache)
     weeks_ago = time.time() - 30 * 86400
-    for path in (cache / "shard-cache" / "subsets").glob("*.json"):
+    solv = cache / "solv" / "0123.solv"  # what the libmamba engine leaves per subset
+    solv.parent.mkdir()
+    solv.write_bytes(b"solv")
+    for path in [solv, *(cache / "shard-cache" / "subsets").glob("*.json")]:
         os.utime(path, (weeks_ago, weeks_ago))
     assert shard_cache.subset_repodata(source, ["shout"], cache) == used  # touches them
     removed = shard_cache.prune_subsets(cache, now=time.time() + 86401)
-    assert removed == 2  # libcolor's subset and manifest
+    assert removed == 3  # libcolor's subset and manifest, the old .solv
+    assert not solv.exists()
     assert not old.exists() and used.exists()
     assert shard_cache.prune_subsets(cache, now=time.time() + 86402) == 0  # once a day
     assert shard_cache.subset_repodata(source, ["libcolor"], cache).exists()  # made again
