@@ -482,9 +482,9 @@ def prune_subsets(cache_dir: Path, now: float | None = None) -> int:
     """Remove subset files and manifests of both caches (``shard-cache/subsets``,
     ``shards/subsets``) not used for :data:`PRUNE_AFTER_DAYS`; at most once a day. A
     manifest hit touches its files, so only forgotten requests go. The libmamba engine's
-    ``solv/`` serializations that old go too: each subset gets one, and one whose subset
-    is gone is never read again (a live one is simply rebuilt, in milliseconds for a
-    subset). Returns how many files were removed."""
+    ``solv/`` serializations written that long ago go too (reading one does not touch
+    it): each subset gets one, one whose subset is gone is never read again, and a live
+    one is simply rebuilt. Returns how many files were removed."""
     now = time.time() if now is None else now
     marker = _root(cache_dir) / "subsets" / ".pruned"
     try:
