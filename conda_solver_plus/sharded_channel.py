@@ -107,7 +107,9 @@ def _get(channel: ChannelRef, url: str, headers: dict[str, str] | None = None) -
     except urllib.error.HTTPError as exc:
         return _Response(exc.code, b"", dict(exc.headers or {}))
     except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
-        reason = getattr(exc, "reason", exc)
+        reason = str(getattr(exc, "reason", exc))
+        if "timed out" in reason:  # name the limit and the setting that raises it
+            reason = f"timed out after {fetch_timeout()}s (CONDA_SOLVER_PLUS_FETCH_TIMEOUT)"
         raise InvalidInputError(
             f"channel {channel.given}",
             f"could not fetch {redact_url(url)} ({reason})",
