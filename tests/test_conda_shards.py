@@ -24,6 +24,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -405,8 +406,9 @@ def test_a_large_monolithic_channel_goes_through_the_local_shard_cache(
     tmp_path: Path, engine_name: str
 ) -> None:
     """A channel without shards whose repodata.json is large (8 MiB and more: filler
-    packages nothing depends on) is split once into plus's cache; the answer is the one
-    the same packages give in a small channel."""
+    packages nothing depends on): the first solve reads it whole and splits it in the
+    background; once split, solves read only what they reach. The answer is always the
+    one the same packages give in a small channel."""
     records = greet_records()
     small_root = write_channel(tmp_path / "www" / "small", {"linux-64": records})
     count = 9000
@@ -425,11 +427,17 @@ def test_a_large_monolithic_channel_goes_through_the_local_shard_cache(
     with serve(tmp_path / "www") as server:
         expected = ok(conda(tmp_path, engine_name, "shout", channels=[server.url("small")]))
         first = ok(conda(tmp_path, engine_name, "shout", channels=[server.url("large")]))
+        subsets = tmp_path / "plus-cache" / "shards" / "subsets"
+        assert not subsets.exists()  # read whole: the split is not there yet
+        split_dirs = tmp_path / "plus-cache" / "shard-cache"
+        deadline = time.monotonic() + 120
+        while not list(split_dirs.glob("*/index.msgpack")):
+            assert time.monotonic() < deadline, "the background split never finished"
+            time.sleep(0.2)
         again = ok(conda(tmp_path, engine_name, "shout", channels=[server.url("large")]))
     assert {p[:3] for p in first.link} == {p[:3] for p in expected.link}
     assert again.link == first.link
-    splits = [p for p in (tmp_path / "plus-cache" / "shard-cache").iterdir() if p.is_dir()]
-    assert any((split / "names").is_file() for split in splits), splits
+    assert list(subsets.glob("*.json"))  # this time through the split
 
 
 def test_two_processes_share_conda_caches(tmp_path: Path, engine_name: str) -> None:

@@ -352,7 +352,8 @@ class PlusSolver(Solver):
           fetched (so conda's cache, auth, proxies and ``offline`` apply; local channels
           are read in place) — whole when small, through plus's local shard cache when
           large (:mod:`conda_solver_plus.shard_cache`), so a solve reads the names it
-          reaches rather than scanning hundreds of MB.
+          reaches rather than scanning hundreds of MB (the first solve on a large file
+          reads it whole while the file is split in the background).
         """
         subdir_channels = self._channels_for()
         self._subdir_channels = {_clean_url(sub): sub for sub in subdir_channels}
@@ -370,7 +371,7 @@ class PlusSolver(Solver):
         large: dict[int, Path] = {}
         for position, path in files.items():
             _, ref, subdir = plans[position]
-            if shard_cache.worth_splitting(path):
+            if self._split_ready(path):
                 large[position] = path
             else:
                 repos[position] = SubdirRepo(ref, subdir, path, open_sparse(ref, subdir, path))
@@ -385,6 +386,20 @@ class PlusSolver(Solver):
         channels = list(dict.fromkeys(repo.channel for repo in ordered))
         subdirs = list(dict.fromkeys(repo.subdir for repo in ordered))
         return Index(channels=channels, subdirs=subdirs, repos=ordered)
+
+    @staticmethod
+    def _split_ready(path: Path) -> bool:
+        """Does this ``repodata.json`` go through plus's local shard cache in this solve?
+        A large file with a split of its current version does; a large file without one
+        is read whole this time while a detached process splits it, so the seconds of
+        splitting stay off the solve's critical path (as in the standalone index)."""
+        if not shard_cache.worth_splitting(path):
+            return False
+        cache_dir = default_cache_dir()
+        if shard_cache.split_ready(path, cache_dir):
+            return True
+        shard_cache.split_in_background(path, cache_dir)
+        return False
 
     def _monolithic_path(
         self, sub: Channel, ref: ChannelRef, subdir: str, unavailable: dict[str, Exception]
