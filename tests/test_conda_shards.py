@@ -113,7 +113,8 @@ class Served:
 
 @contextmanager
 def serve(root: Path) -> Iterator[Served]:
-    """Serve ``root`` (what is there at each request: tests change files while serving)."""
+    """Serve ``root`` (what is there at each request: tests change files while serving),
+    with an ``ETag`` per file and 304 for a matching ``If-None-Match``, as channel hosts."""
     served = Served(root)
 
     class Handler(SimpleHTTPRequestHandler):
@@ -123,6 +124,16 @@ def serve(root: Path) -> Iterator[Served]:
         status = 0
 
         def send_head(self):
+            path = Path(self.translate_path(self.path))
+            etag = ""
+            if path.is_file():  # as channel hosts do: conda revalidates by ETag
+                etag = f'"{path.stat().st_size:x}-{path.stat().st_mtime_ns:x}"'
+                if self.headers.get("If-None-Match") == etag:
+                    self.send_response(304)
+                    self.end_headers()
+                    served.requests.append((self.path, 304, 0))
+                    return None
+            self.etag = etag
             handle = super().send_head()
             size = os.fstat(handle.fileno()).st_size if hasattr(handle, "fileno") else 0
             served.requests.append((self.path, self.status, size))
@@ -131,6 +142,8 @@ def serve(root: Path) -> Iterator[Served]:
         def send_response(self, code, message=None):
             self.status = code
             super().send_response(code, message)
+            if code == 200 and getattr(self, "etag", ""):
+                self.send_header("ETag", self.etag)
 
         def log_message(self, format, *args):
             pass
