@@ -176,6 +176,24 @@ class Answer:
         return {name: (version, channel) for name, version, _, channel in self.link}
 
 
+def conda_environment(tmp_path: Path, engine: str) -> dict[str, str]:
+    """A conda subprocess's environment: this checkout's plus on ``engine``, conda's
+    caches (and plus's) in ``tmp_path``, fixed virtual packages, no network chatter."""
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]),
+        "CONDARC": str(tmp_path / "condarc"),
+        "CONDA_PKGS_DIRS": str(tmp_path / "pkgs"),
+        "CONDA_SOLVER_PLUS_CACHE": str(tmp_path / "plus-cache"),
+        "CONDA_SOLVER_PLUS_BACKEND": engine,
+        "CONDA_NUMBER_CHANNEL_NOTICES": "0",
+        "CONDA_AUTO_UPDATE_CONDA": "false",
+        "CONDA_SUBDIR": "linux-64",
+        "CONDA_OVERRIDE_CUDA": "",
+        "CONDA_OVERRIDE_GLIBC": "2.28",
+    }
+
+
 def conda(
     tmp_path: Path,
     engine: str,
@@ -191,19 +209,9 @@ def conda(
     """``conda COMMAND -p PREFIX ARGS --dry-run --json`` with conda's caches (and plus's)
     in ``tmp_path``, so calls of one test share them as a user's commands would."""
     environment = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]),
-        "CONDARC": str(tmp_path / "condarc"),
-        "CONDA_PKGS_DIRS": str(tmp_path / "pkgs"),
-        "CONDA_SOLVER_PLUS_CACHE": str(tmp_path / "plus-cache"),
-        "CONDA_SOLVER_PLUS_BACKEND": engine,
+        **conda_environment(tmp_path, engine),
         "CONDA_REPODATA_USE_SHARDS": "true" if shards else "false",
         "CONDA_OFFLINE": "true" if offline else "false",
-        "CONDA_NUMBER_CHANNEL_NOTICES": "0",
-        "CONDA_AUTO_UPDATE_CONDA": "false",
-        "CONDA_SUBDIR": "linux-64",
-        "CONDA_OVERRIDE_CUDA": "",
-        "CONDA_OVERRIDE_GLIBC": "2.28",
         **(env or {}),
     }
     prefix = prefix or tmp_path / "env"
@@ -448,9 +456,20 @@ def test_a_large_monolithic_channel_goes_through_the_local_shard_cache(
             assert time.monotonic() < deadline, "the background split never finished"
             time.sleep(0.2)
         again = ok(conda(tmp_path, engine_name, "shout", channels=[server.url("large")]))
+        # the query commands look at every record, never at a request's subset
+        query = ["plus", "search", "filler-8000", "--json", "--override-channels"]
+        search = subprocess.run(
+            [sys.executable, "-m", "conda", *query, "-c", server.url("large")],
+            env=conda_environment(tmp_path, engine_name),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
     assert {p[:3] for p in first.link} == {p[:3] for p in expected.link}
     assert again.link == first.link
     assert list(subsets.glob("*.json"))  # this time through the split
+    assert search.returncode == 0, search.stdout + search.stderr
+    assert [r["name"] for r in result_document(search.stdout)["records"]] == ["filler-8000"]
 
 
 def test_two_processes_share_conda_caches(tmp_path: Path, engine_name: str) -> None:

@@ -343,8 +343,10 @@ class PlusSolver(Solver):
         )
         return ref, subdir
 
-    def load_index(self) -> Index:
-        """The channels x subdirs as the core's index, in priority order.
+    def load_index(self, *, whole: bool = False) -> Index:
+        """The channels x subdirs as the core's index, in priority order; ``whole``
+        reads every channel's whole ``repodata.json`` (``conda plus search`` and
+        ``whoneeds`` look at every record, not at what a request reaches).
 
         - with conda's shards on, a subdir that serves shards contributes the records the
           request reaches (:mod:`.shard_subsets`), from conda's shard caches;
@@ -358,7 +360,7 @@ class PlusSolver(Solver):
         subdir_channels = self._channels_for()
         self._subdir_channels = {_clean_url(sub): sub for sub in subdir_channels}
         plans = [(sub, *self._channel_ref(sub)) for sub in subdir_channels]
-        sharded = self._sharded_subdirs(plans) if self._use_shards else {}
+        sharded = self._sharded_subdirs(plans) if self._use_shards and not whole else {}
         files: dict[int, Path] = {}
         unavailable: dict[str, Exception] = {}
         for position, (sub, ref, subdir) in enumerate(plans):
@@ -371,7 +373,7 @@ class PlusSolver(Solver):
         large: dict[int, Path] = {}
         for position, path in files.items():
             _, ref, subdir = plans[position]
-            if self._split_ready(path):
+            if not whole and self._split_ready(path):
                 large[position] = path
             else:
                 repos[position] = SubdirRepo(ref, subdir, path, open_sparse(ref, subdir, path))

@@ -103,7 +103,7 @@ def _print_explain(sis: SolverInputState, out: SolverOutputState, backend: Backe
 def _query(args: argparse.Namespace, as_json: bool) -> int:
     """``conda plus search|depends|whoneeds`` over conda's configured channels."""
     solver = target_solver([])
-    index = solver.load_index()
+    index = solver.load_index(whole=True)  # every record, not what a request reaches
     priority = solver.settings().channel_priority
     if args.plus_command == "search":
         records = query.search(index, args.query, "flexible")
