@@ -600,3 +600,59 @@ def require_clms():
     except ImportError:
         return None
     return conda_libmamba_solver
+
+
+@pytest.fixture(scope="module")
+def locked_prefix(tmp_path_factory) -> Path:
+    """The pixi.lock ``cf-channel`` environment (pytorch 2.4 on python 3.12, a year older
+    than the newest records), installed into a prefix as tests/test_conda_agreement.py
+    does: installed records for the walk to start from."""
+    if not UNION.is_dir():
+        pytest.skip(f"shared channel data not found at {UNION}")
+    require_module("conda_libmamba_solver", "it installs the locked environment")
+    from .test_conda_agreement import LOCKED_ENV, install_answer, lock_specs, run_conda
+
+    env, specs, channels, cuda = LOCKED_ENV
+    tmp = tmp_path_factory.mktemp("locked")
+    prefix = tmp / "env"
+    answer = run_conda(
+        tmp, "create", prefix, lock_specs(env), channels, solver="libmamba", cuda=cuda
+    )
+    install_answer(prefix, answer, specs)
+    return prefix
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize(
+    "command", [("install", "scipy"), ("update", "--all")], ids=["install-scipy", "update-all"]
+)
+def test_an_installed_environment_same_answer_as_the_monolithic_path(
+    tmp_path: Path,
+    engine_name: str,
+    conda_forge: Path,
+    locked_prefix: Path,
+    command: tuple[str, str],
+) -> None:
+    """Changing a real environment: installed records (and their dependencies) are where
+    the walk starts, so the sharded answer is the monolithic one, on both engines."""
+    verb, arg = command
+    cuda = {"CONDA_OVERRIDE_CUDA": "12.1"}
+    with serve(conda_forge) as server:
+        answers = [
+            ok(
+                conda(
+                    tmp_path,
+                    engine_name,
+                    arg,
+                    channels=[server.url("cf")],
+                    command=verb,
+                    prefix=locked_prefix,
+                    shards=shards,
+                    env=cuda,
+                )
+            )
+            for shards in (True, False)
+        ]
+        assert any("/shards/" in path for path in server.paths())
+    assert answers[0].link == answers[1].link and answers[0].unlink == answers[1].unlink
+    assert answers[0].link or answers[0].unlink  # the request changes something
