@@ -494,6 +494,24 @@ def test_two_processes_share_conda_caches(tmp_path: Path, engine_name: str) -> N
     assert offline.link == runs[0].link
 
 
+def test_damaged_plus_caches_are_rebuilt(tmp_path: Path, engine_name: str) -> None:
+    """plus's own caches — a request's subset files and manifest, the name lookup of a
+    shard index — damaged in place (truncated, bytes changed): the next solve notices,
+    rebuilds them from conda's caches and gives the same answer, online or offline."""
+    shards_only_channel(tmp_path / "www" / "chan")
+    with serve(tmp_path / "www") as server:
+        url = server.url("chan")
+        first = ok(conda(tmp_path, engine_name, "shout", channels=[url]))
+    cache = tmp_path / "plus-cache" / "shards"
+    damaged = [*cache.glob("*.names"), *cache.glob("subsets/*.json")]
+    assert len(damaged) >= 3
+    for path in damaged:
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 2] + b"x" * (len(data) - len(data) // 2))
+    again = ok(conda(tmp_path, engine_name, "shout", channels=[url], offline=True))
+    assert again.link == first.link
+
+
 @pytest.mark.parametrize("shards", [True, False], ids=["shards", "monolithic"])
 def test_a_channel_answering_404_is_unavailable(
     tmp_path: Path, engine_name: str, shards: bool

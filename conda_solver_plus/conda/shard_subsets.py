@@ -597,6 +597,15 @@ class SplitFile:
 OtherSource = WholeRepo | SplitFile
 
 
+def _file_sha256(path: Path) -> str:
+    """The sha256 of a file, read in blocks (no copy of a large file in memory)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 class SubsetStore:
     """Subsets already computed: under a key of everything that decides a subset (root
     names, the shard indexes' and monolithic files' identities, pip), a manifest of the
@@ -626,18 +635,20 @@ class SubsetStore:
         if entry is None:
             return None
         path = self.cache_dir / entry["file"]
-        digest = hashlib.sha256()
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        if digest.hexdigest() != entry["sha256"]:
+        if _file_sha256(path) != entry["sha256"]:
             raise ValueError(f"{path} does not match its recorded sha256")
         return path
 
     def write(self, data: bytes) -> Path:
-        """A subset file named by the hash of its bytes (identical subsets written once)."""
-        path = self.root / f"{hashlib.sha256(data).hexdigest()[:40]}.json"
-        if not (path.is_file() and path.stat().st_size == len(data)):
+        """A subset file named by the hash of its bytes (identical subsets written once;
+        one already there that no longer has them is written again)."""
+        digest = hashlib.sha256(data).hexdigest()
+        path = self.root / f"{digest[:40]}.json"
+        try:
+            intact = _file_sha256(path) == digest
+        except OSError:
+            intact = False
+        if not intact:
             write_cache_file(self.cache_dir, path, data)
         return path
 
@@ -645,10 +656,7 @@ class SubsetStore:
         entries = [
             None
             if path is None
-            else {
-                "file": str(path.relative_to(self.cache_dir)),
-                "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-            }
+            else {"file": str(path.relative_to(self.cache_dir)), "sha256": _file_sha256(path)}
             for path in paths
         ]
         write_cache_file(self.cache_dir, self.root / f"{key}.json", json.dumps(entries).encode())
