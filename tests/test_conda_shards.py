@@ -510,6 +510,12 @@ def test_damaged_plus_caches_are_rebuilt(tmp_path: Path, engine_name: str) -> No
         path.write_bytes(data[: len(data) // 2] + b"x" * (len(data) - len(data) // 2))
     again = ok(conda(tmp_path, engine_name, "shout", channels=[url], offline=True))
     assert again.link == first.link
+    # conda's shard database itself no longer a database: started anew, refilled online
+    (tmp_path / "pkgs" / "cache" / "repodata_shards.db").write_bytes(b"not sqlite" * 100)
+    shutil.rmtree(tmp_path / "plus-cache")
+    with serve(tmp_path / "www") as server:
+        refilled = ok(conda(tmp_path, engine_name, "shout", channels=[server.url("chan")]))
+    assert {p[:3] for p in refilled.link} == {p[:3] for p in first.link}
 
 
 @pytest.mark.parametrize("shards", [True, False], ids=["shards", "monolithic"])

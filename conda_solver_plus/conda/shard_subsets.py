@@ -109,7 +109,8 @@ class NameLookup:
     """A shard index as sorted names and their shard hashes, stored in one file.
 
     Layout: ``PLUSIDX1``, the count ``n`` and the length of the ``info`` JSON (two
-    little-endian uint32), the ``info`` JSON, ``n + 1`` uint32 offsets into the names blob,
+    little-endian uint32), the ``info`` JSON, ``n + 1`` native uint32 offsets into the
+    names blob,
     the names blob (UTF-8, sorted), ``n`` 32-byte hashes, and the sha256 of everything
     before it — so a damaged file is detected, not read.
     """
@@ -166,7 +167,8 @@ class NameLookup:
                 cls.MAGIC,
                 struct.pack("<II", len(names), len(info_json)),
                 info_json,
-                struct.pack(f"<{len(offsets)}I", *offsets),
+                # native order: read back with memoryview.cast, on this machine's cache
+                struct.pack(f"={len(offsets)}I", *offsets),
                 *encoded,
                 *hashes,
             ]
@@ -191,6 +193,7 @@ class NameLookup:
         return self.shard_hash(name) is not None
 
     def names(self) -> list[str]:
+        """Every name, sorted (decoded on demand: a solve only looks names up)."""
         return [self[position].decode() for position in range(self._count)]
 
 
@@ -298,16 +301,34 @@ class ShardStore:
         import sqlite3  # only when shards are read: a repeated request never opens it
 
         if self._conn is None:
-            conn = sqlite3.connect(self.path.as_uri(), uri=True, timeout=30.0)
+            try:
+                self._conn = self._open()
+            except sqlite3.DatabaseError as exc:
+                # not a database any more: conda's own shard cache removes it and starts
+                # anew (every shard in it can be fetched again), and so does plus
+                log.warning(
+                    "conda's shard cache %s is damaged (%s): starting anew", self.path, exc
+                )
+                self.path.unlink(missing_ok=True)
+                self._conn = self._open()
+        return self._conn
+
+    def _open(self) -> sqlite3.Connection:
+        import sqlite3
+
+        conn = sqlite3.connect(self.path.as_uri(), uri=True, timeout=30.0)
+        try:
             with conn:
-                with contextlib.suppress(sqlite3.DatabaseError):  # a read-only cache
+                with contextlib.suppress(sqlite3.OperationalError):  # a read-only cache
                     conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute(
                     "CREATE TABLE IF NOT EXISTS shards (url TEXT PRIMARY KEY, package TEXT, "
                     "shard BLOB, timestamp TIMESTAMP DEFAULT CURRENT_TIMESTAMP)"
                 )
-            self._conn = conn
-        return self._conn
+        except BaseException:
+            conn.close()
+            raise
+        return conn
 
     def get_many(self, urls: Sequence[str]) -> dict[str, bytes]:
         found: dict[str, bytes] = {}
