@@ -21,6 +21,9 @@ Three ways to solve each workload:
 Channels: ``../shared/data/repodata/lockfile-union`` (real records) and a copy of its
 conda-forge grown to conda-forge size by ``../shared/tools/grow_channel.py`` (same solutions,
 ~300k linux-64 records), made once into ``--data`` (default ``~/.cache/conda-solver-plus-bench``).
+
+Sharded against monolithic repodata through real conda, served over HTTP with the bytes
+each command downloads, is ``benchmarks/shards.py``.
 """
 
 from __future__ import annotations
