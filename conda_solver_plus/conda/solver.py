@@ -628,6 +628,10 @@ class PlusSolver(Solver):
         The index loads in a worker while the input state is collected: conda's
         virtual-package plugins probe CUDA in a spawned process (~0.3 s), and py-rattler
         releases the GIL while it scans repodata, so the two overlap."""
+        # both threads read the prefix (the index starts its walk from the installed
+        # names); conda's PrefixData loads itself lazily and is not safe to load from two
+        # threads at once (each would reset the other's half-read records): load it here
+        PrefixData(os.fspath(self.prefix)).iter_records()
         with ThreadPoolExecutor(max_workers=1) as pool:
             forced_removal = self._removing_only() and bool(
                 context.force_remove if force_remove is NULL else force_remove
