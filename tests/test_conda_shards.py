@@ -322,6 +322,11 @@ def test_sharded_and_monolithic_channels_with_strict_priority(
         }
         pinned = ok(conda(tmp_path, engine_name, f"{channels[1]}::greet", channels=channels))
         assert pinned.versions()["greet"] == ("2.0", "mono")
+        # a sharded channel named only in the spec is read too (as conda reads it)
+        only_spec = ok(
+            conda(tmp_path, engine_name, f"{channels[0]}::greet", channels=[channels[1]])
+        )
+        assert only_spec.versions()["greet"] == ("1.0", "sharded")
 
 
 def test_installed_records_are_kept(tmp_path: Path, engine_name: str) -> None:
