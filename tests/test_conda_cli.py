@@ -54,7 +54,15 @@ def test_conda_plus_search_depends_whoneeds(built_channel, tmp_path):
     )
     needs = plus(tmp_path, built_channel, "whoneeds", "libcolor")
     assert needs.returncode == 0, needs.stderr
-    assert [line.split()[0] for line in needs.stdout.splitlines()] == ["greet"]
+    rows = [line.split()[0] for line in needs.stdout.splitlines() if not line.startswith("#")]
+    assert rows == ["greet"]
+    assert needs.stdout.splitlines()[-1] == "# 1 dependent"
+    missing = plus(tmp_path, built_channel, "search", "greet=9")
+    assert missing.returncode == 1 and missing.stdout == ""
+    assert "greet=9" in missing.stderr and "2.0" in missing.stderr  # the versions that exist
+    nobody = plus(tmp_path, built_channel, "whoneeds", "shout")
+    assert nobody.returncode == 0 and nobody.stdout == ""
+    assert "Nothing in the channels depends on shout" in nobody.stderr
 
 
 def test_conda_plus_explain_and_why_in_an_environment(built_channel, tmp_path):

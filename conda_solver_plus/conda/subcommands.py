@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from conda.base.context import context
 from conda.exceptions import CondaError
@@ -33,7 +34,6 @@ from conda.models.match_spec import MatchSpec
 from .. import exceptions as plus_errors
 from .. import query
 from ..backends import Backend
-from ..credentials import redact_url
 from ..explain import print_why, render_provenance, spec_provenance
 from ..records import record_to_json
 from ..session import SolveSession
@@ -107,15 +107,13 @@ def _query(args: argparse.Namespace, as_json: bool) -> int:
     priority = solver.settings().channel_priority
     if args.plus_command == "search":
         records = query.search(index, args.query, "flexible")
+        if not records:  # conda's PackagesNotFoundError, with the versions that do exist
+            raise query.not_found(index, args.query)
         if as_json:
             print(json.dumps({"records": [record_to_json(r) for r in records]}, indent=2))
-        elif records:
-            print(query.render_records(records))
         else:
-            # the channels as configured may carry a token or password: never echo those
-            channels = ", ".join(redact_url(channel) for channel in context.channels)
-            print(f"no records match {args.query!r} in {channels}")
-        return 0 if records else 1
+            print(query.render_records(records))
+        return 0
     if args.plus_command == "depends":
         root = query.depends(index, args.query, tree=args.tree, channel_priority=priority)
         print(
@@ -124,11 +122,13 @@ def _query(args: argparse.Namespace, as_json: bool) -> int:
             else query.render_depends(root, args.tree)
         )
         return 0
-    dependents = query.whoneeds(index, args.query, all_versions=args.all_versions)
+    dependents = query.whoneeds(
+        index, args.query, all_versions=args.all_versions, channel_priority=priority
+    )
     if as_json:
         print(json.dumps({"dependents": [d.to_json() for d in dependents]}, indent=2))
     elif dependents:
         print(query.render_dependents(dependents))
-    else:
-        print(f"nothing in the channels depends on {args.query}")
+    else:  # an answer, not an error: said on stderr so stdout stays the result
+        print(f"Nothing in the channels depends on {args.query}", file=sys.stderr)
     return 0
