@@ -38,7 +38,7 @@ from conda_solver_plus.index import atomic_write
 from conda_solver_plus.shards import write_subdir_shards
 
 from .channels import BUILT_PACKAGES, repodata_entry, serve_private_channel
-from .engines import require_module
+from .engines import REAL_STACK, require_module
 
 require_module("conda", "conda hands plus its sharded repodata")
 
@@ -624,9 +624,13 @@ def test_same_answer_as_the_monolithic_path_and_conda_libmamba_solver(
 
 
 def require_clms():
+    """conda-libmamba-solver, or ``None`` where it does not import (only the comparison
+    with it is left out then); a real-stack run must have it."""
     try:
         import conda_libmamba_solver
     except ImportError:
+        if REAL_STACK:
+            pytest.fail("conda-libmamba-solver must import in a real-stack run")
         return None
     return conda_libmamba_solver
 
