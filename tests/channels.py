@@ -31,6 +31,24 @@ from pathlib import Path
 PLACEHOLDER_MD5 = "0123456789abcdef0123456789abcdef"
 
 
+@contextmanager
+def loopback_server(handler) -> Iterator[int]:
+    """Serve with ``handler`` (a request handler class or factory) on ``127.0.0.1``, a free
+    port, in a thread for the ``with`` block; yields the port."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True  # a client that hangs up mid-request must not block shutdown
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    )
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
 def write_files(root: Path, files: dict[str, bytes | str]) -> Path:
     """Write ``files`` (path relative to ``root`` -> content) below ``root``; return it."""
     for relative, content in files.items():
@@ -265,16 +283,8 @@ def _public_handler(channel: ServedChannel) -> type[SimpleHTTPRequestHandler]:
 def serve_channel(root: Path) -> Iterator[ServedChannel]:
     """Serve the directory ``root`` on ``127.0.0.1`` (a free port) for the ``with`` block."""
     channel = ServedChannel(root=root)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _public_handler(channel))
-    channel.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with loopback_server(_public_handler(channel)) as channel.port:
         yield channel
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 @dataclass
@@ -368,13 +378,5 @@ def serve_private_channel(
     duration of the ``with`` block, to requests carrying ``token`` in the path
     (``/t/TOKEN/...``) or the basic-auth credentials ``user:password``."""
     channel = PrivateChannel(root=root, port=0, token=token, user=user, password=password)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(channel))
-    channel.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with loopback_server(_handler(channel)) as channel.port:
         yield channel
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()

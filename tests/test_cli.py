@@ -14,12 +14,11 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 
-from .channels import install_record
+from .channels import install_record, loopback_server
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "tests" / "data" / "demo-channel"
@@ -326,18 +325,11 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 def test_http_channel_then_offline(env, tmp_path):
     handler = functools.partial(_QuietHandler, directory=str(DEMO.parent))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02})
-    thread.start()
-    url = f"http://127.0.0.1:{server.server_port}/demo-channel"
     env = {**env, "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
     cache = ["--cache-dir", str(tmp_path / "cache")]
-    try:
+    with loopback_server(handler) as port:
+        url = f"http://127.0.0.1:{port}/demo-channel"
         online = solved(env, "numpy", "pip", *cache, channel=url)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
     assert online["numpy"]["channel"] == url
     assert online["numpy"]["url"] == f"{url}/linux-64/numpy-2.0.2-py312h58c1407_1.conda"
     # the server is gone: --offline answers from the cache

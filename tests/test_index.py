@@ -8,13 +8,13 @@ thread), so py-rattler's fetching, caching and offline mode run for real.
 from __future__ import annotations
 
 import bz2
+import contextlib
 import dataclasses
 import functools
 import http.server
 import json
 import shutil
 import tempfile
-import threading
 from pathlib import Path
 
 import pytest
@@ -30,7 +30,7 @@ from conda_solver_plus.specs import parse_spec
 from conda_solver_plus.state import SolverInputState
 from conda_solver_plus.virtual import make_virtual
 
-from .channels import repodata_entry, write_files
+from .channels import loopback_server, repodata_entry, write_files
 from .engines import engine_params
 from .strategies import damaged_repodata, repodata
 
@@ -483,23 +483,12 @@ def no_proxy(monkeypatch):
 
 @pytest.fixture
 def serve(no_proxy):
-    servers = []
+    with contextlib.ExitStack() as servers:
 
-    def start(handler) -> str:
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        server.daemon_threads = True
-        thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        thread.start()
-        servers.append((server, thread))
-        return f"http://127.0.0.1:{server.server_port}"
+        def start(handler) -> str:
+            return f"http://127.0.0.1:{servers.enter_context(loopback_server(handler))}"
 
-    yield start
-    for server, thread in servers:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+        yield start
 
 
 @pytest.fixture

@@ -16,19 +16,19 @@ import select
 import shutil
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
 from conda_solver_plus import progress
 
+from .channels import loopback_server
 from .test_cli import DEMO, ROOT, isolated_from_condarc
 
 #: seconds the slow server waits before answering a repodata request
@@ -50,15 +50,8 @@ class _SlowHandler(SimpleHTTPRequestHandler):
 @contextmanager
 def slow_channel(root: Path) -> Iterator[str]:
     """Serve ``root`` on 127.0.0.1 slowly; yields its URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_SlowHandler, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with loopback_server(partial(_SlowHandler, directory=str(root))) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture

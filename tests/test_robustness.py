@@ -25,6 +25,7 @@ should be) and the ``chmod`` variants are skipped under root with that reason.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import http.server
@@ -35,7 +36,6 @@ import socket
 import stat
 import subprocess
 import sys
-import threading
 import time
 import zlib
 from collections.abc import Callable
@@ -47,7 +47,7 @@ import zstandard
 
 from conda_solver_plus.cli import main
 
-from .channels import install_record, write_files
+from .channels import install_record, loopback_server, write_files
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "tests" / "data" / "demo-channel"
@@ -185,18 +185,11 @@ class Servers:
     """HTTP servers on 127.0.0.1 started by a case, shut down after it."""
 
     def __init__(self) -> None:
-        self._servers: list[tuple[http.server.HTTPServer, threading.Thread]] = []
+        self._servers = contextlib.ExitStack()
         self._silent: list[socket.socket] = []
 
     def start(self, handler) -> str:
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        server.daemon_threads = True
-        thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        thread.start()
-        self._servers.append((server, thread))
-        return f"http://127.0.0.1:{server.server_port}"
+        return f"http://127.0.0.1:{self._servers.enter_context(loopback_server(handler))}"
 
     def silent(self) -> str:
         """A server that accepts connections and never answers."""
@@ -214,10 +207,7 @@ class Servers:
         return f"http://127.0.0.1:{port}"  # nothing listens there any more
 
     def close(self) -> None:
-        for server, thread in self._servers:
-            server.shutdown()
-            server.server_close()
-            thread.join(timeout=5)
+        self._servers.close()
         for listener in self._silent:
             listener.close()
 
