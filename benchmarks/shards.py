@@ -64,7 +64,9 @@ class Row:
     cold: tuple | None = None
     warm: list[tuple] = field(default_factory=list)
     cold_bytes: int = 0
+    cold_requests: int = 0
     warm_bytes: list[int] = field(default_factory=list)
+    warm_requests: list[int] = field(default_factory=list)
 
 
 def sharded_channel(data: Path) -> Path:
@@ -171,7 +173,7 @@ def measure(row: Row, work: Path, url: str, tiny: Path, traffic: Traffic, timeou
     channel = tiny.as_uri() if row.channel == "tiny" else url
     traffic.reset()
     result = run.run_measured(command(row, channel, "bench-x"), environment(row, work), timeout)
-    return result, traffic.body_bytes
+    return result, traffic.body_bytes, traffic.requests
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -206,13 +208,15 @@ def main(argv: list[str] | None = None) -> int:
             for row in table:
                 if row.cold is not None and row.cold[0] is None:
                     continue  # failed cold: not again
-                result, fetched = measure(row, works[id(row)], url, tiny, traffic, args.timeout)
+                work = works[id(row)]
+                result, fetched, requests = measure(row, work, url, tiny, traffic, args.timeout)
                 if round_ == 0:
-                    row.cold, row.cold_bytes = result, fetched
+                    row.cold, row.cold_bytes, row.cold_requests = result, fetched, requests
                 else:
                     row.warm.append(result)
                     row.warm_bytes.append(fetched)
-                print(progress_line(row, round_, result, fetched), flush=True)
+                    row.warm_requests.append(requests)
+                print(progress_line(row, round_, result, fetched, requests), flush=True)
     for work in works.values():
         shutil.rmtree(work, ignore_errors=True)
     print()
@@ -222,11 +226,12 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def progress_line(row: Row, round_: int, result: tuple, fetched: int) -> str:
+def progress_line(row: Row, round_: int, result: tuple, fetched: int, requests: int) -> str:
     seconds, rss, linked, note = result
     kind = "cold" if round_ == 0 else f"warm{round_}"
     shown = f"{seconds:.2f}s {rss:.0f}MB {linked} pkgs" if seconds else note
-    return f"{row.label:<36} {row.path:<10} {kind:<6} {shown:<28} {fetched / 1e6:8.2f} MB"
+    traffic = f"{fetched / 1e6:8.2f} MB in {requests} requests"
+    return f"{row.label:<36} {row.path:<10} {kind:<6} {shown:<28} {traffic}"
 
 
 def _ok(runs: list[tuple]) -> list[tuple]:
@@ -235,8 +240,8 @@ def _ok(runs: list[tuple]) -> list[tuple]:
 
 def markdown(table: list[Row]) -> str:
     lines = [
-        "| solver | repodata | cold s | cold MB fetched | warm s (median) | warm s (best) "
-        "| warm peak RSS MB | warm MB fetched | packages |",
+        "| solver | repodata | cold s | cold fetched MB (requests) | warm s (median) "
+        "| warm s (best) | warm peak RSS MB | warm fetched MB (requests) | packages |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in table:
@@ -246,10 +251,16 @@ def markdown(table: list[Row]) -> str:
         median = f"{statistics.median(r[0] for r in warm):.2f}" if warm else "-"
         best = f"{min(r[0] for r in warm):.2f}" if warm else "-"
         rss = f"{statistics.median(r[1] for r in warm):.0f}" if warm else "-"
-        fetched = f"{statistics.median(row.warm_bytes) / 1e6:.2f}" if row.warm_bytes else "-"
+        fetched = (
+            f"{statistics.median(row.warm_bytes) / 1e6:.2f} "
+            f"({statistics.median(row.warm_requests):.0f})"
+            if row.warm_bytes
+            else "-"
+        )
         linked = warm[0][2] if warm else cold[2]
         lines.append(
-            f"| {row.label} | {row.path} | {cold_s} | {row.cold_bytes / 1e6:.2f} | {median} "
+            f"| {row.label} | {row.path} | {cold_s} "
+            f"| {row.cold_bytes / 1e6:.2f} ({row.cold_requests}) | {median} "
             f"| {best} | {rss} | {fetched} | {linked if linked is not None else '-'} |"
         )
     return "\n".join(lines)
@@ -261,8 +272,10 @@ def row_json(row: Row) -> dict:
         "path": row.path,
         "cold": row.cold,
         "cold_bytes": row.cold_bytes,
+        "cold_requests": row.cold_requests,
         "warm": row.warm,
         "warm_bytes": row.warm_bytes,
+        "warm_requests": row.warm_requests,
     }
 
 
