@@ -23,13 +23,12 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -37,7 +36,7 @@ import pytest
 from conda_solver_plus.index import atomic_write
 from conda_solver_plus.shards import write_subdir_shards
 
-from .channels import BUILT_PACKAGES, repodata_entry, serve_private_channel
+from .channels import BUILT_PACKAGES, loopback_server, repodata_entry, serve_private_channel
 from .engines import REAL_STACK, require_module
 
 require_module("conda", "conda hands plus its sharded repodata")
@@ -148,16 +147,9 @@ def serve(root: Path) -> Iterator[Served]:
         def log_message(self, format, *args):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    served.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with loopback_server(Handler) as port:
+        served.port = port
         yield served
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 # -- real conda -----------------------------------------------------------------------------
