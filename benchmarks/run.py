@@ -366,9 +366,12 @@ def conda_create_rows(
 #: fork and exec), so the command must be forked from this small process, not from the
 #: benchmark, which holds hundreds of MB of results and imports
 _LAUNCHER = (
-    "import resource, subprocess, sys; "
+    "import resource, subprocess, sys, time; "
+    "started = time.perf_counter(); "
     "code = subprocess.call(sys.argv[2:]); "
-    "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)); "
+    "elapsed = time.perf_counter() - started; "
+    "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss; "
+    "open(sys.argv[1], 'w').write(f'{peak} {elapsed}'); "
     "sys.exit(code)"
 )
 
@@ -377,7 +380,9 @@ def run_measured(
     command: list[str], env: dict[str, str], timeout: float
 ) -> tuple[float | None, float | None, int | None, str]:
     """``(seconds, peak RSS MB, packages linked, note)`` of one ``conda create --dry-run
-    --json``; the peak RSS is the command's own (:data:`_LAUNCHER`)."""
+    --json``; the peak RSS and the time are the command's own, taken by the launcher
+    (:data:`_LAUNCHER`), which waits for it blocking: ``Popen.wait(timeout)`` polls with
+    sleeps of up to 50 ms, which would round every time up by as much."""
     with tempfile.TemporaryFile() as out, tempfile.NamedTemporaryFile("r") as rss:
         launched = [sys.executable, "-c", _LAUNCHER, rss.name, *command]
         started = time.perf_counter()
@@ -390,12 +395,13 @@ def run_measured(
             os.killpg(proc.pid, signal.SIGKILL)  # the launcher and the command it runs
             proc.wait()
             return None, None, None, f"timeout ({timeout:g}s)"
-        elapsed = time.perf_counter() - started
         if code:
             return None, None, None, f"exit {code}"
         out.seek(0)
         linked = len(conda_json(out.read().decode()).get("actions", {}).get("LINK", []))
-        peak_kib = float(rss.read() or 0)
+        measured = rss.read().split()
+        peak_kib = float(measured[0]) if measured else 0.0
+        elapsed = float(measured[1]) if len(measured) > 1 else time.perf_counter() - started
     return elapsed, peak_kib / 1024, linked, ""
 
 
