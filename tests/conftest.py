@@ -19,6 +19,7 @@ os.environ.setdefault("CONDA_SOLVER_PLUS_VERIFY", "1")
 
 from conda_solver_plus.backends import Backend, get_backend
 
+from .corpus import package_root, write_channels
 from .engines import engine_params
 
 
@@ -30,3 +31,13 @@ def engine_name(request) -> str:
 @pytest.fixture
 def backend(engine_name: str) -> Backend:
     return get_backend(engine_name)
+
+
+@pytest.fixture(scope="session")
+def channels(tmp_path_factory):
+    """conda's solver-test channels (channel-1 ... channel-N, from pytest-conda-solvers) as
+    real channel directories: ``{name: path}``."""
+    root = package_root()
+    if root is None:
+        pytest.skip("pytest-conda-solvers (conda's solver-test channels) is not installed")
+    return write_channels(root, tmp_path_factory.mktemp("channels"))

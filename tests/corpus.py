@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from conda_solver_plus.records import short_channel_name
@@ -35,6 +36,13 @@ def package_root() -> Path | None:
     if spec is None or not spec.submodule_search_locations:
         return None
     return Path(next(iter(spec.submodule_search_locations)))
+
+
+#: tests that read conda's solver-test channels (the pytest-conda-solvers package's data)
+needs_corpus_channels = pytest.mark.skipif(
+    package_root() is None,
+    reason="pytest-conda-solvers (conda's solver-test channels) is not installed",
+)
 
 
 def as_list(value: Any) -> list:

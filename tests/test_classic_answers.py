@@ -34,26 +34,10 @@ from conda_solver_plus.index import load_index
 from conda_solver_plus.state import SolverInputState
 
 from .channels import install_record, repodata_entry, write_files
-from .corpus import (
-    ARCH,
-    CONDA_DEFAULT_AGGRESSIVE,
-    package_root,
-    write_channels,
-    write_prefix,
-)
+from .corpus import ARCH, CONDA_DEFAULT_AGGRESSIVE, needs_corpus_channels, write_prefix
 
-ROOT = package_root()
 REPO_ROOT = Path(__file__).parents[1]
-needs_channels = pytest.mark.skipif(
-    ROOT is None, reason="pytest-conda-solvers (conda's solver-test channels) is not installed"
-)
-
-
-@pytest.fixture(scope="module")
-def channels(tmp_path_factory):
-    if ROOT is None:
-        pytest.skip("pytest-conda-solvers (its channel data) is not installed")
-    return write_channels(ROOT, tmp_path_factory.mktemp("channels"))
+needs_channels = needs_corpus_channels
 
 
 def _solve(backend, channel_dirs, specs, tmp_path, *, prefix=None, priority="strict", **kw):

@@ -17,19 +17,11 @@ from conda_solver_plus.index import load_index
 from conda_solver_plus.state import SolverInputState
 from conda_solver_plus.virtual import make_virtual
 
-from .corpus import ARCH, package_root, record_dist, write_channels, write_prefix
+from .corpus import ARCH, needs_corpus_channels, record_dist, write_prefix
 from .engines import engine_params
 
-ROOT = package_root()
-pytestmark = pytest.mark.skipif(
-    ROOT is None, reason="pytest-conda-solvers (the test channels) is not installed"
-)
+pytestmark = needs_corpus_channels
 LINUX = {"__glibc": make_virtual("__glibc", "2.17"), "__unix": make_virtual("__unix", "0")}
-
-
-@pytest.fixture(scope="module")
-def channels(tmp_path_factory):
-    return write_channels(ROOT, tmp_path_factory.mktemp("channels"))
 
 
 def _solve(backend: str, channels: list, prefix, specs: list[str], priority: str, **kwargs):

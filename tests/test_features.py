@@ -27,20 +27,10 @@ from conda_solver_plus.index import load_index
 from conda_solver_plus.specs import parse_spec, spec_name
 from conda_solver_plus.state import SolverInputState
 
-from .corpus import ARCH, package_root, write_channels, write_prefix
+from .corpus import ARCH, needs_corpus_channels, write_prefix
 from .transactions import transaction_diff
 
-ROOT = package_root()
-needs_channels = pytest.mark.skipif(
-    ROOT is None, reason="pytest-conda-solvers (its channel data) is not installed"
-)
-
-
-@pytest.fixture(scope="module")
-def channels(tmp_path_factory):
-    if ROOT is None:
-        pytest.skip("pytest-conda-solvers (its channel data) is not installed")
-    return write_channels(ROOT, tmp_path_factory.mktemp("channels"))
+needs_channels = needs_corpus_channels
 
 
 def _solve(backend, channels, names, specs, tmp_path, prefix=None, priority="strict", **kw):
