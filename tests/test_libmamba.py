@@ -137,6 +137,24 @@ def test_pip_as_python_dependency_on_both_engines(tmp_path, backend, add_pip):
     assert ("pip" in out.records) is add_pip
 
 
+def test_pip_reaches_python_through_libmambas_own_parser_and_its_solv_cache(tmp_path):
+    """A channel small enough for libmamba's own JSON parser: the file it parses carries pip
+    in python's depends (libmambapy 2.8.1 adds nothing across repos), the ``.solv`` written
+    from it (only that path writes one) keeps pip on the next, warm solve, and the
+    temporary copy is gone."""
+    engine = LibMambaBackend(cache_dir=tmp_path / "engine-cache")
+    index = load_index([str(DEMO)], ["linux-64"], cache_dir=tmp_path / "cache")
+    sis = SolverInputState(
+        None, ["python=3.12"], virtual_packages=virtual_packages("linux-64", {})
+    )
+    solv_dir = tmp_path / "engine-cache" / "solv"
+    for _cold_then_warm in range(2):
+        out = solve(sis, index, engine, SolveOptions(add_pip_as_python_dependency=True))
+        assert "pip" in out.records
+        assert len(list(solv_dir.glob("*.solv"))) == len(index.repos)
+    assert not list(solv_dir.glob("*.pip.json"))
+
+
 def test_exclude_newer_without_native_support_filters_in_python(tmp_path, backend):
     """A global cutoff on a libmambapy whose Database has no ``exclude_newer_timestamp``
     (every release so far): the records are filtered in Python, as rattler filters them."""

@@ -26,7 +26,10 @@ requested specs through ``depends``.
 
 Small repodata is parsed by libmamba itself (simdjson) and, per file, serialized to
 libsolv's native ``.solv`` format in the cache directory, so a warm solve skips JSON
-entirely. Large repodata (conda-forge size) is not parsed whole: py-rattler's sparse loader
+entirely — this includes the small subset files plus writes for sharded channels and
+split monolithic ones. conda's ``add_pip_as_python_dependency`` is written into the file
+libmamba parses (:func:`with_pip_file`) where the binding cannot add pip across repos.
+Large repodata (conda-forge size) is not parsed whole: py-rattler's sparse loader
 reads only the records reachable from the request, which are handed to libsolv. On
 failure, libmamba's problem graph gives the names in conflict, the specs that had no
 candidates and the paths from the requested specs to the clash (:func:`graph_chains`);
@@ -46,7 +49,7 @@ import selectors
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -92,7 +95,7 @@ log = logging.getLogger(__name__)
 #: total repodata size above which only the reachable records are loaded
 SPARSE_ABOVE_BYTES = 32 * 1024 * 1024
 #: bump when what we put into a ``.solv`` file changes
-_SOLV_FORMAT = "1"
+_SOLV_FORMAT = "2"  # 2: pip added to python in the parsed file (with_pip_file)
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 #: libsolv's problem lines: "nothing provides [requested ]SPEC[ needed by DIST]"
 _NOTHING_PROVIDES = re.compile(r"nothing provides (?:requested )?(.+?)(?: needed by |$)")
@@ -137,6 +140,47 @@ def with_pip_for_python(name: str, version: str, depends: list[str]) -> list[str
     if "pip" in map(dependency_name, depends):
         return depends
     return [*depends, "pip"]
+
+
+@contextlib.contextmanager
+def with_pip_file(source: Path, scratch_dir: Path) -> Iterator[Path]:
+    """``source`` as libmamba should parse it under ``add_pip_as_python_dependency``: a
+    temporary copy in ``scratch_dir`` whose python records depend on ``pip``
+    (:func:`with_pip_for_python`), or ``source`` itself when it has no python record.
+
+    Only a ``.solv`` cache miss pays for this (one JSON parse of a file small enough for
+    libmamba's own parser); the copy is removed once libmamba has read it."""
+    try:
+        repodata = json.loads(source.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise InvalidInputError(
+            str(source),
+            f"cannot read this repodata ({exc})",
+            "re-index the channel or fix the file",
+        ) from None
+    changed = False
+    for key in ("packages", "packages.conda"):
+        for record in (repodata.get(key) or {}).values():
+            depends = record.get("depends") or []
+            added = with_pip_for_python(record.get("name", ""), record.get("version", ""), depends)
+            if added is not depends:
+                record["depends"] = added
+                changed = True
+    if not changed:
+        yield source
+        return
+    scratch_dir.mkdir(parents=True, exist_ok=True)
+    copy = scratch_dir / f"{source.stem}.{os.getpid()}.{time.monotonic_ns()}.pip.json"
+    try:
+        copy.write_text(json.dumps(repodata))
+        yield copy
+    finally:
+        copy.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _as_is(source: Path) -> Iterator[Path]:
+    yield source
 
 
 def _noarch(record: RepoDataRecord) -> mamba_specs.NoArchType:
@@ -271,10 +315,6 @@ class LibMambaBackend:
             # this libmambapy cannot drop records past a cutoff while it parses repodata
             # (released 2.8.1 cannot): load through py-rattler and filter in Python instead
             return "sparse"
-        if request.add_pip_as_python_dependency and not database_adds_pip_across_repos():
-            # conda's add_pip_as_python_dependency (on by default): python (linux-64) and
-            # pip (noarch) live in different repos, where libmambapy 2.8.1 adds nothing
-            return "sparse"
         if any(not repo.path.is_file() for repo in index.repos):
             # a channel py-rattler fetched (the CLI's http(s) channels) lives in its cache,
             # with no repodata file of its own to hand libsolv: only the sparse path reads it
@@ -301,6 +341,12 @@ class LibMambaBackend:
 
     def _load_repo(self, db, repo: SubdirRepo, url: str, request: EngineRequest):
         pip = _pip(request)
+        # conda's add_pip_as_python_dependency (on by default): python (linux-64) and pip
+        # (noarch) live in different repos, where libmambapy 2.8.1 adds nothing; then the
+        # file libmamba parses carries pip in python's depends itself (with_pip_file)
+        pip_in_file = request.add_pip_as_python_dependency and not database_adds_pip_across_repos()
+        if pip_in_file:
+            pip = libsolv.PipAsPythonDependency.No
         cache_dir = self.cache_dir
         if cache_dir is None:
             cache_dir = default_cache_dir()
@@ -316,19 +362,20 @@ class LibMambaBackend:
                 )
             except Exception as exc:  # a stale or truncated cache entry: reparse
                 log.debug("ignoring %s: %s", solv, exc)
-        try:
-            info = db.add_repo_from_repodata_json(
-                path=str(repo.path),
-                url=url,
-                channel_id=repo.channel.url,
-                add_pip_as_python_dependency=pip,
-            )
-        except Exception as exc:
-            raise InvalidInputError(
-                str(repo.path),
-                f"libmamba cannot load this repodata ({exc})",
-                "re-index the channel (conda index) or fix the file",
-            ) from None
+        with with_pip_file(repo.path, solv.parent) if pip_in_file else _as_is(repo.path) as path:
+            try:
+                info = db.add_repo_from_repodata_json(
+                    path=str(path),
+                    url=url,
+                    channel_id=repo.channel.url,
+                    add_pip_as_python_dependency=pip,
+                )
+            except Exception as exc:
+                raise InvalidInputError(
+                    str(repo.path),
+                    f"libmamba cannot load this repodata ({exc})",
+                    "re-index the channel (conda index) or fix the file",
+                ) from None
         try:
             solv.parent.mkdir(parents=True, exist_ok=True)
             partial = solv.with_suffix(f".{os.getpid()}.part")
