@@ -76,7 +76,8 @@ def test_the_real_report_has_no_line_repeated(env, engine_name):
 
 @needs_conda_forge
 def test_a_cut_report_says_how_to_see_the_rest(env, engine_name):
-    args = ("jupyterlab", "python=3.8", "numpy>=2")
+    # a long report on both engines (34 lines on libmamba, 69 on rattler with the shared data)
+    args = ("libzlib<1.2.13", "python=3.12", "numpy", "pandas", "scipy", "matplotlib")
     cut = solve(env, engine_name, CONDA_FORGE, *args)
     assert cut.returncode == 1
     report = json.loads(solve(env, engine_name, CONDA_FORGE, *args, "--json").stdout)
