@@ -51,7 +51,6 @@ from .credentials import redact_url
 from .exceptions import InvalidInputError
 from .settings import fetch_timeout
 from .shards import (
-    GROUPS,
     SHARD_INDEX_FILENAME,
     DamagedData,
     Shard,
@@ -60,6 +59,7 @@ from .shards import (
     parse_shard_index,
     sha256_hex,
     shard_dependencies,
+    subset_document,
 )
 
 if TYPE_CHECKING:
@@ -313,18 +313,13 @@ class ShardedSubdir:
 
     def subset_bytes(self, names: Iterable[str]) -> bytes:
         """A repodata.json with the records of ``names`` (all loaded)."""
-        info: dict[str, Any] = {"subdir": self.index.info.get("subdir") or self.subdir}
-        if self.index.base_url:
-            # packages live elsewhere: an absolute base_url keeps their URLs right
-            info["base_url"] = urljoin(self.index_url, self.index.base_url)
-        document: dict[str, Any] = {"info": info, "repodata_version": 2}
-        for group in GROUPS:
-            document[group] = {
-                fn: record
-                for name in sorted(names)
-                for fn, record in self.loaded[name].get(group, {}).items()
-            }
-        return json.dumps(document, separators=(",", ":")).encode()
+        # packages live elsewhere: an absolute base_url keeps their URLs right
+        base_url = urljoin(self.index_url, self.index.base_url) if self.index.base_url else ""
+        return subset_document(
+            str(self.index.info.get("subdir") or self.subdir),
+            base_url,
+            [self.loaded[name] for name in sorted(names)],
+        )
 
 
 def _index_url(channel: ChannelRef, subdir: str) -> str:
@@ -450,13 +445,17 @@ def subset_files(
 ) -> list[Path]:
     """Write one subset repodata.json per source (named by the hash of its bytes, so a
     repeated request rewrites nothing) and return their paths."""
-    store = ShardStore(cache_dir)
-    paths = []
-    for source, names in zip(sources, reached, strict=True):
-        paths.append(
-            write_named_by_hash(cache_dir, store.root / "subsets", source.subset_bytes(names))
-        )
-    return paths
+    directory = subsets_dir(cache_dir)
+    return [
+        write_named_by_hash(cache_dir, directory, source.subset_bytes(names))
+        for source, names in zip(sources, reached, strict=True)
+    ]
+
+
+def subsets_dir(cache_dir: Path) -> Path:
+    """Where the subset files of sharded channels live (the standalone CLI's and the conda
+    adapter's; :func:`conda_solver_plus.shard_cache.prune_subsets` tidies it)."""
+    return ShardStore(cache_dir).root / "subsets"
 
 
 def write_named_by_hash(cache_dir: Path, directory: Path, blob: bytes) -> Path:

@@ -168,16 +168,36 @@ def parse_shard(data: bytes, sha256: str) -> Shard:
     return out
 
 
-def shard_dependencies(shard: Shard) -> set[str]:
-    """Every package name the records of ``shard`` depend on."""
+def shard_dependencies(shard: Shard, spec_names: dict[str, str] | None = None) -> set[str]:
+    """Every package name the records of ``shard`` depend on (virtual ``__`` names left
+    out: no channel has them). ``spec_names`` caches ``depends`` entry -> name across the
+    shards of one walk: the same few thousand strings recur in every shard."""
+    cache: dict[str, str] = {} if spec_names is None else spec_names
     names: set[str] = set()
     for group in GROUPS:
         for record in shard.get(group, {}).values():
             for dep in record.get("depends") or ():
-                name = dependency_name(dep)
+                name = cache.get(dep)
+                if name is None:
+                    name = cache[dep] = dependency_name(dep)
                 if name and not name.startswith("__"):
                     names.add(name)
     return names
+
+
+def subset_document(subdir: str, base_url: str, shards: Sequence[Shard]) -> bytes:
+    """A ``repodata.json`` holding every record of ``shards`` (the subset of one channel
+    subdir a request reaches). ``base_url``, where the packages live when not beside the
+    document, makes it a repodata version 2 document; empty, version 1."""
+    info: dict[str, Any] = {"subdir": subdir}
+    if base_url:
+        info["base_url"] = base_url
+    document: dict[str, Any] = {"info": info, "repodata_version": 2 if base_url else 1}
+    for group in GROUPS:
+        document[group] = {
+            fn: record for shard in shards for fn, record in shard.get(group, {}).items()
+        }
+    return json.dumps(document, separators=(",", ":")).encode()
 
 
 # --- the walk ------------------------------------------------------------------------

@@ -445,7 +445,8 @@ def test_a_large_monolithic_channel_goes_through_the_local_shard_cache(
     with serve(tmp_path / "www") as server:
         expected = ok(conda(tmp_path, engine_name, "shout", channels=[server.url("small")]))
         first = ok(conda(tmp_path, engine_name, "shout", channels=[server.url("large")]))
-        subsets = tmp_path / "plus-cache" / "shards" / "subsets"
+        # the local shard cache's subset files and the request manifests
+        subsets = tmp_path / "plus-cache" / "shard-cache" / "subsets"
         assert not subsets.exists()  # read whole: the split is not there yet
         split_dirs = tmp_path / "plus-cache" / "shard-cache"
         deadline = time.monotonic() + 120

@@ -24,11 +24,11 @@ two shard indexes parsed into Python dicts (87k names) and per-node bookkeeping;
   every name;
 - the subset a request reaches is written as a small ``repodata.json`` per channel subdir
   into plus's cache, recorded under a key of the request's root names and the shard
-  indexes' versions (:class:`SubsetStore`): repeating a request reads those files and
-  touches no shard at all. The engines then read them like any repodata (a
-  :class:`~conda_solver_plus.index.SubdirRepo` each, knowing every name its subdir lists),
-  so channel priority, ``channel::pkg``, installed records and exclude-newer work exactly
-  as on the monolithic path;
+  indexes' versions (:func:`conda_solver_plus.shard_cache.cached_subsets`): repeating
+  a request reads those files and touches no shard at all. The engines then read them
+  like any repodata (a :class:`~conda_solver_plus.index.SubdirRepo` each, knowing every
+  name its subdir lists), so channel priority, ``channel::pkg``, installed records and
+  exclude-newer work exactly as on the monolithic path;
 - channel subdirs without shards join the walk (:class:`WholeRepo`, and :class:`SplitFile`
   for a large ``repodata.json`` read through plus's local shard cache,
   :mod:`conda_solver_plus.shard_cache`): a dependency met only through them still brings
@@ -68,14 +68,16 @@ from urllib.parse import urljoin
 
 from .. import shard_cache
 from ..index import ChannelRef, SubdirRepo, write_cache_file
-from ..records import dependency_name
 from ..records import dependency_names as record_dependency_names
+from ..sharded_channel import subsets_dir, write_named_by_hash
 from ..shards import (
     MAX_SHARD_INDEX_BYTES,
     SHARD_INDEX_FILENAME,
     DamagedData,
     Shard,
     parse_shard,
+    shard_dependencies,
+    subset_document,
     zstd_decompress,
 )
 
@@ -362,20 +364,6 @@ def shard_digest_ok(url: str, blob: bytes) -> bool:
     return hashlib.sha256(blob).hexdigest() == shard_digest(url)
 
 
-def dependency_names(shard: dict[str, Any], names: dict[str, str]) -> set[str]:
-    """The package names a shard's records depend on (``names`` caches spec -> name)."""
-    found: set[str] = set()
-    for group in ("packages", "packages.conda"):
-        for record in (shard.get(group) or {}).values():
-            for spec in record.get("depends") or ():
-                name = names.get(spec)
-                if name is None:
-                    name = names[spec] = dependency_name(spec)
-                if name:
-                    found.add(name)
-    return found
-
-
 @dataclass
 class Traversal:
     """The shards a request reaches: from the root names, every name a reached record
@@ -487,7 +475,7 @@ class Traversal:
                 "broken shard: tell the channel's maintainers"
             ) from None
         self.reached[position][name] = shard
-        mentioned = dependency_names(shard, self._spec_names)
+        mentioned = shard_dependencies(shard, self._spec_names)
         if self.add_pip and name == "python":
             mentioned.add("pip")  # conda's add_pip_as_python_dependency
         return mentioned
@@ -537,26 +525,9 @@ def expand_roots(roots: Iterable[str], subdirs: Sequence[ShardedSubdir]) -> set[
 # -- the subset handed to the engines -------------------------------------------------------
 
 
-def subset_repodata(sub: ShardedSubdir, shards: dict[str, dict[str, Any]]) -> bytes:
+def subset_repodata(sub: ShardedSubdir, shards: dict[str, Shard]) -> bytes:
     """A ``repodata.json`` holding every record of the reached shards of ``sub``."""
-    packages: dict[str, Any] = {}
-    conda_packages: dict[str, Any] = {}
-    for name in sorted(shards):
-        shard = shards[name]
-        for fn, record in (shard.get("packages") or {}).items():
-            packages[fn] = record
-        for fn, record in (shard.get("packages.conda") or {}).items():
-            conda_packages[fn] = record
-    info: dict[str, Any] = {"subdir": sub.subdir}
-    if sub.base_url:
-        info["base_url"] = sub.base_url
-    repodata = {
-        "info": info,
-        "packages": packages,
-        "packages.conda": conda_packages,
-        "repodata_version": 2 if sub.base_url else 1,
-    }
-    return json.dumps(repodata, separators=(",", ":")).encode()
+    return subset_document(sub.subdir, sub.base_url, [shards[name] for name in sorted(shards)])
 
 
 class WholeRepo:
@@ -616,71 +587,6 @@ class SplitFile:
 
 
 OtherSource = WholeRepo | SplitFile
-
-
-def _file_sha256(path: Path) -> str:
-    """The sha256 of a file, read in blocks (no copy of a large file in memory)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-class SubsetStore:
-    """Subsets already computed: under a key of everything that decides a subset (root
-    names, the shard indexes' and monolithic files' identities, pip), a manifest of the
-    files (one per source, ``null`` for a repo read whole), each with its sha256 (checked
-    on every read: a damaged subset is computed again, never read)."""
-
-    def __init__(self, cache_dir: Path) -> None:
-        self.cache_dir = cache_dir
-        self.root = cache_dir / "shards" / "subsets"
-
-    @staticmethod
-    def key(parts: Iterable[str]) -> str:
-        return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:40]
-
-    def get(self, key: str) -> list[Path | None] | None:
-        manifest = self.root / f"{key}.json"
-        try:
-            entries = json.loads(manifest.read_bytes())
-            return [self._checked(entry) for entry in entries]
-        except FileNotFoundError:
-            return None
-        except (ValueError, KeyError, TypeError, OSError) as exc:  # damaged: recomputed
-            log.debug("ignoring the subset cache %s: %s", manifest, exc)
-            return None
-
-    def _checked(self, entry: dict[str, str] | None) -> Path | None:
-        if entry is None:
-            return None
-        path = self.cache_dir / entry["file"]
-        if _file_sha256(path) != entry["sha256"]:
-            raise ValueError(f"{path} does not match its recorded sha256")
-        return path
-
-    def write(self, data: bytes) -> Path:
-        """A subset file named by the hash of its bytes (identical subsets written once;
-        one already there that no longer has them is written again)."""
-        digest = hashlib.sha256(data).hexdigest()
-        path = self.root / f"{digest[:40]}.json"
-        try:
-            intact = _file_sha256(path) == digest
-        except OSError:
-            intact = False
-        if not intact:
-            write_cache_file(self.cache_dir, path, data)
-        return path
-
-    def put(self, key: str, paths: list[Path | None]) -> None:
-        entries = [
-            None
-            if path is None
-            else {"file": str(path.relative_to(self.cache_dir)), "sha256": _file_sha256(path)}
-            for path in paths
-        ]
-        write_cache_file(self.cache_dir, self.root / f"{key}.json", json.dumps(entries).encode())
 
 
 # -- conda's cache and session --------------------------------------------------------------
@@ -855,36 +761,29 @@ def reach_subsets(
     roots = set(roots)
     if add_pip:
         roots.add("pip")  # conda adds pip to python's depends
-    store = SubsetStore(cache_dir)
-    key = store.key(
-        [
-            "2",
-            str(add_pip),
-            *sorted(roots),
-            "|",
-            *(f"{sub.index_url}={sub.identity}" for sub in subdirs),
-            "|",
-            *(other.identity for other in others),
-        ]
-    )
-    paths = store.get(key)
-    if paths is not None and len(paths) == len(subdirs) + len(others):
-        return paths
+    # each source's exact state, and pip: it adds an edge from python to the walk
+    keys = [f"{sub.index_url}={sub.identity}" for sub in subdirs]
+    keys += [other.identity for other in others]
+    keys = [f"{key};add_pip={add_pip}" for key in keys]
+    cached = shard_cache.cached_subsets(cache_dir, keys, roots)
+    if cached is not None:
+        return cached
     shards = shard_store()
     try:
         walk = Traversal(subdirs, shards, offline=offline, add_pip=add_pip, others=others)
         walk.run(expand_roots(roots, subdirs))
     finally:
         shards.close()
-    paths = [
-        store.write(subset_repodata(sub, reached))
+    subsets = subsets_dir(cache_dir)
+    paths: list[Path | None] = [
+        write_named_by_hash(cache_dir, subsets, subset_repodata(sub, reached))
         for sub, reached in zip(subdirs, walk.reached, strict=True)
     ]
     paths += [
         other.subset(names, cache_dir)
         for other, names in zip(others, walk.others_reached, strict=True)
     ]
-    store.put(key, paths)
+    shard_cache.remember_subsets(cache_dir, keys, roots, paths)
     return paths
 
 
