@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import os
+from pathlib import Path
 from types import ModuleType
 
 import pytest
@@ -47,3 +48,21 @@ def require_module(name: str, why: str) -> ModuleType:
         if REAL_STACK:
             pytest.fail(f"{name} must import in a real-stack run ({why}): {exc}")
         pytest.skip(f"{name} does not import here ({why})", allow_module_level=True)
+
+
+#: the checkout under test: conda subprocesses import plus from here
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def conda_subprocess_env(tmp_path: Path, **settings: str) -> dict[str, str]:
+    """The environment of a conda subprocess that must load this checkout's plus: it on
+    ``PYTHONPATH``, conda's package cache in ``tmp_path/pkgs``, no channel notices and no
+    self-update chatter, then ``settings`` (``CONDA_*`` and ``CONDA_SOLVER_PLUS_*``)."""
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]),
+        "CONDA_PKGS_DIRS": str(tmp_path / "pkgs"),
+        "CONDA_NUMBER_CHANNEL_NOTICES": "0",
+        "CONDA_AUTO_UPDATE_CONDA": "false",
+        **settings,
+    }

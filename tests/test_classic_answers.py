@@ -35,8 +35,8 @@ from conda_solver_plus.state import SolverInputState
 
 from .channels import install_record, repodata_entry, write_files
 from .corpus import ARCH, CONDA_DEFAULT_AGGRESSIVE, needs_corpus_channels, write_prefix
+from .engines import REPO_ROOT, conda_subprocess_env
 
-REPO_ROOT = Path(__file__).parents[1]
 needs_channels = needs_corpus_channels
 
 
@@ -65,16 +65,9 @@ def conda_requires():
 
 def run_conda(tmp_path: Path, *args: str, solver: str, engine: str | None = None, **env):
     """``python -m conda ARGS --dry-run --json --solver=SOLVER``; the JSON answer."""
-    environment = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]),
-        "CONDA_PKGS_DIRS": str(tmp_path / "pkgs"),
-        "CONDA_REPODATA_USE_SHARDS": "false",
-        "CONDA_NUMBER_CHANNEL_NOTICES": "0",
-        "CONDA_AUTO_UPDATE_CONDA": "false",
-        "CONDA_SUBDIR": ARCH,
-        **env,
-    }
+    environment = conda_subprocess_env(
+        tmp_path, CONDA_REPODATA_USE_SHARDS="false", CONDA_SUBDIR=ARCH, **env
+    )
     if engine is not None:
         environment["CONDA_SOLVER_PLUS_BACKEND"] = engine
     command = [sys.executable, "-m", "conda", *args, "--dry-run", "--json", f"--solver={solver}"]

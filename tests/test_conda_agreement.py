@@ -15,7 +15,6 @@ conda-libmamba-solver do not import; in a real-stack run the latter fail instead
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from .engines import require_module
+from .engines import conda_subprocess_env, require_module
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "repodata"
 pytestmark = [
@@ -35,7 +34,6 @@ pytestmark = [
 ]
 UNION = SHARED / "lockfile-union"
 PYTORCH_LOCK = SHARED / "lockfiles" / "pixi" / "examples-pytorch" / "pixi.lock"
-REPO_ROOT = Path(__file__).parents[1]
 
 require_module("conda", "the requests run through real conda")
 require_module("conda_libmamba_solver", "its answers are the expected package sets")
@@ -110,18 +108,14 @@ def conda_env(tmp_path: Path, cuda: str, **extra: str) -> dict[str, str]:
     in ``tmp_path`` (nothing is ever downloaded), monolithic repodata (plus reads
     repodata.json, and sharded loading would be a second variable), no network chatter,
     and fixed virtual packages so the answer does not depend on the host."""
-    return {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]),
-        "CONDA_PKGS_DIRS": str(tmp_path / "pkgs"),
-        "CONDA_REPODATA_USE_SHARDS": "false",
-        "CONDA_NUMBER_CHANNEL_NOTICES": "0",
-        "CONDA_AUTO_UPDATE_CONDA": "false",
-        "CONDA_SUBDIR": "linux-64",
-        "CONDA_OVERRIDE_CUDA": cuda,
-        "CONDA_OVERRIDE_GLIBC": "2.28",
+    return conda_subprocess_env(
+        tmp_path,
+        CONDA_REPODATA_USE_SHARDS="false",
+        CONDA_SUBDIR="linux-64",
+        CONDA_OVERRIDE_CUDA=cuda,
+        CONDA_OVERRIDE_GLIBC="2.28",
         **extra,
-    }
+    )
 
 
 def run_conda(

@@ -5,21 +5,19 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from .engines import require_module
+from .engines import conda_subprocess_env, require_module
 
 require_module("conda", "conda plus ... is a conda subcommand")
 
-from .test_solver import REPO_ROOT, run_conda  # noqa: E402
-
 # the module-scoped fixture that builds a real conda channel
 from .test_solver import built_channel as built_channel  # noqa: E402
+from .test_solver import run_conda  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -29,14 +27,7 @@ def _engine(monkeypatch, engine_name):
 
 
 def plus(tmp_path: Path, channel: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]),
-        "CONDA_PKGS_DIRS": str(tmp_path / "pkgs"),
-        "CONDA_REPODATA_USE_SHARDS": "false",
-        "CONDA_OFFLINE": "true",
-        "CONDA_NUMBER_CHANNEL_NOTICES": "0",
-    }
+    env = conda_subprocess_env(tmp_path, CONDA_REPODATA_USE_SHARDS="false", CONDA_OFFLINE="true")
     command = [sys.executable, "-m", "conda", "plus", *args, "--override-channels"]
     command += ["-c", channel.as_uri()]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)

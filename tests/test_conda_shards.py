@@ -37,13 +37,12 @@ from conda_solver_plus.index import atomic_write
 from conda_solver_plus.shards import write_subdir_shards
 
 from .channels import BUILT_PACKAGES, loopback_server, repodata_entry, serve_private_channel
-from .engines import REAL_STACK, require_module
+from .engines import REAL_STACK, REPO_ROOT, conda_subprocess_env, require_module
 
 require_module("conda", "conda hands plus its sharded repodata")
 
 pytestmark = pytest.mark.slow
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 UNION = REPO_ROOT.parent / "shared" / "data" / "repodata" / "lockfile-union" / "conda-forge"
 SUBDIRS = ("linux-64", "noarch")
 #: one linked package as conda's JSON reports it: name, version, build, channel
@@ -171,19 +170,15 @@ class Answer:
 def conda_environment(tmp_path: Path, engine: str) -> dict[str, str]:
     """A conda subprocess's environment: this checkout's plus on ``engine``, conda's
     caches (and plus's) in ``tmp_path``, fixed virtual packages, no network chatter."""
-    return {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]),
-        "CONDARC": str(tmp_path / "condarc"),
-        "CONDA_PKGS_DIRS": str(tmp_path / "pkgs"),
-        "CONDA_SOLVER_PLUS_CACHE": str(tmp_path / "plus-cache"),
-        "CONDA_SOLVER_PLUS_BACKEND": engine,
-        "CONDA_NUMBER_CHANNEL_NOTICES": "0",
-        "CONDA_AUTO_UPDATE_CONDA": "false",
-        "CONDA_SUBDIR": "linux-64",
-        "CONDA_OVERRIDE_CUDA": "",
-        "CONDA_OVERRIDE_GLIBC": "2.28",
-    }
+    return conda_subprocess_env(
+        tmp_path,
+        CONDARC=str(tmp_path / "condarc"),
+        CONDA_SOLVER_PLUS_CACHE=str(tmp_path / "plus-cache"),
+        CONDA_SOLVER_PLUS_BACKEND=engine,
+        CONDA_SUBDIR="linux-64",
+        CONDA_OVERRIDE_CUDA="",
+        CONDA_OVERRIDE_GLIBC="2.28",
+    )
 
 
 def conda(

@@ -28,9 +28,8 @@ from rattler import Subdir
 from conda_solver_plus.credentials import redact_text, redact_url, split_credentials
 
 from .channels import PrivateChannel, serve_private_channel, write_package_channel
-from .engines import require_module
+from .engines import conda_subprocess_env, require_module
 
-REPO_ROOT = Path(__file__).parents[1]
 TOKEN = "tk-7c1e-private"
 USER, PASSWORD = "alice", "pw-9f3b-secret"
 SECRETS = (TOKEN, PASSWORD)
@@ -195,17 +194,13 @@ def run_conda(
     ``CONDA_SOLVER_PLUS_BACKEND`` names, with ``condarc`` as its only .condarc, online
     (loopback only)."""
     (tmp_path / "condarc").write_text(condarc)
-    environment = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]),
-        "CONDARC": str(tmp_path / "condarc"),
-        "CONDA_SOLVER": "plus",
-        "CONDA_PKGS_DIRS": str(tmp_path / "pkgs"),
-        "CONDA_REPODATA_USE_SHARDS": "false",
-        "CONDA_NUMBER_CHANNEL_NOTICES": "0",
-        "CONDA_AUTO_UPDATE_CONDA": "false",
+    environment = conda_subprocess_env(
+        tmp_path,
+        CONDARC=str(tmp_path / "condarc"),
+        CONDA_SOLVER="plus",
+        CONDA_REPODATA_USE_SHARDS="false",
         **(env or {}),
-    }
+    )
     environment.pop("CONDA_OFFLINE", None)
     command = [sys.executable, "-m", "conda", *args]
     return subprocess.run(command, env=environment, capture_output=True, text=True, timeout=600)

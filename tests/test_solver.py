@@ -8,14 +8,13 @@ on a local file channel, PrefixData on a real prefix, and conda's exceptions.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from .engines import require_module
+from .engines import conda_subprocess_env, require_module
 
 conda = require_module("conda", "the conda adapter runs inside conda")
 
@@ -27,7 +26,6 @@ from conda.models.records import PackageRecord  # noqa: E402
 from .channels import repodata_entry, write_package_channel  # noqa: E402
 
 DEMO = Path(__file__).parent / "data" / "demo-channel"
-REPO_ROOT = Path(__file__).parents[1]
 
 
 @pytest.fixture(autouse=True)
@@ -115,17 +113,13 @@ def run_conda(
     """Real conda from this interpreter, solving with plus (this checkout's code) on the
     engine ``CONDA_SOLVER_PLUS_BACKEND`` names; ``env`` overrides (an empty value unsets),
     ``channels=False`` for subcommands that take no channel."""
-    environment = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]),
-        "CONDA_SOLVER": "plus",
-        "CONDA_PKGS_DIRS": str(tmp_path / "pkgs"),
-        "CONDA_REPODATA_USE_SHARDS": "false",
-        "CONDA_OFFLINE": "true",  # a file channel needs no network; nothing may wait on it
-        "CONDA_CHANNELS": channel.as_uri(),
-        "CONDA_NUMBER_CHANNEL_NOTICES": "0",
-        "CONDA_AUTO_UPDATE_CONDA": "false",
-    }
+    environment = conda_subprocess_env(
+        tmp_path,
+        CONDA_SOLVER="plus",
+        CONDA_REPODATA_USE_SHARDS="false",
+        CONDA_OFFLINE="true",  # a file channel needs no network; nothing may wait on it
+        CONDA_CHANNELS=channel.as_uri(),
+    )
     environment.update(env or {})
     environment = {key: value for key, value in environment.items() if value}
     command = [sys.executable, "-m", "conda", *args]
@@ -431,17 +425,15 @@ def test_strict_custom_multichannel_falls_back_to_a_later_subchannel(
 
 def test_real_conda_strict_custom_multichannel(multichannel_condarc, tmp_path):
     """The same through conda's CLI: ``-c custom --strict-channel-priority``."""
-    env = {**os.environ, "CONDARC": str(multichannel_condarc)}
+    env = conda_subprocess_env(
+        tmp_path,
+        CONDARC=str(multichannel_condarc),
+        CONDA_REPODATA_USE_SHARDS="false",
+        CONDA_OFFLINE="true",
+    )
     command = [sys.executable, "-m", "conda", "create", "-p", str(tmp_path / "env"), "foo>=2"]
     command += ["--dry-run", "--json", "--override-channels", "-c", "custom"]
     command += ["--strict-channel-priority", "--solver", "plus"]
-    env.update(
-        PYTHONPATH=os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]),
-        CONDA_PKGS_DIRS=str(tmp_path / "pkgs"),
-        CONDA_REPODATA_USE_SHARDS="false",
-        CONDA_OFFLINE="true",
-        CONDA_NUMBER_CHANNEL_NOTICES="0",
-    )
     proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     linked = json.loads(proc.stdout)["actions"]["LINK"]
