@@ -176,13 +176,21 @@ def shard_dependencies(shard: Shard, spec_names: dict[str, str] | None = None) -
     names: set[str] = set()
     for group in GROUPS:
         for record in shard.get(group, {}).values():
-            for dep in record.get("depends") or ():
-                name = cache.get(dep)
-                if name is None:
-                    name = cache[dep] = dependency_name(dep)
-                if name and not name.startswith("__"):
-                    names.add(name)
+            add_dependency_names(record, cache, names)
     return names
+
+
+def add_dependency_names(
+    record: Mapping[str, Any], cache: dict[str, str], names: set[str]
+) -> None:
+    """Add to ``names`` the package names one repodata record depends on, virtual ``__``
+    names left out (``cache``: ``depends`` entry -> name, shared across records)."""
+    for dep in record.get("depends") or ():
+        name = cache.get(dep)
+        if name is None:
+            name = cache[dep] = dependency_name(dep)
+        if name and not name.startswith("__"):
+            names.add(name)
 
 
 def subset_document(subdir: str, base_url: str, shards: Sequence[Shard]) -> bytes:
@@ -320,12 +328,7 @@ def scan_repodata(text: str) -> ScannedRepodata:
         if name:
             spans, deps = scanned.names.setdefault(name, ([[], []], set()))
             spans[group].append((key_start, key_end, value_start, value_end))
-            for dep in record.get("depends") or ():
-                dep_name = dep_names.get(dep)
-                if dep_name is None:
-                    dep_name = dep_names[dep] = dependency_name(dep)
-                if dep_name and not dep_name.startswith("__"):
-                    deps.add(dep_name)
+            add_dependency_names(record, dep_names, deps)
         return value_end
 
     def top(key: str, _key_start: int, _key_end: int, value_start: int) -> int:
