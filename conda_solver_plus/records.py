@@ -242,6 +242,41 @@ def record_from_dict(
         ) from None
 
 
+def is_package_entry(file_name: object, record: object) -> bool:
+    """Is ``file_name: record`` (one entry of a repodata ``packages`` group) a package
+    record: a map with a string ``name``, under a plain file name (no ``/``)?
+
+    py-rattler files an entry under the package name of its *file name*
+    (:func:`package_name_of_file`) and parses it when that name is read: an entry that is
+    no record (a string, no ``name``, ``"name": 7``) is then a "malformed repodata" error
+    for that name, and is never seen for other names; a key with ``/`` is skipped. plus
+    gives the same outcome whichever way a file is read (whole, through the local shard
+    cache, by libmamba's own parser): :func:`conda_solver_plus.shards.scan_repodata` keeps
+    such an entry with its file's name, and libmamba's parser is handed the file without
+    them, since a name that is read goes through py-rattler first.
+    """
+    return (
+        isinstance(file_name, str)
+        and "/" not in file_name
+        and isinstance(record, dict)
+        and isinstance(record.get("name"), str)
+        and bool(record["name"])
+    )
+
+
+def package_name_of_file(file_name: str) -> str | None:
+    """The package name in a package file name (``numpy-2.1.0-py312h0_0.conda`` ->
+    ``numpy``): everything before the version and build, as py-rattler reads it; ``None``
+    for a name that is no package file (no extension, too few ``-``, a ``/``)."""
+    if "/" in file_name:
+        return None
+    for extension in (".tar.bz2", ".conda"):
+        if file_name.endswith(extension):
+            parts = file_name[: -len(extension)].rsplit("-", 2)
+            return parts[0].lower() if len(parts) == 3 and parts[0] else None
+    return None
+
+
 def record_name(record: PackageRecord) -> str:
     return record.name.normalized
 

@@ -45,7 +45,7 @@ from typing import Any, Protocol
 import msgpack
 import zstandard
 
-from .records import dependency_name
+from .records import dependency_name, is_package_entry, package_name_of_file
 
 SHARD_INDEX_FILENAME = "repodata_shards.msgpack.zst"
 #: where :func:`write_subdir_shards` puts shards, relative to the shard index
@@ -322,19 +322,27 @@ def scan_repodata(text: str) -> ScannedRepodata:
     scanned = ScannedRepodata(text, {}, {})
     dep_names: dict[str, str] = {}  # one parse per distinct depends string
 
-    def entry(group: int, key_start: int, key_end: int, value_start: int) -> int:
+    def entry(group: int, key: str, key_start: int, key_end: int, value_start: int) -> int:
         record, value_end = _DECODER.raw_decode(text, value_start)
-        name = str(record.get("name", "")).lower() if isinstance(record, dict) else ""
+        if is_package_entry(key, record):
+            name = record["name"].lower()
+        else:
+            # kept with the name of its file, where py-rattler looks for it too: reading
+            # that name is then the same "malformed repodata" error as reading the whole
+            # file, whichever way the file is read (an entry under a key with "/" is no
+            # package file of this subdir, and py-rattler skips it: so does the split)
+            name = package_name_of_file(key) or ""
         if name:
             spans, deps = scanned.names.setdefault(name, ([[], []], set()))
             spans[group].append((key_start, key_end, value_start, value_end))
-            add_dependency_names(record, dep_names, deps)
+            if isinstance(record, dict):
+                add_dependency_names(record, dep_names, deps)
         return value_end
 
     def top(key: str, _key_start: int, _key_end: int, value_start: int) -> int:
         if key in GROUPS and text[value_start : value_start + 1] == "{":
             group = GROUPS.index(key)
-            return _object(text, value_start, lambda *at: entry(group, *at[1:]))
+            return _object(text, value_start, lambda *at: entry(group, *at))
         value, value_end = _DECODER.raw_decode(text, value_start)
         if key != "removed":
             scanned.head[key] = value

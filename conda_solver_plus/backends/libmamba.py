@@ -28,7 +28,8 @@ Small repodata is parsed by libmamba itself (simdjson) and, per file, serialized
 libsolv's native ``.solv`` format in the cache directory, so a warm solve skips JSON
 entirely — this includes the small subset files plus writes for sharded channels and
 split monolithic ones. conda's ``add_pip_as_python_dependency`` is written into the file
-libmamba parses (:func:`with_pip_file`) where the binding cannot add pip across repos.
+libmamba parses (:func:`parseable_file`) where the binding cannot add pip across repos, and
+entries that are no package record are left out of it, as py-rattler leaves them out.
 Large repodata (conda-forge size) is not parsed whole: py-rattler's sparse loader
 reads only the records reachable from the request, which are handed to libsolv. On
 failure, libmamba's problem graph gives the names in conflict, the specs that had no
@@ -61,7 +62,7 @@ from .. import settings
 from ..consistency import unmet_dependencies
 from ..exceptions import ChainStep, ConflictChain, InvalidInputError
 from ..index import default_cache_dir
-from ..records import dependency_name, dependency_names, record_name
+from ..records import dependency_name, dependency_names, is_package_entry, record_name
 from . import (
     LIBMAMBAPY_SUPPORTED,
     EngineRequest,
@@ -95,7 +96,8 @@ log = logging.getLogger(__name__)
 #: total repodata size above which only the reachable records are loaded
 SPARSE_ABOVE_BYTES = 32 * 1024 * 1024
 #: bump when what we put into a ``.solv`` file changes
-_SOLV_FORMAT = "2"  # 2: pip added to python in the parsed file (with_pip_file)
+# 2: pip added to python in the parsed file; 3: entries that are no package record left out
+_SOLV_FORMAT = "3"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 #: libsolv's problem lines: "nothing provides [requested ]SPEC[ needed by DIST]"
 _NOTHING_PROVIDES = re.compile(r"nothing provides (?:requested )?(.+?)(?: needed by |$)")
@@ -143,15 +145,20 @@ def with_pip_for_python(name: str, version: str, depends: list[str]) -> list[str
 
 
 @contextlib.contextmanager
-def with_pip_file(source: Path, scratch_dir: Path) -> Iterator[Path]:
-    """``source`` as libmamba should parse it under ``add_pip_as_python_dependency``: a
-    temporary copy in ``scratch_dir`` whose python records depend on ``pip``
-    (:func:`with_pip_for_python`), or ``source`` itself when it has no python record.
+def parseable_file(source: Path, scratch_dir: Path, *, add_pip: bool) -> Iterator[Path]:
+    """``source`` as libmamba should parse it: a temporary copy in ``scratch_dir`` without
+    the entries that are no package record (:func:`~conda_solver_plus.records.is_package_entry`:
+    py-rattler skips them, so both engines see the same records) and, with ``add_pip``
+    (``add_pip_as_python_dependency`` where the binding cannot add pip across repos), with
+    python records depending on ``pip`` (:func:`with_pip_for_python`); or ``source`` itself
+    when nothing had to change.
 
     Only a ``.solv`` cache miss pays for this (one JSON parse of a file small enough for
     libmamba's own parser); the copy is removed once libmamba has read it."""
     try:
         repodata = json.loads(source.read_bytes())
+        if not isinstance(repodata, dict):
+            raise ValueError("the document is not a JSON object")
     except (OSError, ValueError) as exc:
         raise InvalidInputError(
             str(source),
@@ -160,9 +167,18 @@ def with_pip_file(source: Path, scratch_dir: Path) -> Iterator[Path]:
         ) from None
     changed = False
     for key in ("packages", "packages.conda"):
-        for record in (repodata.get(key) or {}).values():
+        group = repodata.get(key)
+        if not isinstance(group, dict):
+            continue
+        for file_name, record in list(group.items()):
+            if not is_package_entry(file_name, record):
+                del group[file_name]
+                changed = True
+                continue
+            if not add_pip:
+                continue
             depends = record.get("depends") or []
-            added = with_pip_for_python(record.get("name", ""), record.get("version", ""), depends)
+            added = with_pip_for_python(record["name"], str(record.get("version", "")), depends)
             if added is not depends:
                 record["depends"] = added
                 changed = True
@@ -170,17 +186,12 @@ def with_pip_file(source: Path, scratch_dir: Path) -> Iterator[Path]:
         yield source
         return
     scratch_dir.mkdir(parents=True, exist_ok=True)
-    copy = scratch_dir / f"{source.stem}.{os.getpid()}.{time.monotonic_ns()}.pip.json"
+    copy = scratch_dir / f"{source.stem}.{os.getpid()}.{time.monotonic_ns()}.json"
     try:
         copy.write_text(json.dumps(repodata))
         yield copy
     finally:
         copy.unlink(missing_ok=True)
-
-
-@contextlib.contextmanager
-def _as_is(source: Path) -> Iterator[Path]:
-    yield source
 
 
 def _noarch(record: RepoDataRecord) -> mamba_specs.NoArchType:
@@ -343,7 +354,7 @@ class LibMambaBackend:
         pip = _pip(request)
         # conda's add_pip_as_python_dependency (on by default): python (linux-64) and pip
         # (noarch) live in different repos, where libmambapy 2.8.1 adds nothing; then the
-        # file libmamba parses carries pip in python's depends itself (with_pip_file)
+        # file libmamba parses carries pip in python's depends itself (parseable_file)
         pip_in_file = request.add_pip_as_python_dependency and not database_adds_pip_across_repos()
         if pip_in_file:
             pip = libsolv.PipAsPythonDependency.No
@@ -362,7 +373,7 @@ class LibMambaBackend:
                 )
             except Exception as exc:  # a stale or truncated cache entry: reparse
                 log.debug("ignoring %s: %s", solv, exc)
-        with with_pip_file(repo.path, solv.parent) if pip_in_file else _as_is(repo.path) as path:
+        with parseable_file(repo.path, solv.parent, add_pip=pip_in_file) as path:
             try:
                 info = db.add_repo_from_repodata_json(
                     path=str(path),
@@ -487,7 +498,9 @@ class LibMambaBackend:
         for name, url, filename in packages:
             record = installed_by_url.get(url)
             if record is None:
-                repo = repos[url.rsplit("/", 1)[0]]
+                repo = repos.get(url.rsplit("/", 1)[0])
+                if repo is None:
+                    raise RuntimeError(f"libmamba returned {url}, outside every repo")
                 for candidate in repo.sparse.load_records(PackageName(name)):
                     if candidate.file_name == filename:
                         record = candidate
