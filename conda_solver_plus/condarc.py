@@ -286,11 +286,13 @@ def _sequence(
             if data.get(name) is None:
                 continue
             entries = data[name]
-            if isinstance(entries, str):
-                entries = [entries]
             if not isinstance(entries, list):
+                # conda refuses a scalar here too (InvalidTypeError "has type str. Valid
+                # types: tuple"): `channels: /path` is not read as a one-entry list
                 raise InvalidInputError(
-                    f"{name} ({source})", f"expected a list, got {entries!r}", "fix the file"
+                    f"{name} ({source})",
+                    f"expected a list, got {type(entries).__name__} {entries!r}",
+                    f"write it as a list: '{name}: [{entries}]' or one '- entry' per line",
                 )
             layers.append((source, [str(entry).strip() for entry in entries]))
     variable = f"CONDA_{key.upper()}"

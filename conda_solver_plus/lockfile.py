@@ -143,6 +143,12 @@ def _pick_environment(lock, path: Path, name: str | None):
             name = "default"
         else:
             filled = [n for n, env in environments.items() if env.platforms()]
+            if not filled:
+                raise InvalidInputError(
+                    str(path),
+                    "holds no environment with packages (its 'environments' are empty)",
+                    "lock an environment into it first (pixi lock, or --lock-out FILE)",
+                )
             if len(filled) != 1:
                 raise InvalidInputError(
                     str(path),

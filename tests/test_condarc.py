@@ -14,6 +14,7 @@ import pytest
 
 from conda_solver_plus.condarc import CONDA_DEFAULT, load_config, search_path
 from conda_solver_plus.exceptions import InvalidInputError
+from tests.engines import require_module
 
 
 def environ(home: Path, **extra: str) -> dict[str, str]:
@@ -102,6 +103,27 @@ def test_bad_configuration_names_the_file(tmp_path, text, needle):
     with pytest.raises(InvalidInputError, match=needle) as info:
         load_config(environ(tmp_path))
     assert ".condarc" in str(info.value)
+
+
+@pytest.mark.parametrize("text", ["channels: /tmp/a-channel\n", "pinned_packages: a_pkg<1\n"])
+def test_a_scalar_where_conda_wants_a_list_is_refused_as_conda_refuses_it(tmp_path, text):
+    """conda raises ``InvalidTypeError`` ("has type str. Valid types: tuple") for a scalar
+    ``channels`` or ``pinned_packages``; plus read it as a one-entry list and applied it
+    (issue 22), so the CLI solved with a channel or pin that conda would never use."""
+    (tmp_path / ".condarc").write_text(text)
+    key = text.split(":")[0]
+    with pytest.raises(InvalidInputError, match="expected a list") as info:
+        load_config(environ(tmp_path))
+    assert ".condarc" in str(info.value) and key in str(info.value)
+    require_module("conda", "conda's own reading of the same file")
+    conda = subprocess.run(
+        [sys.executable, "-m", "conda", "config", "--show", key],
+        env=environ(tmp_path, PATH="/usr/bin:/bin"),
+        capture_output=True,
+        text=True,
+    )
+    assert conda.returncode != 0
+    assert "InvalidTypeError" in conda.stdout + conda.stderr
 
 
 def test_old_boolean_channel_priority(tmp_path):

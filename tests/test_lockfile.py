@@ -459,3 +459,14 @@ def test_explicit_output_is_in_install_order(tmp_path):
     assert names.index("libgcc") < names.index("python")
     assert all("#" in u for u in urls)  # every demo record has a hash
     assert "# platform: linux-64" in path.read_text()
+
+
+def test_a_pixi_lock_without_environments_says_so(tmp_path):
+    """``environments: {}`` was "holds several environments ()" (issue 22): there is no
+    environment to choose, so choosing one with --lock-env cannot help."""
+    lock = tmp_path / "pixi.lock"
+    lock.write_text("version: 6\nenvironments: {}\npackages: []\n")
+    with pytest.raises(InvalidInputError, match="holds no environment with packages") as info:
+        read_lockfile(lock, platform="linux-64")
+    assert str(lock) in str(info.value)
+    assert "several" not in str(info.value)
