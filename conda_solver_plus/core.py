@@ -33,7 +33,7 @@ from .consistency import verify_requested
 from .index import Index
 from .solving import attempts, diagnose, installed, post
 from .solving.options import SolveOptions
-from .solving.request import build_request
+from .solving.request import build_request, engine_cutoff
 from .solving.transforms import apply_exclude_newer
 from .state import DepsModifier, SolverInputState, SolverOutputState
 
@@ -55,7 +55,7 @@ def solve(
     if out.early_exit() is not None:
         post.explain_records(sis, out)
         return out
-    diagnose.check_request(sis, index)
+    diagnose.check_request(sis, index, engine_cutoff(options))
 
     out.engine = backend.name
     post.take_solution(out, attempts.run_attempts(backend, index, sis, out, options))

@@ -192,11 +192,13 @@ def test_real_conda_create_install_update_remove(built_channel, tmp_path, how, e
     assert installed(prefix) == {"greet": "2.0", "libcolor": "1.0"}
 
 
-def dry_run_create(tmp_path: Path, channel: Path, *args: str) -> subprocess.CompletedProcess:
+def dry_run_create(
+    tmp_path: Path, channel: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     """``conda create --dry-run --json greet`` into a fresh prefix, with extra ``args``."""
     prefix = str(tmp_path / "env")
     return run_conda(
-        tmp_path, channel, "create", "-p", prefix, "greet", "--dry-run", "--json", *args
+        tmp_path, channel, "create", "-p", prefix, "greet", "--dry-run", "--json", *args, env=env
     )
 
 
@@ -214,17 +216,29 @@ conda_has_exclude_newer = pytest.mark.skipif(
 )
 
 
+#: conda's shards on (its default) and off: with them on, conda hands the solver a
+#: subclass of plus it makes on the fly (``PartialPlusSolver``), which must keep plus's
+#: exclude-newer capabilities (issue 24)
+use_shards = pytest.mark.parametrize("shards", ["true", "false"], ids=["shards", "no-shards"])
+
+
 @conda_has_exclude_newer
-def test_real_conda_exclude_newer_global_cutoff(built_channel, tmp_path):
+@use_shards
+def test_real_conda_exclude_newer_global_cutoff(built_channel, tmp_path, shards):
     # greet 2.0 is timestamped 2023-11-14, greet 1.0 2020-09-13
-    proc = dry_run_create(tmp_path, built_channel, "--exclude-newer", "2021-01-01")
+    env = {"CONDA_REPODATA_USE_SHARDS": shards}
+    proc = dry_run_create(tmp_path, built_channel, "--exclude-newer", "2021-01-01", env=env)
     assert linked_versions(proc) == {"greet": "1.0", "libcolor": "1.0"}
 
 
 @conda_has_exclude_newer
-def test_real_conda_exclude_newer_per_package_and_channel(built_channel, tmp_path, monkeypatch):
+@use_shards
+def test_real_conda_exclude_newer_per_package_and_channel(
+    built_channel, tmp_path, monkeypatch, shards
+):
     """``exclude_newer_package`` and ``channel_settings`` in a real .condarc: conda only
     passes them to a solver that declares support, and the answer must honour them."""
+    env = {"CONDA_REPODATA_USE_SHARDS": shards}
     condarc = tmp_path / "condarc"
     condarc.write_text(
         'exclude_newer_package:\n  greet: "2021-01-01"\n'
@@ -232,14 +246,46 @@ def test_real_conda_exclude_newer_per_package_and_channel(built_channel, tmp_pat
         '    exclude_newer: "1999-01-01"\n'
     )
     monkeypatch.setenv("CONDARC", str(condarc))
-    proc = dry_run_create(tmp_path, built_channel)
+    proc = dry_run_create(tmp_path, built_channel, env=env)
     # greet's own cutoff (2021) wins over the channel's (1999), which hides libcolor
     # 1.0 (2020) — so no greet can be installed: a clear unsatisfiable error, naming it
     assert proc.returncode != 0
     assert "libcolor" in proc.stdout + proc.stderr
     condarc.write_text('exclude_newer_package:\n  greet: "2021-01-01"\n')
-    proc = dry_run_create(tmp_path, built_channel)
+    proc = dry_run_create(tmp_path, built_channel, env=env)
     assert linked_versions(proc) == {"greet": "1.0", "libcolor": "1.0"}
+
+
+@conda_has_exclude_newer
+@use_shards
+def test_real_conda_cutoff_hiding_every_version_is_packages_not_found(
+    built_channel, tmp_path, shards
+):
+    """A cutoff before every greet: classic says ``PackagesNotFoundInChannelsError``
+    (conda's ``PackagesNotFoundError`` kind), and so must plus on both engines; the rattler
+    engine answered with an unsatisfiable error."""
+    env = {"CONDA_REPODATA_USE_SHARDS": shards}
+    proc = dry_run_create(tmp_path, built_channel, "--exclude-newer", "2001-01-01", env=env)
+    assert proc.returncode != 0
+    error = json.loads(proc.stdout)
+    assert error["exception_name"] == "PackagesNotFoundInChannelsError", error
+    assert "greet" in error["error"]
+
+
+def test_subclasses_of_plus_keep_its_exclude_newer_capabilities():
+    """conda's plugin manager subclasses the solver on the fly when shards are on, the way
+    this test does, and conda >= 26.9 resets undeclared capability flags on subclasses; a
+    subclass that declares a flag itself keeps its own value."""
+    import functools
+
+    plus = plus_solver_class()
+    init = functools.partialmethod(plus.__init__, build_repodata_subset=None)
+    partial = type(f"Partial{plus.__name__}", (plus,), {"__init__": init})
+    own = type("Cautious", (plus,), {"supports_exclude_newer_package": False})
+    for flag in ("global", "channel", "package"):
+        assert getattr(partial, f"supports_exclude_newer_{flag}") is True
+    assert own.supports_exclude_newer_global is True
+    assert own.supports_exclude_newer_package is False
 
 
 def _write_prefix(prefix: Path, records, history: list[str]) -> None:

@@ -177,6 +177,14 @@ def condarc_values() -> dict[str, Any]:
     return values
 
 
+#: the capabilities conda asks a solver to declare before it passes exclude-newer settings
+_EXCLUDE_NEWER_FLAGS = (
+    "supports_exclude_newer_global",
+    "supports_exclude_newer_channel",
+    "supports_exclude_newer_package",
+)
+
+
 class PlusSolver(Solver):
     """conda's Solver API, answered by the conda-solver-plus core."""
 
@@ -188,6 +196,22 @@ class PlusSolver(Solver):
     supports_exclude_newer_global = True
     supports_exclude_newer_channel = True
     supports_exclude_newer_package = True
+
+    def __init_subclass__(cls, **kwargs):
+        """Keep plus's exclude-newer capabilities on every subclass.
+
+        conda (26.9+, and its main branch since 2026-08) makes each solver opt in per
+        subclass: ``Solver.__init_subclass__`` sets the three flags back to ``False`` on any
+        subclass that does not set them itself. With ``repodata_use_shards`` on (conda's
+        default) the plugin manager hands conda a subclass made on the fly,
+        ``type("PartialPlusSolver", (PlusSolver,), {"__init__": ...})``, so the flags were
+        lost and conda refused ``--exclude-newer`` for plus. A subclass of plus is plus:
+        one that sets a flag itself keeps its own value."""
+        own = {flag for flag in _EXCLUDE_NEWER_FLAGS if flag in cls.__dict__}
+        super().__init_subclass__(**kwargs)  # conda's, which sets the others to False
+        for flag in _EXCLUDE_NEWER_FLAGS:
+            if flag not in own:
+                setattr(cls, flag, getattr(PlusSolver, flag))
 
     @staticmethod
     @cache

@@ -18,6 +18,7 @@ carrying the engine's report and what in the user's state is behind it
 
 from __future__ import annotations
 
+import datetime
 import difflib
 from typing import NoReturn
 
@@ -43,20 +44,30 @@ from .transforms import solve_on_engine
 __all__ = ["check_pins", "check_request", "check_requested_exist", "raise_for_failure"]
 
 
-def check_request(sis: SolverInputState, index: Index) -> None:
-    """The checks conda makes before solving an install (a removal has none)."""
+def check_request(
+    sis: SolverInputState, index: Index, cutoff: datetime.datetime | None = None
+) -> None:
+    """The checks conda makes before solving an install (a removal has none); ``cutoff``
+    is the global exclude-newer cutoff the engines apply themselves."""
     if sis.is_removing:
         return
     bound = [bind_spec_channel(spec, index) for spec in sis.requested_specs]
-    check_requested_exist(sis, index, bound)
+    check_requested_exist(sis, index, bound, cutoff)
     check_pins(sis, index)
 
 
-def check_requested_exist(sis: SolverInputState, index: Index, specs: list[MatchSpec]) -> None:
+def check_requested_exist(
+    sis: SolverInputState,
+    index: Index,
+    specs: list[MatchSpec],
+    cutoff: datetime.datetime | None = None,
+) -> None:
     """conda's PackagesNotFoundError: a requested spec no channel (nor the prefix) has.
 
     Several specs for one name are merged the way conda merges them (all must hold), so
-    ``numpy 1.5*`` with ``numpy 1.6*`` is "not found", not a conflict.
+    ``numpy 1.5*`` with ``numpy 1.6*`` is "not found", not a conflict. A record published
+    after the global exclude-newer ``cutoff`` is not there (the engines drop it; classic
+    conda never loads it), so a cutoff hiding every version is "not found" on every engine.
     """
     by_name: dict[str, list[MatchSpec]] = {}
     for spec in specs:
@@ -68,7 +79,11 @@ def check_requested_exist(sis: SolverInputState, index: Index, specs: list[Match
     for name, group in by_name.items():
         if name.startswith("__") or "*" in name or feature_of(name) is not None:
             continue  # virtual packages, globs and features (mkl@) are not in channels
-        candidates = matching_records(index, group[0])
+        candidates = [
+            record
+            for record in matching_records(index, group[0])
+            if cutoff is None or record.timestamp is None or record.timestamp <= cutoff
+        ]
         installed = sis.installed.get(name)
         if installed is not None:
             candidates.append(installed)

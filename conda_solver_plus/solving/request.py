@@ -62,6 +62,7 @@ __all__ = [
     "bind_spec_channel",
     "build_request",
     "constrain_pinned",
+    "engine_cutoff",
     "float_requested",
     "forbid_removed",
     "hold_python_minor",
@@ -97,7 +98,7 @@ def build_request(
         virtual_packages=list(sis.virtual.values()),
         channel_priority=options.channel_priority,
         timeout=options.timeout,
-        exclude_newer=_engine_cutoff(options),
+        exclude_newer=engine_cutoff(options),
         add_pip_as_python_dependency=options.add_pip_as_python_dependency,
         requested_names=_requested_names(sis),
     )
@@ -111,7 +112,7 @@ def _requested_names(sis: SolverInputState) -> frozenset[str]:
     return frozenset(name for name in sis.requested if feature_of(name) is None)
 
 
-def _engine_cutoff(options: SolveOptions) -> datetime.datetime | None:
+def engine_cutoff(options: SolveOptions) -> datetime.datetime | None:
     """The global exclude-newer cutoff the engine applies itself. The exclude-newer
     transform (:mod:`.transforms`) has turned a policy into that, or into a filtered
     index, before any request is built."""
