@@ -65,7 +65,7 @@ from .records import (
     short_channel_name,
 )
 from .settings import default_cache_dir, fetch_timeout
-from .sharded_channel import ShardedSubdir, open_sharded, subset_files
+from .sharded_channel import ShardedSubdir, ShardIndexUnavailable, open_sharded, subset_files
 from .shards import walk
 
 log = logging.getLogger(__name__)
@@ -610,10 +610,13 @@ def _load_remote(
     cache_dir: Path,
     offline: bool,
     has_shards: frozenset[str] | set[str] = frozenset(),
+    index_failed: dict[tuple[str, str], ShardIndexUnavailable] | None = None,
 ) -> dict[str, list[SubdirRepo]]:
     """The monolithic repodata of remote ``(channel, subdir)`` pairs through py-rattler, by
-    channel URL; a channel none of whose pairs could be read is an error, unless it is in
-    ``has_shards`` (its other subdirs are sharded)."""
+    channel URL. A subdir answering 404 is absent (:func:`_subdir_absent`) unless its shard
+    index failed too (``index_failed``, by URL and subdir); any other failure is an error,
+    and so is a channel none of whose pairs could be read, unless it is in ``has_shards``
+    (its other subdirs are sharded)."""
     cache = cache_dir / "repodata"
     try:
         cache.mkdir(parents=True, exist_ok=True)
@@ -633,8 +636,12 @@ def _load_remote(
             reason = lines[-1].strip().removeprefix("Caused by: ")
             if "timed out" in reason:
                 reason += f" after {timeout}s (CONDA_SOLVER_PLUS_FETCH_TIMEOUT)"
-            errors[channel.url].append(f"{subdir}: {reason}")
             log.debug("fetching %s/%s failed: %s", channel.url, subdir, redact_text(str(result)))
+            if not _subdir_absent(result, offline):
+                raise _fetch_failed(channel, subdir, result, reason)
+            if index_failed and (channel.url, subdir) in index_failed:
+                raise index_failed[(channel.url, subdir)].error(channel, subdir)
+            errors[channel.url].append(f"{subdir}: {reason}")
             continue
         sparse = CheckedSparseRepoData.wrap(result, f"{channel.url}/{subdir}/repodata.json")
         repo = SubdirRepo(channel, subdir, cache, sparse)
@@ -651,13 +658,64 @@ def _load_remote(
     return loaded
 
 
+def _subdir_absent(failure: BaseException, offline: bool) -> bool:
+    """Does py-rattler's ``failure`` to read one subdir's repodata mean the subdir does not
+    exist — the one failure a channel may have (most channels lack some platforms, and
+    private ones often have only ``noarch``)? That is an HTTP 404 ("repodata not found")
+    and, offline, a subdir with nothing cached (as conda reads an uncached subdir offline).
+    Anything else — a server error, a refusal, a timeout, a body that does not decompress
+    or parse, a full disk — leaves the channel's packages unknown: a solve without them
+    would be a wrong answer, so it is an error (:func:`_fetch_failed`)."""
+    first_line = str(failure).strip().partition("\n")[0]
+    if first_line.startswith("repodata not found"):
+        return True
+    return offline and first_line.startswith("no usable repodata cache")
+
+
+def _fetch_failed(
+    channel: ChannelRef, subdir: str, failure: BaseException, reason: str
+) -> InvalidInputError:
+    """The error for a subdir that exists but could not be read (not :func:`_subdir_absent`),
+    naming its URL (without credentials) and what to do."""
+    problem = f"could not fetch repodata from {channel.url}/{subdir}/repodata.json"
+    if isinstance(failure, OSError) and "No space left" not in reason:
+        # py-rattler fetched it, and it does not parse: the channel serves broken repodata
+        return InvalidInputError(
+            f"channel {channel.given}",
+            f"{problem}: what the server sent is not valid repodata ({reason})",
+            "try again later, or tell the channel's maintainers if it persists; a solve "
+            f"never leaves out the {subdir} of a channel",
+        )
+    return InvalidInputError(
+        f"channel {channel.given}", f"{problem}: {reason}", _fetch_hint([reason])
+    )
+
+
 def _fetch_hint(reasons: list[str]) -> str:
     """What to check when a channel could not be fetched: its credentials when the server
-    refused them (HTTP 401/403, as conda's own hints say), else the URL and connection."""
+    refused them (HTTP 401/403, as conda's own hints say), the cache's disk when it is full,
+    the time limit after a timeout, else the URL and connection."""
     if any(re.search(r"\b40[13]\b", reason) for reason in reasons):
         return (
             "the server refused the request: check the channel's token (/t/TOKEN/) or "
             "user:password@ in its URL"
+        )
+    if any("No space left" in reason or "os error 28" in reason for reason in reasons):
+        return (
+            "the disk of the cache directory is full: free space there, or set "
+            "CONDA_SOLVER_PLUS_CACHE to a directory on another disk"
+        )
+    if any("CONDA_SOLVER_PLUS_FETCH_TIMEOUT" in reason for reason in reasons):
+        return (
+            "the server did not answer in time: try again, or raise "
+            "CONDA_SOLVER_PLUS_FETCH_TIMEOUT for a slow server"
+        )
+    if any(re.search(r"\b5\d\d\b", reason) for reason in reasons):
+        return "a server error: try again later, or tell the channel's maintainers if it persists"
+    if any(re.search(r"decod|decompress|Dictionary mismatch", reason) for reason in reasons):
+        return (
+            "the server sent a body that does not decompress: try again later, or tell the "
+            "channel's maintainers if it persists"
         )
     return "check the URL and your connection, or drop the channel"
 
@@ -702,7 +760,7 @@ def load_index(
     for ref in refs:
         if ref.is_local:
             _check_local_root(ref)
-    sharded = _open_sharded(refs, subdirs, cache_dir, offline)
+    sharded, index_failed = _open_sharded(refs, subdirs, cache_dir, offline)
     # reading every name (no roots), a subdir's monolithic file, where there is one, is
     # cheaper than all of its shards; with roots the shards are
     whole_too = roots is None
@@ -714,7 +772,7 @@ def load_index(
         if whole_too or (ref.url, subdir) not in sharded
     ]
     has_shards = {url for url, _subdir in sharded}
-    fetched = _load_remote(remote, cache_dir, offline, has_shards) if remote else {}
+    fetched = _load_remote(remote, cache_dir, offline, has_shards, index_failed) if remote else {}
     index = Index(channels=refs, subdirs=subdirs)
     entries: list[Entry] = []
     for ref in refs:
@@ -738,18 +796,26 @@ def load_index(
 
 def _open_sharded(
     refs: list[ChannelRef], subdirs: list[str], cache_dir: Path, offline: bool
-) -> dict[tuple[str, str], ShardedSubdir]:
-    """The subdirs that have a CEP-16 shard index (checked in parallel), by (URL, subdir)."""
+) -> tuple[dict[tuple[str, str], ShardedSubdir], dict[tuple[str, str], ShardIndexUnavailable]]:
+    """The subdirs that have a CEP-16 shard index (checked in parallel), by (URL, subdir),
+    and those whose server failed to answer for one (their monolithic repodata must exist)."""
     pairs = [(ref, subdir) for ref in refs for subdir in subdirs]
+
+    def open_one(pair: tuple[ChannelRef, str]) -> ShardedSubdir | ShardIndexUnavailable | None:
+        try:
+            return open_sharded(pair[0], pair[1], cache_dir, offline)
+        except ShardIndexUnavailable as exc:
+            return exc
+
     with ThreadPoolExecutor(max(1, min(8, len(pairs)))) as pool:
-        opened = list(
-            pool.map(lambda pair: open_sharded(pair[0], pair[1], cache_dir, offline), pairs)
-        )
-    return {
-        (ref.url, subdir): source
-        for (ref, subdir), source in zip(pairs, opened, strict=True)
-        if source is not None
+        opened = list(pool.map(open_one, pairs))
+    found = {
+        (ref.url, subdir): source for (ref, subdir), source in zip(pairs, opened, strict=True)
     }
+    return (
+        {key: source for key, source in found.items() if isinstance(source, ShardedSubdir)},
+        {key: exc for key, exc in found.items() if isinstance(exc, ShardIndexUnavailable)},
+    )
 
 
 class _WholeRepo:

@@ -78,6 +78,26 @@ class NotSharded(Exception):
     """The subdir has no shard index (404 or similar): read its monolithic repodata."""
 
 
+class ShardIndexUnavailable(Exception):
+    """The server answered a subdir's shard index with an error (5xx), which says nothing
+    about whether the subdir is sharded. Its monolithic repodata is read instead — but if
+    that is missing (404) too, the subdir is not "absent": a shards-only subdir would be
+    left out of the answer. :meth:`error` is the error to raise then."""
+
+    def __init__(self, url: str, status: int) -> None:
+        super().__init__(f"{redact_url(url)}: HTTP {status}")
+        self.url = url
+        self.status = status
+
+    def error(self, channel: ChannelRef, subdir: str) -> InvalidInputError:
+        return InvalidInputError(
+            f"channel {channel.given}",
+            f"could not fetch the shard index {redact_url(self.url)} (HTTP {self.status}), "
+            f"and {subdir} has no repodata.json",
+            "a server error: try again later, or tell the channel's maintainers if it persists",
+        )
+
+
 @dataclass
 class _Response:
     status: int
@@ -387,14 +407,15 @@ def _remote_index(channel: ChannelRef, subdir: str, store: ShardStore, offline: 
     if response.status == 304 and data is not None:
         store.write(state_path, json.dumps({**state, "checked": now}).encode())
         return data
-    if response.status != 200:
-        if 400 <= response.status < 500:  # no shards here (remembered for a while)
-            max_age = _max_age(response.headers) or NO_SHARDS_TTL_SECONDS
-            no_shards = {"has_shards": False, "checked": now, "max_age": max_age}
-            store.write(state_path, json.dumps(no_shards).encode())
-        else:  # a server error: try the monolithic repodata now, shards again next time
-            log.debug("shard index %s: HTTP %s", redact_url(url), response.status)
+    if 400 <= response.status < 500:
+        # no shards here (remembered for a while): read repodata.json
+        max_age = _max_age(response.headers) or NO_SHARDS_TTL_SECONDS
+        no_shards = {"has_shards": False, "checked": now, "max_age": max_age}
+        store.write(state_path, json.dumps(no_shards).encode())
         raise NotSharded(url)
+    if response.status != 200:
+        # a server error: try the monolithic repodata now, shards again next time
+        raise ShardIndexUnavailable(url, response.status)
     try:  # never cache what the server sent broken
         parse_shard_index(response.body)
     except DamagedData as exc:
@@ -422,7 +443,9 @@ def open_sharded(
     channel: ChannelRef, subdir: str, cache_dir: Path, offline: bool
 ) -> ShardedSubdir | None:
     """``channel/subdir`` as a sharded source, or ``None`` when it has no shard index (the
-    caller reads its monolithic repodata instead)."""
+    caller reads its monolithic repodata instead). :class:`ShardIndexUnavailable` when the
+    server failed to answer for the index (the caller reads the monolithic repodata, which
+    must then exist)."""
     store = ShardStore(cache_dir)
     url = _index_url(channel, subdir)
     try:

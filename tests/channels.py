@@ -22,8 +22,9 @@ import io
 import json
 import tarfile
 import threading
+import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -219,9 +220,13 @@ class ServedChannel:
     port: int = 0
     #: ``(path, status)`` of every request
     requests: list[tuple[str, int]] = field(default_factory=list)
-    #: path suffix -> ``"404"``, ``"500"``, ``"corrupt"`` (one byte changed) or
-    #: ``"truncate"`` (the first half)
+    #: path suffix -> ``"404"``, ``"403"``, ``"500"``, ``"corrupt"`` (one byte changed),
+    #: ``"truncate"`` (the first half), ``"garbage"`` (a zstd frame header then noise: neither
+    #: JSON nor zstd), ``"gzip-garbage"`` (noise sent as ``Content-Encoding: gzip``),
+    #: ``"invalid-json"`` or ``"hang"`` (nothing for :attr:`hang_seconds`, then a 500)
     faults: dict[str, str] = field(default_factory=dict)
+    #: how long a ``"hang"`` fault keeps the client waiting (set the client's limit below it)
+    hang_seconds: float = 30.0
 
     @property
     def url(self) -> str:
@@ -238,6 +243,14 @@ class ServedChannel:
         return None
 
 
+#: what the ``garbage``, ``gzip-garbage`` and ``invalid-json`` faults send
+_FAULT_BODIES = {
+    "garbage": b"\x28\xb5\x2f\xfd" + bytes(range(7, 250)) * 4,
+    "gzip-garbage": b"\x1f\x8b\x08\x00" + bytes(range(250, 7, -1)) * 4,
+    "invalid-json": b'{"info": {"subdir": "noarch"}, "packages": {"a": }',
+}
+
+
 def _public_handler(channel: ServedChannel) -> type[SimpleHTTPRequestHandler]:
     class Handler(SimpleHTTPRequestHandler):
         def __init__(self, *args, **kwargs):
@@ -247,10 +260,23 @@ def _public_handler(channel: ServedChannel) -> type[SimpleHTTPRequestHandler]:
             path = self.path.split("?")[0]
             file = channel.root / path.lstrip("/")
             kind = channel.fault(path)
-            if kind in ("404", "500") or not file.is_file():
-                status = 500 if kind == "500" else 404
+            if kind == "hang":
+                time.sleep(channel.hang_seconds)
+            if kind in ("404", "403", "500", "hang") or not file.is_file():
+                status = {"403": 403, "500": 500, "hang": 500}.get(kind or "", 404)
                 channel.requests.append((path, status))
-                self.send_error(status)
+                with suppress(OSError):  # a "hang" client may have hung up
+                    self.send_error(status)
+                return
+            if kind in ("garbage", "gzip-garbage", "invalid-json"):
+                body = _FAULT_BODIES[kind]
+                channel.requests.append((path, 200))
+                self.send_response(200)
+                if kind == "gzip-garbage":
+                    self.send_header("Content-Encoding", "gzip")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
                 return
             if kind in ("corrupt", "truncate"):
                 data = bytearray(file.read_bytes())

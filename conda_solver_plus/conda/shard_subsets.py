@@ -796,10 +796,18 @@ def cached_repodata_path(subdir_data: Any) -> Path:
     ``linux-64``) — only to hand back its path. Here a fresh cache (or offline,
     ``use_index_cache``) is the path as it is, and a stale one is revalidated with conda's
     own repodata interface (etag, ``.zst``): 304 refreshes conda's cache state, a new
-    file is written as conda writes it. A cache that does not exist yet, a local
-    ``file://`` channel and anything unusual go through ``fetch_latest_path``."""
+    file is written as conda writes it, and a 404 of a platform subdir is cached as the
+    empty ``{}``, as ``RepodataFetch.fetch_latest`` does (conda saves it without
+    ``Cache-Control``, so it is stale on every later run and asked again each time). A
+    cache that does not exist yet, a local ``file://`` channel and anything unusual go
+    through ``fetch_latest_path``."""
+    from conda.base.constants import REPODATA_FN
     from conda.base.context import context
-    from conda.gateways.repodata import RepodataOnDisk, Response304ContentUnchanged
+    from conda.gateways.repodata import (
+        RepodataIsEmpty,
+        RepodataOnDisk,
+        Response304ContentUnchanged,
+    )
 
     fetch = subdir_data.repo_fetch
     cache = fetch.repo_cache
@@ -814,6 +822,13 @@ def cached_repodata_path(subdir_data: Any) -> Path:
     )
     try:
         text = interface.repodata(cache.state)
+    except RepodataIsEmpty:
+        # "this subdir does not exist" (HTTP 404 of a platform subdir; a 404 of noarch is
+        # conda's UnavailableInvalidChannel, raised on): empty, as fetch_latest caches it
+        if fetch.repodata_fn != REPODATA_FN:
+            raise
+        cache.save("{}")
+        return path
     except Response304ContentUnchanged:
         cache.refresh()
         return path

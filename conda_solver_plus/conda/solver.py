@@ -442,14 +442,18 @@ class PlusSolver(Solver):
 
         try:
             path = cached_repodata_path(SubdirData(sub, repodata_fn=self._repodata_fn))
-        except Exception as exc:
-            if subdir == "noarch":
-                # str(sub) is the clean URL; conda's message may quote the full one
-                log.debug("no noarch repodata for %s: %s", sub, redact_text(str(exc)))
-                if isinstance(exc, UnavailableInvalidChannel):
-                    unavailable[ref.url] = exc
-                return None
-            raise
+        except UnavailableInvalidChannel as exc:
+            # conda's "this subdir does not exist": a 404 of noarch (a platform subdir's
+            # 404 is cached as an empty {}). Any other failure — a server error, a
+            # refusal, a timeout, a body that does not parse — is conda's own error (as
+            # classic and conda-libmamba-solver raise it): a solve without the subdir
+            # would be a wrong answer
+            if subdir != "noarch":
+                raise
+            # str(sub) is the clean URL; conda's message may quote the full one
+            log.debug("no noarch repodata for %s: %s", sub, redact_text(str(exc)))
+            unavailable[ref.url] = exc
+            return None
         return Path(path) if Path(path).is_file() else None
 
     @staticmethod
@@ -525,7 +529,8 @@ class PlusSolver(Solver):
         subsets = {}
         for (position, sub), path in zip(sharded.items(), paths[: len(sharded)], strict=True):
             assert path is not None
-            source = Path(f"{sub.label}/repodata_shards.msgpack.zst")
+            # a URL, not a Path: Path("http://host/...") would print as "http:/host/..."
+            source = f"{sub.label}/repodata_shards.msgpack.zst"
             sparse = open_sparse(sub.ref, sub.subdir, path, source)
             subsets[position] = SubdirRepo(sub.ref, sub.subdir, path, sparse, sub.names)
         split_paths = paths[len(sharded) : len(sharded) + len(splits)]
