@@ -18,6 +18,7 @@ from typing import TypeVar
 
 from rattler import GenericVirtualPackage, MatchSpec, PackageRecord
 
+from .conditions import Spec, holds, split_conditional, virtual_records, virtual_truth
 from .records import record_name
 
 # the core asks here; the setting itself is read in settings.py with the others
@@ -35,16 +36,31 @@ def unmet_dependencies(
     """``(record, dependency)`` for each dependency of ``of`` (default: all ``records``)
     that nothing in ``records`` satisfies; a ``__name`` dependency is met when the machine
     has that virtual package (its version is the engines' business, checked at solve
-    time)."""
+    time). A conditional dependency (``dep[when=...]``, :mod:`.conditions`) whose
+    condition does not hold in ``records`` and the machine is met."""
     records = list(records)
     provided: dict[str, list[PackageRecord]] = {}
     for record in records:
         provided.setdefault(record_name(record), []).append(record)
+    virtual = list(virtual)
     present = {package.name.normalized for package in virtual}
+    machine = virtual_records(virtual)
+
+    def found(spec: Spec) -> bool:
+        """A condition's spec holds: a virtual package or a record matches it."""
+        truth = virtual_truth(spec, machine)
+        if truth is not None:
+            return truth
+        matcher = MatchSpec(spec.text, strict=False)
+        return any(matcher.matches(candidate) for candidate in provided.get(spec.name, []))
+
     parsed: dict[str, MatchSpec] = {}
     unmet = []
     for record in records if of is None else of:
         for dep in record.depends:
+            conditional = split_conditional(dep)
+            if conditional is not None and not holds(conditional[1], found):
+                continue  # ``dep[when=...]`` whose condition is false asks for nothing
             spec = parsed.get(dep)
             if spec is None:
                 spec = parsed[dep] = MatchSpec(dep, strict=False)

@@ -30,6 +30,9 @@ entirely — this includes the small subset files plus writes for sharded channe
 split monolithic ones. conda's ``add_pip_as_python_dependency`` is written into the file
 libmamba parses (:func:`parseable_file`) where the binding cannot add pip across repos, and
 entries that are no package record are left out of it, as py-rattler leaves them out.
+Conditional dependencies (``dep[when=...]``), which libmambapy cannot read, are translated
+into what libsolv can take (:class:`WhenTranslation`), or the request goes to the rattler
+engine with one warning where no sound translation exists.
 Large repodata (conda-forge size) is not parsed whole: py-rattler's sparse loader
 reads only the records reachable from the request, which are handed to libsolv. On
 failure, libmamba's problem graph gives the names in conflict, the specs that had no
@@ -40,10 +43,12 @@ the message is libsolv's problem lines followed by libmamba's tree.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import json
 import logging
+import mmap
 import os
 import re
 import selectors
@@ -56,9 +61,18 @@ from typing import TYPE_CHECKING
 
 # not installed at all: ModuleNotFoundError, and ``auto`` quietly takes the rattler engine
 import libmambapy
-from rattler import MatchSpec, PackageName, SparseRepoData
+from rattler import MatchSpec, PackageName, SparseRepoData, Version
 
 from .. import settings
+from ..conditions import (
+    Spec,
+    holds,
+    parse_condition,
+    simplify,
+    split_conditional,
+    virtual_records,
+    virtual_truth,
+)
 from ..consistency import unmet_dependencies
 from ..exceptions import ChainStep, ConflictChain, InvalidInputError
 from ..index import default_cache_dir
@@ -71,6 +85,7 @@ from . import (
     EngineUnusable,
     libmambapy_version_supported,
 )
+from .rattler import RattlerBackend
 
 if not libmambapy_version_supported(libmambapy.__version__):
     raise EngineUnusable(
@@ -96,8 +111,9 @@ log = logging.getLogger(__name__)
 #: total repodata size above which only the reachable records are loaded
 SPARSE_ABOVE_BYTES = 32 * 1024 * 1024
 #: bump when what we put into a ``.solv`` file changes
-# 2: pip added to python in the parsed file; 3: entries that are no package record left out
-_SOLV_FORMAT = "3"
+# 2: pip added to python in the parsed file; 3: entries that are no package record left out;
+# 4: never written for a file with conditional dependencies (a hit means it has none)
+_SOLV_FORMAT = "4"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 #: libsolv's problem lines: "nothing provides [requested ]SPEC[ needed by DIST]"
 _NOTHING_PROVIDES = re.compile(r"nothing provides (?:requested )?(.+?)(?: needed by |$)")
@@ -144,11 +160,173 @@ def with_pip_for_python(name: str, version: str, depends: list[str]) -> list[str
     return [*depends, "pip"]
 
 
+# -- conditional dependencies -----------------------------------------------------------------
+
+#: name prefix of the packages that stand for a package condition (:class:`WhenTranslation`)
+GUARD_PREFIX = "_plus_when_"
+#: how a conditional dependency looks in a repodata file (``[when=__linux]``,
+#: ``when="side-dependency=0.2"``): a file without it needs no translation
+_WHEN_IN_FILE = re.compile(rb"when\s*=")
+
+
+class UntranslatableCondition(Exception):
+    """A conditional dependency libsolv cannot be given soundly; the request is solved by
+    the rattler engine instead (:meth:`LibMambaBackend.solve`)."""
+
+
+def mentions_conditions(path: Path) -> bool:
+    """Whether the repodata file at ``path`` may hold conditional dependencies: a byte
+    search (about 1 ms per MB, no JSON parse), run only on a ``.solv`` cache miss. A false
+    alarm (``when=`` in some other string) only costs the ``.solv`` cache for that file."""
+    with path.open("rb") as file:
+        if os.fstat(file.fileno()).st_size == 0:
+            return False
+        with mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as content:
+            return _WHEN_IN_FILE.search(content) is not None
+
+
+def guard_name(dependency: str, condition: Spec) -> str:
+    """The name of the package that stands for ``dependency[when=condition]``: one name per
+    distinct pair, so every record carrying the same conditional dependency shares it."""
+    digest = hashlib.sha256(f"{dependency}\0{condition.text}".encode()).hexdigest()[:16]
+    return f"{GUARD_PREFIX}{digest}"
+
+
+class WhenTranslation:
+    """Conditional dependencies (``dep[when=CONDITION]``, :mod:`conda_solver_plus.conditions`)
+    as libsolv can take them, for one solve.
+
+    libmambapy 2.8.1 has no conditional dependencies: its ``MatchSpec.parse`` drops
+    ``[when=...]`` without a word (an unconditional dependency), its repodata parser keeps
+    it in the spec text (``linux-dependency[when __linux]*``, which nothing provides and
+    whose problem report raises ``MambaNativeException``), and libsolv's rich ``A if B``
+    dependencies are not parsed either (docs/backends.md has the measurements). So each
+    conditional dependency is rewritten before libsolv sees it:
+
+    - **a condition on virtual packages** (``__linux``, ``__glibc>=2.28``) is decided now:
+      the machine's virtual packages cannot change during the solve. A true condition
+      leaves the plain dependency, a false one leaves nothing;
+    - **a condition on one package** (``side-dependency=0.2``, possibly what is left of
+      ``__unix and side-dependency=0.2`` on a unix machine) becomes a dependency on a
+      *guard* package ``G`` with two builds (:meth:`guard_packages`): ``G 1`` depends on
+      the dependency, ``G 2`` depends on nothing, and every record of the condition's
+      package that matches the condition excludes ``G 2``. In clauses: the record ``X``
+      needs ``G1 or G2``; ``G1`` needs the dependency; a matching record ``c`` and ``G2``
+      exclude each other — which is exactly "``X`` and ``c`` installed need the
+      dependency". libsolv prefers the higher ``G 2``, so the dependency is pulled in only
+      when the condition forces it. The exclusion is written on ``G 2`` as a constraint on
+      the condition's package, ``name !=v1,!=v2`` over the versions of the matching
+      records; that is exact only when no non-matching record shares one of those
+      versions (a condition on build strings might), which :meth:`guard_packages` checks;
+    - anything else (``a or b`` on two packages, a package condition on an installed
+      record, which libsolv would never re-check: it does not repair an installed
+      package whose dependency is missing when the solve starts) raises
+      :class:`UntranslatableCondition`.
+    """
+
+    def __init__(self, virtual_packages: Iterable[GenericVirtualPackage]) -> None:
+        self.machine = virtual_records(virtual_packages)
+        #: guard name -> (the dependency, the package condition it stands for)
+        self.guards: dict[str, tuple[str, Spec]] = {}
+
+    def dependency(self, dependency: str, *, installed: bool = False) -> str | None:
+        """``dependency`` as libsolv should read it: itself when it has no condition, the
+        plain dependency or ``None`` when the machine decides the condition, a guard's
+        name when one package's condition is left."""
+        conditional = split_conditional(dependency)
+        if conditional is None:
+            return dependency
+        plain, condition = conditional
+        left = simplify(condition, lambda spec: virtual_truth(spec, self.machine))
+        if isinstance(left, bool):
+            return plain if left else None
+        if not isinstance(left, Spec):
+            raise UntranslatableCondition(
+                f"the conditional dependency {dependency!r} depends on more than one package"
+            )
+        if installed:
+            raise UntranslatableCondition(
+                f"an installed package has the conditional dependency {dependency!r}"
+            )
+        name = guard_name(plain, left)
+        self.guards[name] = (plain, left)
+        return name
+
+    def depends(self, depends: list[str], *, installed: bool = False) -> list[str]:
+        """A record's ``depends`` with each entry translated (:meth:`dependency`)."""
+        if not any("when" in dependency for dependency in depends):
+            return depends
+        translated = (self.dependency(dependency, installed=installed) for dependency in depends)
+        return [dependency for dependency in translated if dependency is not None]
+
+    def guard_packages(self, db) -> list[mamba_specs.PackageInfo]:
+        """The two builds of each guard, once every other repo (the installed one too) is
+        in ``db``: the records matching a condition are looked up there."""
+        packages: list[mamba_specs.PackageInfo] = []
+        for name, (dependency, condition) in sorted(self.guards.items()):
+            packages.append(
+                mamba_specs.PackageInfo(
+                    name=name, version="1", build_string="0", depends=[dependency]
+                )
+            )
+            constrains = self._excluding(db, condition)
+            packages.append(
+                mamba_specs.PackageInfo(
+                    name=name, version="2", build_string="0", constrains=constrains
+                )
+            )
+        return packages
+
+    @staticmethod
+    def _excluding(db, condition: Spec) -> list[str]:
+        """The constraint that rules out every record in ``db`` matching ``condition`` and
+        no other (empty when none matches)."""
+        package = condition.name
+        matching = db.packages_matching(mamba_spec(condition.text))
+        if not matching:
+            return []
+        versions = {Version(record.version) for record in matching}
+        matched = {(record.package_url, record.filename, record.version) for record in matching}
+        for record in db.packages_matching(mamba_specs.MatchSpec.parse(package)):
+            other = (record.package_url, record.filename, record.version) not in matched
+            if other and Version(record.version) in versions:
+                raise UntranslatableCondition(
+                    f"the condition {condition.text!r} tells apart builds of "
+                    f"{package} {record.version}, which libsolv's version constraint cannot"
+                )
+        excluded = ",".join(f"!={version}" for version in sorted(versions))
+        return [f"{package} {excluded}"]
+
+    def readable(self, text: str) -> str:
+        """``text`` (libsolv's report) with each guard's name replaced by what it stands
+        for."""
+        for name, (dependency, condition) in self.guards.items():
+            text = text.replace(name, f"{dependency}[when={condition.text!r}]")
+        return text
+
+    def readable_chain(self, chain: ConflictChain) -> ConflictChain:
+        """``chain`` with each guard's step shown as the conditional dependency it stands
+        for (its two builds, 1 and 2, mean nothing to a user)."""
+        steps = tuple(
+            ChainStep(self.readable(step.name)) if step.name.startswith(GUARD_PREFIX) else step
+            for step in chain.steps
+        )
+        partners = tuple(self.readable(partner) for partner in chain.partners)
+        return dataclasses.replace(chain, steps=steps, partners=partners)
+
+
 @contextlib.contextmanager
-def parseable_file(source: Path, scratch_dir: Path, *, add_pip: bool) -> Iterator[Path]:
+def parseable_file(
+    source: Path,
+    scratch_dir: Path,
+    *,
+    add_pip: bool,
+    translation: WhenTranslation | None = None,
+) -> Iterator[Path]:
     """``source`` as libmamba should parse it: a temporary copy in ``scratch_dir`` without
     the entries that are no package record (:func:`~conda_solver_plus.records.is_package_entry`:
-    py-rattler skips them, so both engines see the same records) and, with ``add_pip``
+    py-rattler skips them, so both engines see the same records), with ``translation``,
+    with conditional dependencies translated (:class:`WhenTranslation`) and, with ``add_pip``
     (``add_pip_as_python_dependency`` where the binding cannot add pip across repos), with
     python records depending on ``pip`` (:func:`with_pip_for_python`); or ``source`` itself
     when nothing had to change.
@@ -175,12 +353,16 @@ def parseable_file(source: Path, scratch_dir: Path, *, add_pip: bool) -> Iterato
                 del group[file_name]
                 changed = True
                 continue
-            if not add_pip:
-                continue
-            depends = record.get("depends") or []
-            added = with_pip_for_python(record["name"], str(record.get("version", "")), depends)
-            if added is not depends:
-                record["depends"] = added
+            original = record.get("depends") or []
+            depends = original
+            if translation is not None:
+                depends = translation.depends(depends)
+            if add_pip:
+                depends = with_pip_for_python(
+                    record["name"], str(record.get("version", "")), depends
+                )
+            if depends is not original:  # both return their input when nothing changes
+                record["depends"] = depends
                 changed = True
     if not changed:
         yield source
@@ -208,13 +390,22 @@ def _pip(request: EngineRequest) -> libsolv.PipAsPythonDependency:
     return libsolv.PipAsPythonDependency.No
 
 
-def package_info(record: RepoDataRecord, *, add_pip: bool = False) -> mamba_specs.PackageInfo:
+def package_info(
+    record: RepoDataRecord,
+    *,
+    add_pip: bool = False,
+    translate: Callable[[list[str]], list[str]] | None = None,
+) -> mamba_specs.PackageInfo:
     """A libmamba ``PackageInfo`` carrying what the solver reads from ``record``. Hashes,
     license and size stay out: the answer is mapped back to our own records by URL, and
     every field read from py-rattler costs (this runs for each reachable record).
-    ``add_pip``: conda's ``add_pip_as_python_dependency`` (:func:`with_pip_for_python`)."""
+    ``add_pip``: conda's ``add_pip_as_python_dependency`` (:func:`with_pip_for_python`);
+    ``translate``: what to make of its ``depends`` for libsolv
+    (:meth:`WhenTranslation.depends`)."""
     timestamp = record.timestamp
     depends = list(record.depends)
+    if translate is not None:
+        depends = translate(depends)
     if add_pip:
         depends = with_pip_for_python(record_name(record), str(record.version), depends)
     return mamba_specs.PackageInfo(
@@ -278,7 +469,7 @@ class LibMambaBackend:
 
     # -- database ---------------------------------------------------------------------------
 
-    def _database(self, index: Index, request: EngineRequest):
+    def _database(self, index: Index, request: EngineRequest, translation: WhenTranslation):
         params = mamba_specs.ChannelResolveParams(platforms=set(index.subdirs) | {"noarch"})
         native_cutoff = request.exclude_newer is not None and database_filters_by_timestamp()
         if native_cutoff:
@@ -295,7 +486,7 @@ class LibMambaBackend:
         for position, repo in enumerate(index.repos):
             url = f"{repo.channel.url}/{repo.subdir}"
             if subsets is None:
-                info = self._load_repo(db, repo, url, request)
+                info = self._load_repo(db, repo, url, request, translation)
             else:
                 # py-rattler returns them in hash order, which differs from run to run, and
                 # libsolv's answer can depend on the order packages were added: sort, so one
@@ -310,7 +501,10 @@ class LibMambaBackend:
                 loaded.update((record.url, record) for record in records)
                 add_pip = request.add_pip_as_python_dependency
                 info = db.add_repo_from_packages(
-                    [package_info(record, add_pip=add_pip) for record in records],
+                    [
+                        package_info(record, add_pip=add_pip, translate=translation.depends)
+                        for record in records
+                    ],
                     name=url,
                     # pip is added to python's depends above, whichever repo pip is in
                     add_pip_as_python_dependency=libsolv.PipAsPythonDependency.No,
@@ -350,7 +544,14 @@ class LibMambaBackend:
         seeds = [PackageName(name) for name in sorted(names) if not name.startswith("__")]
         return SparseRepoData.load_records_recursive([r.sparse for r in index.repos], seeds)
 
-    def _load_repo(self, db, repo: SubdirRepo, url: str, request: EngineRequest):
+    def _load_repo(
+        self,
+        db,
+        repo: SubdirRepo,
+        url: str,
+        request: EngineRequest,
+        translation: WhenTranslation,
+    ):
         pip = _pip(request)
         # conda's add_pip_as_python_dependency (on by default): python (linux-64) and pip
         # (noarch) live in different repos, where libmambapy 2.8.1 adds nothing; then the
@@ -363,6 +564,10 @@ class LibMambaBackend:
             cache_dir = default_cache_dir()
         solv = solv_cache_path(cache_dir, repo, request)
         origin = libsolv.RepodataOrigin(url=url, etag=solv.stem, mod="")
+        # a file with conditional dependencies is translated for this machine's virtual
+        # packages, and its guards are needed by this solve (WhenTranslation): it is parsed
+        # each time and never cached. So a .solv exists only for a file (this path, size
+        # and mtime) without them, and a hit needs no scan for them
         if solv.exists():
             try:
                 return db.add_repo_from_native_serialization(
@@ -373,7 +578,13 @@ class LibMambaBackend:
                 )
             except Exception as exc:  # a stale or truncated cache entry: reparse
                 log.debug("ignoring %s: %s", solv, exc)
-        with parseable_file(repo.path, solv.parent, add_pip=pip_in_file) as path:
+        conditional = mentions_conditions(repo.path)
+        with parseable_file(
+            repo.path,
+            solv.parent,
+            add_pip=pip_in_file,
+            translation=translation if conditional else None,
+        ) as path:
             try:
                 info = db.add_repo_from_repodata_json(
                     path=str(path),
@@ -387,6 +598,8 @@ class LibMambaBackend:
                     f"libmamba cannot load this repodata ({exc})",
                     "re-index the channel (conda index) or fix the file",
                 ) from None
+        if conditional:
+            return info
         try:
             solv.parent.mkdir(parents=True, exist_ok=True)
             partial = solv.with_suffix(f".{os.getpid()}.part")
@@ -412,7 +625,21 @@ class LibMambaBackend:
     # -- solve ------------------------------------------------------------------------------
 
     def solve(self, index: Index, request: EngineRequest) -> list[RepoDataRecord]:
-        db, repos, loaded = self._database(index, request)
+        """libsolv's answer, or the rattler engine's where a conditional dependency has no
+        sound translation for libsolv (:class:`WhenTranslation`; one warning says why)."""
+        try:
+            return self._solve(index, request)
+        except UntranslatableCondition as exc:
+            log.warning(
+                "conda-solver-plus: %s, which libsolv cannot take; "
+                "this request is solved by the rattler engine",
+                exc,
+            )
+            return RattlerBackend().solve(index, request)
+
+    def _solve(self, index: Index, request: EngineRequest) -> list[RepoDataRecord]:
+        translation = WhenTranslation(request.virtual_packages)
+        db, repos, loaded = self._database(index, request, translation)
         installed_by_url: dict[str, RepoDataRecord] = {}
         for record in [*request.locked, *request.pinned, *request.installed]:
             installed_by_url.setdefault(record.url, record)
@@ -429,14 +656,32 @@ class LibMambaBackend:
                 keep |= {r.url for r in request.locked}
             leaving = outranked(index, installed_by_url.values()) - keep
             installed_by_url = installed_without(installed_by_url, leaving, pinned)
-        packages = [package_info(record) for record in installed_by_url.values()]
+        translate_installed = functools.partial(translation.depends, installed=True)
+        packages = [
+            package_info(record, translate=translate_installed)
+            for record in installed_by_url.values()
+        ]
         packages.extend(virtual_package_info(v) for v in request.virtual_packages)
         installed = db.add_repo_from_packages(packages, name="installed")
         db.set_installed_repo(installed)
 
         Request = mamba_solver.Request
         parse = mamba_specs.MatchSpec.parse
-        jobs = [Request.Install(mamba_spec(spec)) for spec in request.specs]
+        # a requested ``dep[when=...]`` is a conditional dependency of the request itself;
+        # libsolv decides jobs in order, and a guard decided first would keep the
+        # condition's package from its best version to spare the dependency (resolvo
+        # takes the best version and then the dependency): guards go last (guard_jobs)
+        specs = [translation.dependency(str(spec)) for spec in request.specs]
+        jobs = [
+            Request.Install(mamba_spec(spec))
+            for spec in specs
+            if spec is not None and not spec.startswith(GUARD_PREFIX)
+        ]
+        guard_jobs = [
+            Request.Install(mamba_spec(spec))
+            for spec in specs
+            if spec is not None and spec.startswith(GUARD_PREFIX)
+        ]
         # libsolv never re-checks an installed package that is already broken ("dontfix"),
         # while resolvo does; conda's --force removals leave such prefixes behind. The
         # solve asks for those dependencies so the package is repaired, not carried along.
@@ -460,7 +705,14 @@ class LibMambaBackend:
             for record in request.installed
             if record_name(record) not in held
         ]
-        jobs += [Request.Pin(mamba_spec(spec)) for spec in request.constraints]
+        constraints = [
+            translation.dependency(str(spec), installed=True) for spec in request.constraints
+        ]
+        jobs += [Request.Pin(mamba_spec(spec)) for spec in constraints if spec is not None]
+        jobs += guard_jobs
+        if translation.guards:
+            guards = translation.guard_packages(db)
+            db.add_repo_from_packages(guards, name="conditions")
         flags = Request.Flags(
             keep_dependencies=True,
             keep_user_specs=True,
@@ -479,10 +731,13 @@ class LibMambaBackend:
         if "unsolvable" in summary:
             report = summary["unsolvable"]
             raise EngineUnsolvable(
-                report["message"],
+                translation.readable(report["message"]),
                 set(report["names"]),
                 report["missing"],
-                [ConflictChain.from_json(chain) for chain in report["chains"]],
+                [
+                    translation.readable_chain(ConflictChain.from_json(chain))
+                    for chain in report["chains"]
+                ],
             )
         known = {**loaded, **installed_by_url}
         return _reachable(self._records(summary["packages"], repos, known), request)
@@ -589,16 +844,35 @@ def _exact(record: RepoDataRecord) -> str:
 
 def _reachable(records: list[RepoDataRecord], request: EngineRequest) -> list[RepoDataRecord]:
     """The records needed by ``request.specs``: libsolv also keeps installed packages no
-    spec needs any more, which a declarative solve drops."""
+    spec needs any more, which a declarative solve drops. A conditional dependency (or
+    spec) needs its package only when its condition holds in the result."""
     by_name = {record_name(record): record for record in records}
-    todo = [spec.name.normalized for spec in request.specs if spec.name is not None]
+    machine = virtual_records(request.virtual_packages)
+
+    def present(spec: Spec) -> bool:
+        truth = virtual_truth(spec, machine)
+        if truth is not None:
+            return truth
+        record = by_name.get(spec.name)
+        return record is not None and MatchSpec(spec.text, strict=False).matches(record)
+
+    def needed(dependency: str) -> bool:
+        conditional = split_conditional(dependency)
+        return conditional is None or holds(conditional[1], present)
+
+    todo = [
+        spec.name.normalized
+        for spec in request.specs
+        if spec.name is not None
+        and (spec.condition is None or holds(parse_condition(spec.condition), present))
+    ]
     seen: set[str] = set()
     while todo:
         name = todo.pop()
         if name in seen or name not in by_name:
             continue
         seen.add(name)
-        todo.extend(dependency_names(by_name[name]))
+        todo.extend(dependency_name(dep) for dep in by_name[name].depends if needed(dep))
         if name == "python" and request.add_pip_as_python_dependency:
             todo.append("pip")
     return [record for name, record in by_name.items() if name in seen]
@@ -710,8 +984,9 @@ def _unsolvable(db, outcome) -> dict:
         if isinstance(node, Graph.RootNode):
             continue
         name = str(node.name)
-        # libmamba names the dummy package behind a Pin job "pin-<hash>"
-        if name and not name.startswith("pin-"):
+        # libmamba names the dummy package behind a Pin job "pin-<hash>"; a guard stands
+        # for a conditional dependency (WhenTranslation)
+        if name and not name.startswith(("pin-", GUARD_PREFIX)):
             names.add(name.lower())
         if isinstance(node, Graph.UnresolvedDependencyNode) and (root, node_id) in edges:
             missing.append(str(node))
@@ -725,7 +1000,7 @@ def _unsolvable(db, outcome) -> dict:
                 missing.append(spec)
         for token in line.replace(",", " ").split():
             dist = _DIST.match(token)
-            if dist and dist.group(1) != "pin":
+            if dist and dist.group(1) != "pin" and not dist.group(1).startswith(GUARD_PREFIX):
                 names.add(dist.group(1).lower())
     message = "\n".join([*problems, tree] if len(problems) > 1 else [tree])
     chains = [chain.to_json() for chain in graph_chains(graph, problems)]
