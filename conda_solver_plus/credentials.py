@@ -12,11 +12,13 @@ understands:
 
 A channel is *the same channel* with or without them: its name, the URLs of its packages,
 cache keys, explanations and every message use the clean URL (:func:`split_credentials`);
-only the requests that fetch repodata carry the credentials. Wherever a URL as the user
-wrote it could still reach output — an error from the network layer, an echo of ``-c`` —
-it goes through :func:`redact_url` / :func:`redact_text` first, which apply conda's own
-rule for what it writes into ``conda-meta``: the token becomes ``<TOKEN>``
-(``mask_anaconda_token``) and the user info is dropped (``remove_auth``).
+only the requests that fetch repodata carry the credentials, and only requests to the
+channel's own *origin* (scheme, host and port) below its path (:func:`is_below`): a shard
+index pointing its shards at another host, or a redirect to one, does not get them.
+Wherever a URL as the user wrote it could still reach output — an error from the network
+layer, an echo of ``-c`` — it goes through :func:`redact_url` / :func:`redact_text` first,
+which apply conda's own rule for what it writes into ``conda-meta``: the token becomes
+``<TOKEN>`` (``mask_anaconda_token``) and the user info is dropped (``remove_auth``).
 
 This module does not import conda (the standalone CLI needs it too); the tests check it
 against conda's helpers in ``conda.common.url``.
@@ -85,6 +87,31 @@ def split_credentials(url: str) -> tuple[str, ChannelCredentials | None]:
         request_url=request_url.rstrip("/"), token=token, username=user, password=password
     )
     return clean, credentials
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:  # not a number: an origin nothing else shares
+        return scheme, parts.netloc.lower(), -1
+    return scheme, (parts.hostname or "").lower(), port or _DEFAULT_PORTS.get(scheme)
+
+
+def is_below(base: str, url: str) -> bool:
+    """Is ``url`` on ``base``'s origin (scheme, host, port — ``http://h`` is
+    ``http://h:80``) and at or below its path? Where a channel's credentials may go:
+    ``https://host/chan`` covers ``https://host/chan/linux-64/x``, not
+    ``https://host/chan2/...``, ``http://host/chan/...`` or ``https://host:8443/chan/...``."""
+    if _origin(base) != _origin(url):
+        return False
+    base_path = urlsplit(base).path.rstrip("/")
+    path = urlsplit(url).path
+    return path == base_path or path.startswith(base_path + "/")
 
 
 def redact_url(url: str) -> str:

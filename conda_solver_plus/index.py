@@ -445,73 +445,120 @@ def _load_local(
     return repos
 
 
-def _client(channels: list[ChannelRef], timeout: int):
-    """The py-rattler HTTP client for fetching ``channels``: each private channel's
-    requests carry its credentials, while the channel stays known by its clean URL.
+class ChannelClients:
+    """py-rattler HTTP clients for fetching channels: one per private channel, carrying
+    only that channel's credentials, and one without any for the others.
 
     - a token: a mirror of the clean URL at the URL with the token, so requests go to
       ``/t/TOKEN/...`` but records, cache files and errors name the clean URL (py-rattler
       keeps a ``user:password@`` mirror's user info out of the request, hence the header);
-    - basic auth: an ``Authorization: Basic`` header on requests to that host below the
-      channel's path (never to another channel or host).
+    - basic auth: an ``Authorization: Basic`` header on requests below the channel's path.
+
+    Why a client per channel: py-rattler's header callback is told the host and path of a
+    request, not its scheme or port, so with one shared client the password of
+    ``https://host/chan`` would also go to ``http://host/chan`` or ``https://host:8443/chan``
+    of another channel. A channel's own client only ever requests that channel's URLs
+    (redirects are followed below the middleware, and drop the header when they leave the
+    origin).
     """
+
+    def __init__(self, channels: list[ChannelRef], timeout: int) -> None:
+        #: the time limit of one repodata download (:func:`_fetch_one` holds py-rattler to it)
+        self.timeout = timeout
+        self._public: object | None = None
+        self._private = {
+            channel.url: _private_client(channel, timeout)
+            for channel in channels
+            if channel.credentials is not None
+        }
+
+    def for_channel(self, channel: ChannelRef):
+        client = self._private.get(channel.url)
+        if client is not None:
+            return client
+        if self._public is None:
+            from rattler import Client
+
+            self._public = Client(None, timeout=self.timeout)
+        return self._public
+
+
+class DownloadTimedOut(Exception):
+    """A repodata download went past the fetch time limit (not an ``OSError``: nothing
+    about the channel's files or the disk is known to be wrong)."""
+
+
+def _private_client(channel: ChannelRef, timeout: int):
+    """A py-rattler client for ``channel`` alone, with its credentials (see
+    :class:`ChannelClients`)."""
     import base64
 
     from rattler import Client
     from rattler.networking import AddHeadersMiddleware, MirrorMiddleware
 
-    mirrors: dict[str, list[str]] = {}
-    headers: list[tuple[str, str, dict[str, str]]] = []
-    for channel in channels:
-        credentials = channel.credentials
-        if credentials is None:
-            continue
-        if credentials.token:
-            mirrors[channel.url + "/"] = [credentials.request_url + "/"]
-        if credentials.basic_auth:
-            secret = base64.b64encode(":".join(credentials.basic_auth).encode()).decode()
-            target = urlparse(credentials.request_url)
-            prefix = target.path.rstrip("/") + "/"
-            headers.append((target.hostname or "", prefix, {"Authorization": f"Basic {secret}"}))
-
-    def add_headers(host: str, path: str) -> dict[str, str] | None:
-        for channel_host, prefix, values in headers:
-            if host == channel_host and path.startswith(prefix):
-                return values
-        return None
-
+    credentials = channel.credentials
+    assert credentials is not None
     middlewares: list = []
-    if mirrors:  # first: the header callback then sees the path that is requested
-        middlewares.append(MirrorMiddleware(mirrors))
-    if headers:
+    if credentials.token:  # first: the header callback then sees the path requested
+        middlewares.append(MirrorMiddleware({channel.url + "/": [credentials.request_url + "/"]}))
+    if credentials.basic_auth:
+        secret = base64.b64encode(":".join(credentials.basic_auth).encode()).decode()
+        target = urlparse(credentials.request_url)
+        host, prefix = target.hostname or "", target.path.rstrip("/") + "/"
+        header = {"Authorization": f"Basic {secret}"}
+
+        def add_headers(requested_host: str, path: str) -> dict[str, str] | None:
+            return header if requested_host == host and path.startswith(prefix) else None
+
         middlewares.append(AddHeadersMiddleware(add_headers))
     return Client(middlewares or None, timeout=timeout)
 
 
-async def _fetch_one(channel: ChannelRef, subdir: str, cache: Path, offline: bool, client):
+def _client(channels: list[ChannelRef], timeout: int) -> ChannelClients:
+    """The py-rattler clients for fetching ``channels`` (:class:`ChannelClients`)."""
+    return ChannelClients(channels, timeout)
+
+
+async def _fetch_one(
+    channel: ChannelRef, subdir: str, cache: Path, offline: bool, clients: ChannelClients
+):
+    """One subdir's repodata through py-rattler, within the fetch time limit.
+
+    py-rattler's client limit is per *attempt* and it retries a failed download with a
+    back-off: a server sending a byte now and then held a 2 s limit for 13 s. The limit is
+    for the whole download, so it is enforced here around all of it."""
     from rattler import Subdir, fetch_repo_data
     from rattler.networking import FetchRepoDataOptions
 
     options = FetchRepoDataOptions(
         cache_action="force-cache-only" if offline else "cache-or-fetch"
     )
-    result = await fetch_repo_data(
+    fetch = fetch_repo_data(
         channels=[channel.rattler_channel()],
         platforms=[Subdir(subdir)],
         cache_path=str(cache),
         callback=None,
-        client=client,
+        client=clients.for_channel(channel),
         fetch_options=options,
     )
+    try:
+        result = await asyncio.wait_for(fetch, timeout=clients.timeout)
+    except asyncio.TimeoutError:
+        # "timed out": the caller names the URL, the limit and the setting that raises it
+        raise DownloadTimedOut("the download timed out") from None
     return result[0]
 
 
 def _rattler_cache_file(cache: Path, channel: ChannelRef, subdir: str) -> Path | None:
     """The ``repodata.json`` py-rattler cached for ``channel/subdir`` (found by the URL its
     ``.info.json`` records), or ``None``."""
-    wanted = {f"{channel.url}/{subdir}/repodata.json"}
+    bases = [channel.url]
     if channel.credentials is not None:
-        wanted.add(f"{channel.credentials.request_url}/{subdir}/repodata.json")
+        bases.append(channel.credentials.request_url)
+    # py-rattler records the URL it downloaded: repodata.json.zst where the server has one
+    wanted = {
+        f"{base}/{subdir}/repodata.json{suffix}" for base in bases for suffix in ("", ".zst")
+    }
     for info_path in cache.glob("*.info.json"):
         try:
             info = json.loads(info_path.read_text())

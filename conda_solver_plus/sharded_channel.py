@@ -31,12 +31,15 @@ from __future__ import annotations
 
 import base64
 import concurrent.futures
+import contextlib
 import functools
 import hashlib
 import http.client
 import json
 import logging
 import re
+import socket
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -47,7 +50,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urljoin, urlparse
 
 from . import progress
-from .credentials import redact_url
+from .credentials import is_below, redact_url
 from .exceptions import InvalidInputError
 from .settings import fetch_timeout
 from .shards import (
@@ -108,33 +111,131 @@ class _Response:
 def _request_url(channel: ChannelRef, url: str) -> str:
     """``url`` (below the channel's clean URL) as requested: with the channel's token."""
     credentials = channel.credentials
-    if credentials is not None and url.startswith(channel.url):
+    if credentials is not None and is_below(channel.url, url):
         return credentials.request_url + url[len(channel.url) :]
     return url
 
 
+class _Download:
+    """One GET's time limit, from connecting to the last byte of the body: the socket
+    timeout alone bounds each read, so a server sending a byte now and then would hold a
+    download for ever. At the deadline a timer shuts the connection's socket down, which
+    ends whatever read is waiting."""
+
+    def __init__(self, seconds: float) -> None:
+        self.expired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Download:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._timer.cancel()
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.append(sock)
+            expired = self.expired
+        if expired:
+            _shut_down(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _shut_down(sock)
+
+
+def _shut_down(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+class _WatchedConnections:
+    """A urllib handler mix-in whose connections hand their socket to a :class:`_Download`."""
+
+    def __init__(self, download: _Download) -> None:
+        super().__init__()
+        self.download = download
+
+    def do_open(self, http_class, req, **http_conn_args):
+        download = self.download
+
+        class Watched(http_class):
+            def connect(self) -> None:
+                super().connect()
+                download.watch(self.sock)
+
+        return super().do_open(Watched, req, **http_conn_args)
+
+
+class _WatchedHTTP(_WatchedConnections, urllib.request.HTTPHandler):
+    pass
+
+
+class _WatchedHTTPS(_WatchedConnections, urllib.request.HTTPSHandler):
+    pass
+
+
+class _CredentialsStayHome(urllib.request.HTTPRedirectHandler):
+    """Follows redirects, dropping the ``Authorization`` header on one that leaves the
+    channel (another scheme, host, port or path): urllib would send it anywhere."""
+
+    def __init__(self, channel_url: str) -> None:
+        self.channel_url = channel_url
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and not is_below(self.channel_url, new.full_url):
+            new.remove_header("Authorization")
+        return new
+
+
 def _get(channel: ChannelRef, url: str, headers: dict[str, str] | None = None) -> _Response:
-    """One GET of ``url`` (an HTTP error status is a response, not an exception)."""
+    """One GET of ``url`` (an HTTP error status is a response, not an exception), within
+    the fetch time limit from connecting to the last byte. The channel's credentials go
+    only to URLs below the channel (:func:`~conda_solver_plus.credentials.is_below`)."""
     request = urllib.request.Request(_request_url(channel, url), headers=dict(headers or {}))
     request.add_header("User-Agent", "conda-solver-plus")
     basic = channel.credentials.basic_auth if channel.credentials else None
-    if basic is not None:
+    if basic is not None and is_below(channel.url, url):
         secret = base64.b64encode(":".join(basic).encode()).decode()
         request.add_header("Authorization", f"Basic {secret}")
-    try:
-        with urllib.request.urlopen(request, timeout=fetch_timeout()) as response:
-            return _Response(response.status, response.read(), dict(response.headers))
-    except urllib.error.HTTPError as exc:
-        return _Response(exc.code, b"", dict(exc.headers or {}))
-    except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
-        reason = str(getattr(exc, "reason", exc))
-        if "timed out" in reason:  # name the limit and the setting that raises it
-            reason = f"timed out after {fetch_timeout()}s (CONDA_SOLVER_PLUS_FETCH_TIMEOUT)"
+    limit = fetch_timeout()
+    with _Download(limit) as download:
+        opener = urllib.request.build_opener(
+            _WatchedHTTP(download), _WatchedHTTPS(download), _CredentialsStayHome(channel.url)
+        )
+        try:
+            with opener.open(request, timeout=limit) as response:
+                status, body = response.status, response.read()
+                received = dict(response.headers)
+            if not download.expired:  # else the body may be cut short: an error below
+                return _Response(status, body, received)
+            reason = "timed out"
+        except urllib.error.HTTPError as exc:
+            if not download.expired:
+                return _Response(exc.code, b"", dict(exc.headers or {}))
+            reason = "timed out"
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+            reason = "timed out" if download.expired else str(getattr(exc, "reason", exc))
+    if "timed out" in reason:  # name the limit and the setting that raises it
         raise InvalidInputError(
             f"channel {channel.given}",
-            f"could not fetch {redact_url(url)} ({reason})",
-            "check the URL and your connection, or use --offline with a filled cache",
-        ) from None
+            f"could not fetch {redact_url(url)}: timed out after {limit}s "
+            "(CONDA_SOLVER_PLUS_FETCH_TIMEOUT, the limit of one whole download)",
+            "try again, or raise CONDA_SOLVER_PLUS_FETCH_TIMEOUT for a slow server",
+        )
+    raise InvalidInputError(
+        f"channel {channel.given}",
+        f"could not fetch {redact_url(url)} ({reason})",
+        "check the URL and your connection, or use --offline with a filled cache",
+    )
 
 
 def _max_age(headers: dict[str, str]) -> int:

@@ -223,10 +223,14 @@ class ServedChannel:
     #: path suffix -> ``"404"``, ``"403"``, ``"500"``, ``"corrupt"`` (one byte changed),
     #: ``"truncate"`` (the first half), ``"garbage"`` (a zstd frame header then noise: neither
     #: JSON nor zstd), ``"gzip-garbage"`` (noise sent as ``Content-Encoding: gzip``),
-    #: ``"invalid-json"`` or ``"hang"`` (nothing for :attr:`hang_seconds`, then a 500)
+    #: ``"invalid-json"``, ``"hang"`` (nothing for :attr:`hang_seconds`, then a 500) or
+    #: ``"drip"`` (the file, a byte every :attr:`drip_seconds`)
     faults: dict[str, str] = field(default_factory=dict)
     #: how long a ``"hang"`` fault keeps the client waiting (set the client's limit below it)
     hang_seconds: float = 30.0
+    #: a ``"drip"`` fault sends the file with its true length, one byte every this many
+    #: seconds (each read of the client gets something; the whole takes long)
+    drip_seconds: float = 0.2
 
     @property
     def url(self) -> str:
@@ -278,6 +282,18 @@ def _public_handler(channel: ServedChannel) -> type[SimpleHTTPRequestHandler]:
                 self.end_headers()
                 self.wfile.write(body)
                 return
+            if kind == "drip":
+                data = file.read_bytes()
+                channel.requests.append((path, 200))
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                with suppress(OSError):  # until the client gives up and hangs up
+                    for byte in data:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(channel.drip_seconds)
+                return
             if kind in ("corrupt", "truncate"):
                 data = bytearray(file.read_bytes())
                 if kind == "corrupt":
@@ -324,6 +340,9 @@ class PrivateChannel:
     password: str
     #: ``(path below the channel, status)`` of every request, the token never included
     requests: list[tuple[str, int]] = field(default_factory=list)
+    #: path below the channel -> a base URL: an authorized request for that path is answered
+    #: with a 302 to the base URL + the path (a mirror or CDN elsewhere)
+    redirects: dict[str, str] = field(default_factory=dict)
 
     @property
     def base(self) -> str:
@@ -374,6 +393,14 @@ def _handler(channel: PrivateChannel) -> type[SimpleHTTPRequestHandler]:
                 self.send_response(refused)
                 if refused == 401:
                     self.send_header("WWW-Authenticate", 'Basic realm="private channel"')
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            target = channel.redirects.get(self.path.split("?")[0])
+            if target is not None:
+                channel.requests.append((path, 302))
+                self.send_response(302)
+                self.send_header("Location", target.rstrip("/") + self.path)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return
