@@ -44,3 +44,19 @@ fi
 if [ "$hooks" = 1 ]; then
     .venv/bin/python -m pre_commit install
 fi
+# A second conda for the conda-facing tests where conda's main branch differs from the
+# release (exclude-newer, the solver class and its capability flags, shards): beside
+# ../shared/wheels, .venv-conda-main is a venv holding only that conda, layered over .venv
+# (a .pth adds .venv's site-packages after its own), so everything else is the same
+# install and the package stays editable. pip never picks this conda unless asked by version.
+main_wheel=("$wheels"/conda-*.dev*-py3-none-any.whl)
+if [ -f "${main_wheel[0]}" ]; then
+    if [ ! -x .venv-conda-main/bin/python ]; then
+        .venv/bin/python -m venv .venv-conda-main
+    fi
+    .venv-conda-main/bin/python -m pip install --quiet --disable-pip-version-check --no-deps \
+        "${main_wheel[0]}"
+    base_site="$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+    main_site="$(.venv-conda-main/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+    echo "import site; site.addsitedir('$base_site')" > "$main_site/zz_conda_solver_plus_base.pth"
+fi

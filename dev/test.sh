@@ -17,3 +17,9 @@ fi
 # loadgroup keeps each xdist_group on one worker (tests/test_conda_corpus.py: one conda
 # corpus run per engine, not one per worker and engine)
 .venv/bin/python -m pytest -n auto --dist loadgroup "$@"
+if [ $# -eq 0 ] && [ -x .venv-conda-main/bin/python ]; then
+    # the conda-facing tests again, against conda's main branch (dev/setup.sh): where it
+    # differs from the release (exclude-newer, the solver class and its flags, shards)
+    .venv-conda-main/bin/python -m conda --version
+    .venv-conda-main/bin/python -m pytest -n auto -m conda_main tests
+fi

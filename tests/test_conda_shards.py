@@ -253,6 +253,7 @@ def two_channels(tmp_path: Path) -> Path:
     return root
 
 
+@pytest.mark.conda_main
 def test_shards_only_channel(tmp_path: Path, engine_name: str) -> None:
     """repodata.json answers 404 everywhere; the shards are all conda needs."""
     shards_only_channel(tmp_path / "www" / "chan")
@@ -281,6 +282,7 @@ def test_shards_only_local_channel(tmp_path: Path, engine_name: str) -> None:
     assert not (channel / "linux-64" / "repodata.json").exists()
 
 
+@pytest.mark.conda_main
 def test_a_private_sharded_channel(tmp_path: Path, engine_name: str) -> None:
     """A sharded channel behind an anaconda.org-style token: the index and the shards are
     fetched with it (conda's session), and nothing conda prints carries it."""
@@ -316,6 +318,7 @@ def test_sharded_and_monolithic_channels_with_strict_priority(
         assert only_spec.versions()["greet"] == ("1.0", "sharded")
 
 
+@pytest.mark.conda_main
 def test_installed_records_are_kept(tmp_path: Path, engine_name: str) -> None:
     """An environment holding greet 1.0 from the sharded channel: installing shout keeps
     it (the walk starts from installed names too), though greet 2.0 is there."""
@@ -511,6 +514,7 @@ def test_damaged_plus_caches_are_rebuilt(tmp_path: Path, engine_name: str) -> No
     assert {p[:3] for p in refilled.link} == {p[:3] for p in first.link}
 
 
+@pytest.mark.conda_main
 @pytest.mark.parametrize("shards", [True, False], ids=["shards", "monolithic"])
 def test_a_channel_answering_404_is_unavailable(
     tmp_path: Path, engine_name: str, shards: bool
@@ -524,6 +528,7 @@ def test_a_channel_answering_404_is_unavailable(
     assert answer.error.get("exception_name") == "UnavailableInvalidChannel", answer.output
 
 
+@pytest.mark.conda_main
 def test_exclude_newer_on_the_shard_path(tmp_path: Path, engine_name: str, monkeypatch) -> None:
     """The per-request cutoff applies to records read from shards (in process: conda
     26.7.1 has no exclude-newer settings, so the test sets what a conda with them would —

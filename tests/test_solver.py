@@ -44,12 +44,14 @@ def plus_solver_class():
     return context.plugin_manager.get_solver_backend("plus")
 
 
+@pytest.mark.conda_main
 def test_plugin_is_registered_as_plus():
     from conda_solver_plus.conda.solver import PlusSolver
 
     assert plus_solver_class() is PlusSolver
 
 
+@pytest.mark.conda_main
 def test_solve_final_state_returns_linkable_conda_records(tmp_path):
     solver = demo_solver(tmp_path / "env", specs_to_add=["numpy"])
     records = list(solver.solve_final_state())
@@ -70,6 +72,7 @@ def test_unsatisfiable_is_conda_error_without_retry(tmp_path):
     assert info.value.allow_retry is False
 
 
+@pytest.mark.conda_main
 def test_missing_package_is_packages_not_found(tmp_path):
     solver = demo_solver(tmp_path / "env", specs_to_add=["definitely-not-a-package"])
     with pytest.raises(PackagesNotFoundError):
@@ -158,6 +161,7 @@ def conda_list(prefix: Path, tmp_path: Path, channel: Path) -> dict[str, str]:
     return {entry["name"]: entry["version"] for entry in json.loads(proc.stdout)}
 
 
+@pytest.mark.conda_main
 @pytest.mark.slow
 @pytest.mark.parametrize("how", SELECTIONS)
 def test_real_conda_create_install_update_remove(built_channel, tmp_path, how, engine_name):
@@ -222,6 +226,7 @@ conda_has_exclude_newer = pytest.mark.skipif(
 use_shards = pytest.mark.parametrize("shards", ["true", "false"], ids=["shards", "no-shards"])
 
 
+@pytest.mark.conda_main
 @conda_has_exclude_newer
 @use_shards
 def test_real_conda_exclude_newer_global_cutoff(built_channel, tmp_path, shards):
@@ -231,6 +236,7 @@ def test_real_conda_exclude_newer_global_cutoff(built_channel, tmp_path, shards)
     assert linked_versions(proc) == {"greet": "1.0", "libcolor": "1.0"}
 
 
+@pytest.mark.conda_main
 @conda_has_exclude_newer
 @use_shards
 def test_real_conda_exclude_newer_per_package_and_channel(
@@ -256,6 +262,7 @@ def test_real_conda_exclude_newer_per_package_and_channel(
     assert linked_versions(proc) == {"greet": "1.0", "libcolor": "1.0"}
 
 
+@pytest.mark.conda_main
 @conda_has_exclude_newer
 @use_shards
 def test_real_conda_cutoff_hiding_every_version_is_packages_not_found(
@@ -272,6 +279,7 @@ def test_real_conda_cutoff_hiding_every_version_is_packages_not_found(
     assert "greet" in error["error"]
 
 
+@pytest.mark.conda_main
 def test_subclasses_of_plus_keep_its_exclude_newer_capabilities():
     """conda's plugin manager subclasses the solver on the fly when shards are on, the way
     this test does, and conda >= 26.9 resets undeclared capability flags on subclasses; a
