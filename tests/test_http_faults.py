@@ -43,6 +43,7 @@ from conda_solver_plus.shards import SHARD_INDEX_FILENAME, pack_shard_index, par
 from .channels import (
     BUILT_PACKAGES,
     PrivateChannel,
+    loopback_server,
     serve_channel,
     serve_private_channel,
     write_package_channel,
@@ -79,8 +80,6 @@ class Elsewhere:
 
 @contextmanager
 def serve_elsewhere(root: Path) -> Iterator[Elsewhere]:
-    from .channels import loopback_server
-
     elsewhere = Elsewhere(root)
 
     class Handler(SimpleHTTPRequestHandler):
@@ -270,6 +269,8 @@ def test_conda_shard_credentials_stay_on_the_channel_origin(
     """Through real conda (``--solver=plus``, conda's shards on): the adapter fetches
     shards with conda's requests session, which must not send the channel's credentials
     to a ``shards_base_url`` on another origin nor across a redirect to one."""
+    # here, not at the top: that module skips itself where conda is missing, and the
+    # standalone tests above need no conda
     from .test_conda_shards import conda, ok
 
     channel = write_sharded_channel(tmp_path / "private")
