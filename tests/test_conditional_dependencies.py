@@ -32,6 +32,8 @@ from conda_solver_plus.conditions import (
     simplify,
     split_conditional,
 )
+from conda_solver_plus.index import atomic_write
+from conda_solver_plus.shards import write_subdir_shards
 
 from .channels import install_record, repodata_entry, write_files
 from .engines import conda_subprocess_env, engine_params, require_module
@@ -402,7 +404,9 @@ def test_an_installed_record_with_a_package_condition(
 # -- through conda ----------------------------------------------------------------------------
 
 
-def conda_create(tmp_path: Path, engine: str, *specs: str, channel: Path) -> set[str]:
+def conda_create(
+    tmp_path: Path, engine: str, *specs: str, channel: Path, shards: bool = False
+) -> set[str]:
     """The names ``conda create --dry-run --solver=plus`` would link on linux-64."""
     require_module("conda", "conda must hand plus records with conditional dependencies")
     env = conda_subprocess_env(
@@ -412,6 +416,7 @@ def conda_create(tmp_path: Path, engine: str, *specs: str, channel: Path) -> set
         CONDA_SOLVER_PLUS_BACKEND=engine,
         CONDA_SOLVER_PLUS_VERIFY="1",
         CONDA_SUBDIR="linux-64",
+        CONDA_REPODATA_USE_SHARDS="true" if shards else "false",
     )
     cmd = [sys.executable, "-m", "conda", "create", "-p", str(tmp_path / "env"), *specs]
     cmd += ["--dry-run", "--json", "--solver=plus", "--override-channels", "-c", str(channel)]
@@ -444,3 +449,28 @@ def conda_create(tmp_path: Path, engine: str, *specs: str, channel: Path) -> set
 )
 def test_through_conda(tmp_path, engine_name, specs, expected):
     assert conda_create(tmp_path, engine_name, *specs, channel=CONDITIONAL_CHANNEL) == expected
+
+
+@pytest.mark.slow
+def test_through_conda_with_shards(tmp_path, engine_name):
+    """The same channel as shards only: conda hands plus the subset plus writes, which the
+    libmamba engine parses as a file (the translated, never-cached path)."""
+    channel = tmp_path / "sharded"
+    write_files(
+        channel,
+        {
+            "noarch/repodata.json": (CONDITIONAL_CHANNEL / "noarch" / "repodata.json").read_text(),
+            "linux-64/repodata.json": json.dumps({"info": {"subdir": "linux-64"}, "packages": {}}),
+        },
+    )
+    for subdir in ("noarch", "linux-64"):
+        assert write_subdir_shards(channel / subdir, atomic_write) is not None
+        (channel / subdir / "repodata.json").unlink()
+    for side, expected in [
+        ("0.1", {"conditional-dependency", "side-dependency"}),
+        ("0.2", {"conditional-dependency", "side-dependency", "package", "linux-dependency"}),
+    ]:
+        specs = ("conditional-dependency", f"side-dependency={side}")
+        assert (
+            conda_create(tmp_path, engine_name, *specs, channel=channel, shards=True) == expected
+        )

@@ -218,8 +218,8 @@ class WhenTranslation:
       the condition's package, ``name !=v1,!=v2`` over the versions of the matching
       records; that is exact only when no non-matching record shares one of those
       versions (a condition on build strings might), which :meth:`guard_packages` checks;
-    - anything else (``a or b`` on two packages, a package condition on an installed
-      record, which libsolv would never re-check: it does not repair an installed
+    - anything else (``a or b`` on two packages, a package condition on a pin or on an
+      installed record, which libsolv would never re-check: it does not repair an installed
       package whose dependency is missing when the solve starts) raises
       :class:`UntranslatableCondition`.
     """
@@ -229,10 +229,11 @@ class WhenTranslation:
         #: guard name -> (the dependency, the package condition it stands for)
         self.guards: dict[str, tuple[str, Spec]] = {}
 
-    def dependency(self, dependency: str, *, installed: bool = False) -> str | None:
+    def dependency(self, dependency: str, *, owner: str = "") -> str | None:
         """``dependency`` as libsolv should read it: itself when it has no condition, the
         plain dependency or ``None`` when the machine decides the condition, a guard's
-        name when one package's condition is left."""
+        name when one package's condition is left. ``owner`` names where no guard can
+        stand (``"an installed package"``, ``"a pin"``)."""
         conditional = split_conditional(dependency)
         if conditional is None:
             return dependency
@@ -244,19 +245,19 @@ class WhenTranslation:
             raise UntranslatableCondition(
                 f"the conditional dependency {dependency!r} depends on more than one package"
             )
-        if installed:
+        if owner:
             raise UntranslatableCondition(
-                f"an installed package has the conditional dependency {dependency!r}"
+                f"{owner} has the conditional dependency {dependency!r} on a package"
             )
         name = guard_name(plain, left)
         self.guards[name] = (plain, left)
         return name
 
-    def depends(self, depends: list[str], *, installed: bool = False) -> list[str]:
+    def depends(self, depends: list[str], *, owner: str = "") -> list[str]:
         """A record's ``depends`` with each entry translated (:meth:`dependency`)."""
         if not any("when" in dependency for dependency in depends):
             return depends
-        translated = (self.dependency(dependency, installed=installed) for dependency in depends)
+        translated = (self.dependency(dependency, owner=owner) for dependency in depends)
         return [dependency for dependency in translated if dependency is not None]
 
     def guard_packages(self, db) -> list[mamba_specs.PackageInfo]:
@@ -656,7 +657,7 @@ class LibMambaBackend:
                 keep |= {r.url for r in request.locked}
             leaving = outranked(index, installed_by_url.values()) - keep
             installed_by_url = installed_without(installed_by_url, leaving, pinned)
-        translate_installed = functools.partial(translation.depends, installed=True)
+        translate_installed = functools.partial(translation.depends, owner="an installed package")
         packages = [
             package_info(record, translate=translate_installed)
             for record in installed_by_url.values()
@@ -705,8 +706,9 @@ class LibMambaBackend:
             for record in request.installed
             if record_name(record) not in held
         ]
+        # a guard cannot stand for a conditional constraint: a Pin job only constrains
         constraints = [
-            translation.dependency(str(spec), installed=True) for spec in request.constraints
+            translation.dependency(str(spec), owner="a pin") for spec in request.constraints
         ]
         jobs += [Request.Pin(mamba_spec(spec)) for spec in constraints if spec is not None]
         jobs += guard_jobs
