@@ -44,7 +44,6 @@ import json
 import logging
 import os
 import re
-import tempfile
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -55,6 +54,7 @@ from urllib.parse import quote, unquote, urlparse
 from rattler import Channel, ChannelConfig, SparseRepoData
 
 from . import progress, rattler_async, shard_cache
+from .cache_files import atomic_write, cache_not_writable, write_cache_file
 from .credentials import ChannelCredentials, redact_text, redact_url, split_credentials
 from .exceptions import InvalidInputError
 from .records import (
@@ -303,38 +303,6 @@ class Index:
         return None
 
 
-def cache_not_writable(cache: Path, exc: OSError) -> InvalidInputError:
-    """The one error for a cache directory we cannot write (every cache write uses it)."""
-    return InvalidInputError(
-        str(cache),
-        f"cache directory is not writable ({exc.strerror})",
-        "set CONDA_SOLVER_PLUS_CACHE to a writable directory",
-    )
-
-
-def write_cache_file(cache: Path, path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` under the cache directory ``cache`` atomically; a cache
-    that cannot be written is the one clear error (:func:`cache_not_writable`)."""
-    try:
-        atomic_write(path, data)
-    except OSError as exc:
-        raise cache_not_writable(cache, exc) from None
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``path`` all at once (a temporary file renamed over it): a concurrent solve
-    reading the cache sees the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _decompressed(source: Path, cache_dir: Path) -> Path:
     """A ``repodata.json`` decompressed from ``source`` (``.zst``/``.bz2``), cached by
     path, size and mtime."""
@@ -360,8 +328,7 @@ def _decompressed(source: Path, cache_dir: Path) -> Path:
             f"cannot decompress repodata ({exc})",
             "re-index the channel or remove the corrupt file",
         ) from None
-    write_cache_file(cache_dir, target, data)
-    return target
+    return write_cache_file(cache_dir, target, data)
 
 
 def open_sparse(

@@ -105,9 +105,9 @@ def write_repodata(cache: Path, folder: str, subdir: str, entries: dict[str, Ent
     ).encode()
     digest = hashlib.sha256(data).hexdigest()[:24]
     target = cache / folder / f"{digest}.json"
-    if not target.exists():
-        write_cache_file(cache, target, data)
-    return target
+    if target.exists():
+        return target
+    return write_cache_file(cache, target, data)  # elsewhere if the cache is read-only
 
 
 class Originals:

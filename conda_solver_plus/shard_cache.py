@@ -39,6 +39,14 @@ the pack must have the recorded size and every name's bytes their recorded diges
 file must hash to its manifest entry. Anything else is :class:`DamagedCache`, and since the
 source is on disk the caller simply splits again.
 
+**Killed work and unwritable caches.** A split killed mid-way leaves its temporary
+directory (up to the whole pack); the next split removes such leftovers
+(:func:`remove_leftovers`), but never the one of a split running now (it holds its lock).
+Concurrent solves start one background splitter per file (:func:`split_in_background`). A
+cache that cannot be written (read-only, full) is read as it is, and a split or subset it
+lacks is made in a temporary directory of the process
+(:mod:`conda_solver_plus.cache_files`).
+
 **Off the critical path**: the standalone index does not make a solve wait for a split.
 A solve that finds no split of a large file reads the file whole (as without a shard cache)
 and starts a detached process doing the split (:func:`split_in_background`); the solves
@@ -72,6 +80,14 @@ from typing import Any
 import msgpack
 
 from . import progress
+from .cache_files import (
+    cache_not_writable,
+    is_temporary,
+    keep_cache_file,
+    mark_used,
+    report_not_writable,
+    temporary_cache,
+)
 from .exceptions import InvalidInputError
 from .shards import GROUPS, DamagedData, ScannedRepodata, scan_repodata, walk
 
@@ -79,8 +95,9 @@ log = logging.getLogger(__name__)
 
 #: monolithic files at least this large are split; smaller ones are read whole
 SPLIT_ABOVE_BYTES = 8 * 1024 * 1024
-#: bump when the layout of a split directory changes (old ones are then ignored)
-FORMAT_VERSION = 1
+#: bump when the layout or content of a split directory changes (old ones are then ignored);
+#: 2: entries that are no package record are kept under their file's name (issue 22)
+FORMAT_VERSION = 2
 
 
 class DamagedCache(DamagedData):
@@ -118,12 +135,6 @@ def _root(cache_dir: Path) -> Path:
     return cache_dir / "shard-cache"
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    from .index import atomic_write  # index imports this module
-
-    atomic_write(path, data)
-
-
 @contextlib.contextmanager
 def _locked(path: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``path`` (created if missing) while splitting: a second
@@ -149,9 +160,15 @@ def _locked(path: Path) -> Iterator[None]:
 
 def _read_scanned(source_json: Path) -> ScannedRepodata:
     """Read and scan ``source_json``; it must not change meanwhile."""
-    before = source_json.stat()
     try:
-        scanned = scan_repodata(source_json.read_bytes().decode("utf-8"))
+        before = source_json.stat()
+        text = source_json.read_bytes()
+    except OSError as exc:  # not a cache problem: the source itself
+        raise InvalidInputError(
+            str(source_json), f"repodata cannot be read ({exc.strerror or exc})"
+        ) from None
+    try:
+        scanned = scan_repodata(text.decode("utf-8"))
     except (ValueError, AttributeError) as exc:  # JSON and UTF-8 errors are ValueErrors
         raise InvalidInputError(
             str(source_json),
@@ -204,14 +221,18 @@ def _split(source_json: Path, target: Path) -> None:
     (target / "index.msgpack").write_bytes(msgpack.packb(index, use_bin_type=True))
 
 
-def _publish(source_json: Path, cache_dir: Path, key: str) -> Path:
-    """Split ``source_json`` into ``shard-cache/<key>`` unless a complete split is there;
-    splits of older versions of the same file are removed."""
+def _publish(source_json: Path, cache_dir: Path, key: str, damaged: bool = False) -> Path:
+    """Split ``source_json`` into ``shard-cache/<key>`` unless a complete split is there
+    (``damaged``: the one there is not); splits of older versions of the same file and
+    the leftovers of killed splits (:func:`remove_leftovers`) are removed."""
     root = _root(cache_dir)
     final = root / key
+    if not damaged and (final / "index.msgpack").is_file():
+        return final  # read without locking: a read-only cache is read
     with _locked(root / f"{key}.lock"):
-        if (final / "index.msgpack").is_file():
+        if not damaged and (final / "index.msgpack").is_file():
             return final
+        remove_leftovers(cache_dir, locked_key=key)
         tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=root))
         try:
             shutil.rmtree(tmp)
@@ -225,8 +246,38 @@ def _publish(source_json: Path, cache_dir: Path, key: str) -> Path:
     for stale in root.glob(f"{path_part}-*"):
         if stale.is_dir() and stale.name != key:
             _discard(stale)
-            Path(f"{stale}.lock").unlink(missing_ok=True)
+            for lock in (f"{stale}.lock", f"{stale}.starting"):
+                with contextlib.suppress(OSError):
+                    Path(lock).unlink(missing_ok=True)
     return final
+
+
+def remove_leftovers(cache_dir: Path, locked_key: str | None = None) -> int:
+    """Remove what killed work left in ``shard-cache/``: the temporary directory of a split
+    (``.<key>.XXXXXX``, up to the whole pack: tens of MB) whose process died before renaming
+    it into place, and a discarded split (``.<key>.<pid>.deleted``) whose removal was cut
+    short. A split running now in another process holds its key's lock, so its directory
+    is kept (``locked_key``: the caller holds that key's lock itself, so no other process
+    is splitting it); a ``.deleted`` directory is only ever removed, so removing it twice
+    is harmless. Returns how many were removed."""
+    root = _root(cache_dir)
+    removed = 0
+    try:
+        candidates = [p for p in root.iterdir() if p.name.startswith(".") and p.is_dir()]
+    except OSError:
+        return 0
+    for leftover in candidates:
+        parts = leftover.name.split(".")  # "", key, random | "", key, pid, "deleted"
+        if len(parts) < 3:
+            continue
+        running = parts[1] != locked_key and _splitting_now(root / f"{parts[1]}.lock")
+        if parts[-1] != "deleted" and running:
+            continue
+        shutil.rmtree(leftover, ignore_errors=True)
+        removed += not leftover.exists()
+    if removed:
+        log.info("shard cache: removed %d leftovers of killed splits in %s", removed, root)
+    return removed
 
 
 def _discard(directory: Path) -> None:
@@ -333,7 +384,9 @@ def _map(path: Path) -> bytes | mmap.mmap:
 
 def open_split(source_json: Path, cache_dir: Path) -> SplitRepodata:
     """The split of ``source_json`` in ``cache_dir``, made now if missing, stale or damaged
-    (the source is on disk, so a damaged split is always rebuilt)."""
+    (the source is on disk, so a damaged split is always rebuilt). A cache that cannot be
+    written is read; a split it lacks is made in a temporary directory
+    (:func:`~conda_solver_plus.cache_files.temporary_cache`)."""
     key = source_key(source_json)
     directory = _publish_or_fail(source_json, cache_dir, key)
     try:
@@ -341,16 +394,22 @@ def open_split(source_json: Path, cache_dir: Path) -> SplitRepodata:
     except DamagedCache as exc:
         log.warning("shard cache damaged, splitting %s again: %s", source_json, exc)
         _discard(directory)
-        return SplitRepodata.open(source_json, _publish_or_fail(source_json, cache_dir, key))
+        directory = _publish_or_fail(source_json, cache_dir, key, damaged=True)
+        return SplitRepodata.open(source_json, directory)
 
 
-def _publish_or_fail(source_json: Path, cache_dir: Path, key: str) -> Path:
-    from .index import cache_not_writable  # index imports this module
-
+def _publish_or_fail(source_json: Path, cache_dir: Path, key: str, damaged: bool = False) -> Path:
+    """:func:`_publish` into ``cache_dir``, or into its temporary stand-in when the cache
+    cannot be written (read-only, full): the solve goes on, without caching the split."""
     try:
-        return _publish(source_json, cache_dir, key)
-    except PermissionError as exc:
-        raise cache_not_writable(_root(cache_dir), exc) from None
+        return _publish(source_json, cache_dir, key, damaged)
+    except OSError as exc:
+        failure = exc
+    stand_in = temporary_cache(cache_dir, failure)
+    try:
+        return _publish(source_json, stand_in, key)
+    except OSError:
+        raise cache_not_writable(_root(cache_dir), failure) from None
 
 
 def split_ready(source_json: Path, cache_dir: Path) -> bool:
@@ -385,29 +444,56 @@ def split_in_background(source_json: Path, cache_dir: Path) -> bool:
     conda_solver_plus.shard_cache SOURCE CACHE``), unless one is at it already. The solve
     that starts it reads the file whole, as without a shard cache, and later solves find
     the split: the seconds of splitting stay off every solve's critical path. Returns
-    whether a process was started."""
+    whether a process was started.
+
+    One process per source version, however many solves start at once: the split's own
+    lock is taken only once the new interpreter has started, so the starter first claims
+    ``<key>.starting`` (an exclusive lock, without waiting) and hands the locked file to
+    the process, which holds it until it exits; a solve that finds the claim taken starts
+    nothing. (Six concurrent cold solves used to start twelve processes, most of them only
+    to wait on the lock.) A cache that cannot be written gets no split and is read as is."""
     root = _root(cache_dir)
     try:
-        root.mkdir(parents=True, exist_ok=True)
         key = source_key(source_json)
     except OSError:
         return False
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        claim = open(root / f"{key}.starting", "a+b")  # noqa: SIM115 - closed below
+    except OSError as exc:  # a read-only or full cache: read the file whole, as now
+        report_not_writable(cache_dir, exc)
+        return False
     if _splitting_now(root / f"{key}.lock"):
+        claim.close()
         return False
     try:
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "conda_solver_plus.shard_cache",
-                str(source_json),
-                str(cache_dir),
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: the split's lock still serialises
+        fcntl = None  # type: ignore[assignment]
+    try:
+        with claim:
+            if fcntl is not None:
+                try:
+                    fcntl.flock(claim, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    return False  # another solve started the process
+            if split_ready(source_json, cache_dir):
+                return False  # made since this solve looked
+            # closing our copy of the descriptor keeps the lock: the process holds it
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "conda_solver_plus.shard_cache",
+                    str(source_json),
+                    str(cache_dir),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+                pass_fds=(claim.fileno(),),
+            )
     except OSError as exc:
         log.debug("could not start a background split of %s: %s", source_json, exc)
         return False
@@ -440,6 +526,9 @@ def cached_subsets(
     same ``roots`` — when every one is intact; else ``None``."""
     manifest = _manifest_path(cache_dir, keys, roots)
     try:
+        # touched before it is read: a prune running now in another process then sees a
+        # file in use (prune_subsets), never one this solve is about to open
+        mark_used(manifest)
         entries = json.loads(manifest.read_text())
         paths: list[Path | None] = []
         for entry in entries:
@@ -447,13 +536,11 @@ def cached_subsets(
                 paths.append(None)
                 continue
             path = manifest.parent / entry["file"]
+            mark_used(path)
             if hashlib.sha256(path.read_bytes()).hexdigest() != entry["sha256"]:
                 log.warning("shard cache: %s is damaged, writing it again", path)
                 return None
             paths.append(path)
-        for path in [manifest, *paths]:  # in use: not pruned (prune_subsets)
-            if path is not None:
-                os.utime(path)
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return paths if len(paths) == len(keys) else None
@@ -462,30 +549,39 @@ def cached_subsets(
 def remember_subsets(
     cache_dir: Path, keys: Sequence[str], roots: Iterable[str], paths: Sequence[Path | None]
 ) -> None:
-    """Record ``paths`` as the answer to this request (see :func:`cached_subsets`)."""
+    """Record ``paths`` as the answer to this request (see :func:`cached_subsets`), then
+    prune what is unused (:func:`prune_subsets`) — never ``paths`` themselves, which this
+    solve is about to open. Subsets written outside the cache (it could not be written)
+    are not recorded."""
     manifest = _manifest_path(cache_dir, keys, roots)
-    entries = [
-        None
-        if path is None
-        else {"file": os.path.relpath(path, manifest.parent), "sha256": _sha256_file(path)}
-        for path in paths
-    ]
-    _write(cache_dir, manifest, json.dumps(entries).encode())
-    prune_subsets(cache_dir)
+    chosen = [path for path in paths if path is not None]
+    if not any(is_temporary(path) for path in chosen):
+        entries = [
+            None
+            if path is None
+            else {"file": os.path.relpath(path, manifest.parent), "sha256": _sha256_file(path)}
+            for path in paths
+        ]
+        keep_cache_file(cache_dir, manifest, json.dumps(entries).encode())
+    prune_subsets(cache_dir, keep=[manifest, *chosen])
 
 
 #: subset files and manifests unused this long are removed (each request writes its own)
 PRUNE_AFTER_DAYS = 14
 
 
-def prune_subsets(cache_dir: Path, now: float | None = None) -> int:
+def prune_subsets(cache_dir: Path, now: float | None = None, keep: Iterable[Path] = ()) -> int:
     """Remove subset files and manifests of both caches (``shard-cache/subsets``,
     ``shards/subsets``) not used for :data:`PRUNE_AFTER_DAYS`; at most once a day. A
-    manifest hit touches its files, so only forgotten requests go. The libmamba engine's
+    manifest hit and a subset written again touch their files, so only forgotten requests
+    go, and ``keep`` (what the running solve chose) never goes. The libmamba engine's
     ``solv/`` serializations written that long ago go too (reading one does not touch
     it): each subset gets one, one whose subset is gone is never read again, and a live
-    one is simply rebuilt. Returns how many files were removed."""
+    one is simply rebuilt. So do the conda adapter's shard-name lookups
+    (``shards/*.names``, touched when used) and the temporary files of writes a killed
+    process left (``*.tmp``, a day old). Returns how many files were removed."""
     now = time.time() if now is None else now
+    kept = {str(path) for path in keep}
     marker = _root(cache_dir) / "subsets" / ".pruned"
     try:
         if now - marker.stat().st_mtime < 86400:
@@ -493,13 +589,24 @@ def prune_subsets(cache_dir: Path, now: float | None = None) -> int:
     except OSError:
         pass
     removed = 0
-    cutoff = now - PRUNE_AFTER_DAYS * 86400
-    for directory, pattern in (
-        (_root(cache_dir) / "subsets", "*.json"),
-        (cache_dir / "shards" / "subsets", "*.json"),
-        (cache_dir / "solv", "*.solv"),
+    unused = now - PRUNE_AFTER_DAYS * 86400
+    abandoned = now - 86400  # a write takes seconds; its temporary file a day is gone
+    for directory, pattern, cutoff in (
+        (_root(cache_dir) / "subsets", "*.json", unused),
+        (cache_dir / "shards" / "subsets", "*.json", unused),
+        (cache_dir / "solv", "*.solv", unused),
+        (cache_dir / "shards", "*.names", unused),
+        (_root(cache_dir) / "subsets", "*.tmp", abandoned),
+        (cache_dir / "shards" / "subsets", "*.tmp", abandoned),
+        (cache_dir / "shards", "*.tmp", abandoned),
+        (cache_dir / "shards" / "blobs", "*.tmp", abandoned),
+        (cache_dir / "shards" / "index", "*.tmp", abandoned),
+        (cache_dir / "solv", "*.part", abandoned),
+        (cache_dir / "solv", "*.json", abandoned),  # libmamba's scratch copies
     ):
         for path in directory.glob(pattern):
+            if str(path) in kept:
+                continue
             with contextlib.suppress(OSError):
                 if path.stat().st_mtime < cutoff:
                     path.unlink()
@@ -565,12 +672,6 @@ def subset_repodata_many(
         ]
     remember_subsets(cache_dir, keys, roots, paths)
     return paths
-
-
-def _write(cache_dir: Path, path: Path, data: bytes) -> None:
-    from .index import write_cache_file  # index imports this module
-
-    write_cache_file(cache_dir, path, data)
 
 
 def subset_repodata(source_json: Path, roots: Iterable[str], cache_dir: Path) -> Path:

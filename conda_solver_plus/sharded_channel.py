@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urljoin, urlparse
 
 from . import progress
+from .cache_files import keep_cache_file, mark_used, write_cache_file
 from .credentials import is_below, redact_url
 from .exceptions import InvalidInputError
 from .settings import fetch_timeout
@@ -272,9 +273,9 @@ class ShardStore:
         return self.root / "blobs" / f"{sha256}.msgpack.zst"
 
     def write(self, path: Path, data: bytes) -> None:
-        from .index import write_cache_file  # index imports this module
-
-        write_cache_file(self.cache_dir, path, data)
+        """Keep ``path`` for later solves; skipped when the cache cannot be written (this
+        solve has the bytes already)."""
+        keep_cache_file(self.cache_dir, path, data)
 
     def index_paths(self, url: str) -> tuple[Path, Path]:
         key = _url_key(url)
@@ -583,17 +584,20 @@ def subsets_dir(cache_dir: Path) -> Path:
 
 
 def write_named_by_hash(cache_dir: Path, directory: Path, blob: bytes) -> Path:
-    """``directory/<sha256 of blob>.json``, written unless an intact copy is there."""
-    from .index import write_cache_file  # index imports this module
-
+    """``directory/<sha256 of blob>.json``, written unless an intact copy is there, and
+    returned (a temporary copy when the cache cannot be written). An intact copy is
+    touched *before* it is checked: the solve is about to open it, so a prune of unused
+    subsets (:func:`conda_solver_plus.shard_cache.prune_subsets`, here or in a concurrent
+    process) must see it as used."""
     digest = sha256_hex(blob)
     path = directory / f"{digest[:32]}.json"
+    mark_used(path)
     try:
         intact = sha256_hex(path.read_bytes()) == digest
     except OSError:
         intact = False
     if not intact:
-        write_cache_file(cache_dir, path, blob)
+        return write_cache_file(cache_dir, path, blob)
     return path
 
 

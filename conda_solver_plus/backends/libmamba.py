@@ -64,6 +64,7 @@ import libmambapy
 from rattler import MatchSpec, PackageName, SparseRepoData, Version
 
 from .. import settings
+from ..cache_files import write_cache_file
 from ..conditions import (
     Spec,
     holds,
@@ -368,10 +369,10 @@ def parseable_file(
     if not changed:
         yield source
         return
-    scratch_dir.mkdir(parents=True, exist_ok=True)
     copy = scratch_dir / f"{source.stem}.{os.getpid()}.{time.monotonic_ns()}.json"
+    # in a temporary directory when the cache is read-only or full
+    copy = write_cache_file(scratch_dir, copy, json.dumps(repodata).encode())
     try:
-        copy.write_text(json.dumps(repodata))
         yield copy
     finally:
         copy.unlink(missing_ok=True)

@@ -67,7 +67,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 from .. import shard_cache
-from ..index import ChannelRef, SubdirRepo, write_cache_file
+from ..cache_files import keep_cache_file, mark_used, write_cache_file
+from ..index import ChannelRef, SubdirRepo
 from ..records import dependency_names as record_dependency_names
 from ..sharded_channel import subsets_dir, write_named_by_hash
 from ..shards import (
@@ -238,7 +239,7 @@ class ShardedSubdir:
                 f"conda's cached shard index {self.index_path} for {self.label} cannot be "
                 f"read ({exc}); run `conda clean --index-cache` and try again"
             ) from None
-        write_cache_file(self.lookup_path.parent.parent, self.lookup_path, data)
+        keep_cache_file(self.lookup_path.parent.parent, self.lookup_path, data)
         return NameLookup(data)
 
     def names(self) -> list[str]:
@@ -275,17 +276,29 @@ def file_identity(path: Path) -> str:
     return f"{path}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
-def lookup_path(cache_dir: Path, identity: str) -> Path:
-    """Where the :class:`NameLookup` of an index version lives in plus's cache."""
-    digest = hashlib.sha256(identity.encode()).hexdigest()[:32]
-    return cache_dir / "shards" / f"{digest}.names"
+def lookup_path(cache_dir: Path, index_path: Path) -> Path:
+    """Where the :class:`NameLookup` of the index at ``index_path``, as it is now, lives in
+    plus's cache: ``shards/<index path hash>-<version hash>.names`` (a version is the
+    file's :func:`file_identity`), so the versions of one index are found together."""
+    place = hashlib.sha256(str(index_path).encode()).hexdigest()[:16]
+    version = hashlib.sha256(file_identity(index_path).encode()).hexdigest()[:16]
+    return cache_dir / "shards" / f"{place}-{version}.names"
 
 
-def build_lookup(index_path: Path, target: Path, cache_dir: Path) -> None:
+def build_lookup(index_path: Path, target: Path, cache_dir: Path) -> Path:
     """Write the :class:`NameLookup` of the cached index at ``index_path`` (once per
-    index version); ``ValueError`` when the index is damaged."""
+    index version) and return where it is (a temporary copy when the cache cannot be
+    written); ``ValueError`` when the index is damaged. The lookups of the index's older
+    versions are removed: conda replaced that index, and each is as large as it (2 MB for
+    conda-forge's ``linux-64``), one per version otherwise kept for ever."""
     data = NameLookup.build(index_path.read_bytes())
-    write_cache_file(cache_dir, target, data)
+    written = write_cache_file(cache_dir, target, data)
+    place = target.name.partition("-")[0]
+    for superseded in target.parent.glob(f"{place}-*.names"):
+        if superseded != target:
+            with contextlib.suppress(OSError):  # a read-only cache keeps them
+                superseded.unlink()
+    return written
 
 
 # -- the shards -----------------------------------------------------------------------------
@@ -709,10 +722,12 @@ def open_subdir(
     index_path = fetch_index(subdir_data, offline=offline)
     if index_path is None:
         return None
-    target = lookup_path(cache_dir, file_identity(index_path))
-    if not target.is_file():
+    target = lookup_path(cache_dir, index_path)
+    if target.is_file():
+        mark_used(target)  # in use: not pruned (shard_cache.prune_subsets)
+    else:
         try:
-            build_lookup(index_path, target, cache_dir)
+            target = build_lookup(index_path, target, cache_dir)
         except (OSError, ValueError) as exc:
             if offline:
                 raise ShardsUnavailable(
@@ -725,9 +740,9 @@ def open_subdir(
             index_path = fetch_index(subdir_data, offline=False, refetch=True)
             if index_path is None:
                 return None
-            target = lookup_path(cache_dir, file_identity(index_path))
+            target = lookup_path(cache_dir, index_path)
             try:
-                build_lookup(index_path, target, cache_dir)
+                target = build_lookup(index_path, target, cache_dir)
             except (OSError, ValueError) as again:
                 raise ShardsUnavailable(
                     f"the shard index of {ref.url}/{subdir} cannot be read ({again}): the "

@@ -143,8 +143,7 @@ def _filtered_repodata(source: Path, channel_url: str, policy: ExcludeNewer, cac
             kept[filename] = entry
         data[section] = kept
     log.info("exclude-newer: %s: %d record(s) hidden", source, dropped)
-    write_cache_file(cache, target, json.dumps(data).encode())
-    return target
+    return write_cache_file(cache, target, json.dumps(data).encode())
 
 
 # -- steps 2 and 3: channel order, legacy features -----------------------------------------

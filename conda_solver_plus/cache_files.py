@@ -1,0 +1,150 @@
+"""
+Writing plus's cache directory: atomically, and never at the cost of a solve.
+
+Everything plus caches (decompressed repodata, the shard cache's splits, subsets and their
+manifests, fetched shards and shard indexes, shard-name lookups, ``.verified`` memos,
+libmamba's ``.solv`` files) can be made again from its source. So a cache that cannot be
+written — a read-only mount, a full disk, a quota, a directory the user may not write —
+is no reason for a solve to fail, and no reason for an internal error:
+
+- what is already in the cache is read (and checked, as always);
+- a file the solve **needs** now (a subset an engine opens, decompressed repodata, a split
+  to read names from) is written to a temporary directory of this process instead
+  (:func:`write_cache_file`, :func:`temporary_cache`), removed when the process exits;
+- a file only **kept for next time** (a fetched shard, a manifest, a memo) is skipped
+  (:func:`keep_cache_file`).
+
+Either way the user is told once per cache directory, with a warning naming it, the
+reason and the fix. Only when the temporary directory cannot be written either is it an
+error (:func:`cache_not_writable`, exit status 2).
+
+Every write is atomic (:func:`atomic_write`): a concurrent solve reading the cache sees
+the old file or the new one, never half of one.
+
+This module imports nothing else of plus but its exceptions, so every module that writes
+the cache (the index, the shard cache, the sharded channel reader, the conda adapter) can
+import it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import logging
+import os
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+
+from .exceptions import InvalidInputError
+
+log = logging.getLogger(__name__)
+
+#: caches already reported as not writable (one warning per cache and process)
+_reported: set[str] = set()
+#: the temporary stand-in of each cache that cannot be written, by cache path
+_stand_ins: dict[str, Path] = {}
+_lock = threading.Lock()
+
+
+def cache_not_writable(cache: Path, exc: OSError) -> InvalidInputError:
+    """The error for a cache directory that cannot be written when nothing can stand in
+    for it (the temporary directory cannot be written either)."""
+    return InvalidInputError(
+        str(cache),
+        f"cache directory is not writable ({exc.strerror or exc})",
+        "set CONDA_SOLVER_PLUS_CACHE to a writable directory",
+    )
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``path`` all at once (a temporary file renamed over it): a concurrent solve
+    reading the cache sees the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def report_not_writable(cache: Path, exc: OSError) -> None:
+    """Tell the user, once per cache, that ``cache`` cannot be written and the solve goes
+    on without caching there."""
+    key = str(cache)
+    with _lock:
+        if key in _reported:
+            return
+        _reported.add(key)
+    log.warning(
+        "cache directory %s cannot be written (%s): solving without caching there; set "
+        "CONDA_SOLVER_PLUS_CACHE to a writable directory to cache again",
+        cache,
+        exc.strerror or exc,
+    )
+
+
+def temporary_cache(cache: Path, exc: OSError) -> Path:
+    """A temporary directory of this process standing in for ``cache``, which could not
+    be written (``exc``), with the same layout; removed when the process exits. Reports
+    the cache (:func:`report_not_writable`); :func:`cache_not_writable` when no temporary
+    directory can be made either."""
+    report_not_writable(cache, exc)
+    key = str(cache)
+    with _lock:
+        stand_in = _stand_ins.get(key)
+        if stand_in is None:
+            try:
+                stand_in = Path(tempfile.mkdtemp(prefix="conda-solver-plus-cache-"))
+            except OSError:
+                raise cache_not_writable(cache, exc) from None
+            atexit.register(shutil.rmtree, stand_in, ignore_errors=True)
+            _stand_ins[key] = stand_in
+    return stand_in
+
+
+def is_temporary(path: Path) -> bool:
+    """Is ``path`` in a temporary stand-in (:func:`temporary_cache`), not in a cache?"""
+    with _lock:
+        stand_ins = list(_stand_ins.values())
+    return any(path.is_relative_to(stand_in) for stand_in in stand_ins)
+
+
+def write_cache_file(cache: Path, path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` under the cache directory ``cache`` atomically, and return
+    where it is: ``path``, or, when the cache cannot be written, the same place in its
+    temporary stand-in (:func:`temporary_cache`). For files the solve reads next."""
+    try:
+        atomic_write(path, data)
+        return path
+    except OSError as exc:
+        failure = exc
+    stand_in = temporary_cache(cache, failure)
+    relative = path.relative_to(cache) if path.is_relative_to(cache) else Path(path.name)
+    try:
+        atomic_write(stand_in / relative, data)
+    except OSError:
+        raise cache_not_writable(cache, failure) from None
+    return stand_in / relative
+
+
+def keep_cache_file(cache: Path, path: Path, data: bytes) -> bool:
+    """Write ``data`` to ``path`` under ``cache`` atomically, for a later solve; when the
+    cache cannot be written, skip it (reported once) and return ``False``."""
+    try:
+        atomic_write(path, data)
+    except OSError as exc:
+        report_not_writable(cache, exc)
+        return False
+    return True
+
+
+def mark_used(path: Path) -> None:
+    """Set ``path`` 's modification time to now: a cache file in use is never pruned as
+    unused. A cache that cannot be written cannot be pruned either, so a failure is fine."""
+    with contextlib.suppress(OSError):
+        os.utime(path)
