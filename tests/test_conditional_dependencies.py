@@ -401,6 +401,40 @@ def test_an_installed_record_with_a_package_condition(
     assert len(rattler_notices(caplog)) == (1 if engine == "libmamba" else 0)
 
 
+@pytest.mark.parametrize("engine, load", ENGINE_LOADS)
+@pytest.mark.parametrize(
+    "installed, expected",
+    [
+        ("side-dependency-0.2.0-0.tar.bz2", {"package": "0.1.0", "linux-dependency": "0.1.0"}),
+        ("side-dependency-0.1.0-0.tar.bz2", {}),
+    ],
+)
+def test_the_condition_met_by_an_installed_record(
+    capsys, caplog, monkeypatch, tmp_path, engine, load, installed, expected
+):
+    """The condition's package is installed (the record carrying the condition is new):
+    the installed version decides, and the libmamba engine solves it itself."""
+    prefix = tmp_path / "env"
+    install_record(prefix, CONDITIONAL_CHANNEL, "noarch", installed, "side-dependency")
+    code, answer, err = solve(
+        capsys,
+        monkeypatch,
+        engine,
+        load,
+        "conditional-dependency",
+        "-p",
+        str(prefix),
+        "--subdir",
+        "linux-64",
+        channels=[CONDITIONAL_CHANNEL],
+        cache=tmp_path / "cache",
+    )
+    assert code == 0, err
+    side = installed.split("-")[2]
+    assert answer == {"conditional-dependency": "0.1.0", "side-dependency": side, **expected}
+    assert rattler_notices(caplog) == []
+
+
 # -- through conda ----------------------------------------------------------------------------
 
 
