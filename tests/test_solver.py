@@ -8,13 +8,14 @@ on a local file channel, PrefixData on a real prefix, and conda's exceptions.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from .engines import conda_subprocess_env, require_module
+from .engines import REPO_ROOT, conda_subprocess_env, require_module
 
 conda = require_module("conda", "the conda adapter runs inside conda")
 
@@ -294,6 +295,30 @@ def test_subclasses_of_plus_keep_its_exclude_newer_capabilities():
         assert getattr(partial, f"supports_exclude_newer_{flag}") is True
     assert own.supports_exclude_newer_global is True
     assert own.supports_exclude_newer_package is False
+
+
+@pytest.mark.conda_main
+def test_plus_works_where_classic_cannot_run(built_channel, tmp_path):
+    """conda is moving classic (and pycosat) out into conda-pycosat-solver; plus derives
+    from conda's ``BaseSolver`` and needs neither. Here pycosat cannot be imported: the
+    classic solver fails, plus answers (on the engine of the run)."""
+    import conda.core.solve
+
+    from conda_solver_plus.conda.solver import PlusSolver
+
+    if hasattr(conda.core.solve, "BaseSolver"):
+        assert conda.core.solve.Solver not in PlusSolver.__mro__
+    blocker = tmp_path / "no-pycosat"
+    blocker.mkdir()
+    (blocker / "pycosat.py").write_text(
+        "raise ImportError('pycosat is not installed (classic moved to conda-pycosat-solver)')\n"
+    )
+    env = {"PYTHONPATH": os.pathsep.join([str(blocker), str(REPO_ROOT)])}
+    classic = dry_run_create(tmp_path, built_channel, "--solver=classic", env=env)
+    assert classic.returncode != 0
+    assert "pycosat" in classic.stdout + classic.stderr
+    plus = dry_run_create(tmp_path, built_channel, env=env)
+    assert linked_versions(plus) == {"greet": "2.0", "libcolor": "1.0"}
 
 
 def _write_prefix(prefix: Path, records, history: list[str]) -> None:

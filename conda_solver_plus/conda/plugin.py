@@ -30,7 +30,9 @@ def conda_solvers() -> Iterator[CondaSolver]:
     # imported on use, not at conda's start-up (see the module docstring)
     from .solver import PlusSolver
 
-    yield CondaSolver(name="plus", backend=PlusSolver)
+    # conda's type says classic's ``Solver``; any ``BaseSolver`` serves (conda only calls
+    # the public solve_* methods), and plus derives from ``BaseSolver`` where it exists
+    yield CondaSolver(name="plus", backend=PlusSolver)  # type: ignore[arg-type]
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:

@@ -73,6 +73,7 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from functools import cache
@@ -87,7 +88,11 @@ from conda.base.context import context
 from conda.common.path import paths_equal
 from conda.common.url import mask_anaconda_token, remove_auth
 from conda.core.prefix_data import PrefixData
-from conda.core.solve import Solver
+
+try:  # the solver API without classic's internals (conda >= 26.7)
+    from conda.core.solve import BaseSolver as CondaSolverBase
+except ImportError:  # an older conda: classic's Solver is the API
+    from conda.core.solve import Solver as CondaSolverBase
 from conda.core.subdir_data import SubdirData
 from conda.exceptions import PackagesNotFoundError, UnavailableInvalidChannel
 from conda.history import History
@@ -95,6 +100,7 @@ from conda.models.channel import Channel
 from conda.models.match_spec import MatchSpec
 from conda.models.prefix_graph import PrefixGraph
 from conda.models.records import PackageRecord
+from conda.models.version import VersionOrder
 
 from .. import __version__, shard_cache
 from .. import exceptions as plus_errors
@@ -185,8 +191,14 @@ _EXCLUDE_NEWER_FLAGS = (
 )
 
 
-class PlusSolver(Solver):
-    """conda's Solver API, answered by the conda-solver-plus core."""
+class PlusSolver(CondaSolverBase):
+    """conda's Solver API, answered by the conda-solver-plus core.
+
+    It derives from conda's ``BaseSolver`` — the three public methods
+    (``solve_final_state``, ``solve_for_diff``, ``solve_for_transaction``) without classic's
+    index, ``Resolve`` and SAT state — where conda has it, so plus keeps working on a conda
+    whose classic solver (and pycosat) has moved out into its own plugin
+    (conda-pycosat-solver); on an older conda it derives from classic's ``Solver``."""
 
     _uses_ssc = False
     #: ``exclude_newer`` (conda >= 26): the global cutoff goes to the engine, which drops
@@ -700,9 +712,58 @@ class PlusSolver(Solver):
         subdir = next((s for s in self.subdirs if s != "noarch"), context.subdir)
         return conda_build_error(specs, explanation, subdir)
 
+    def determine_constricting_specs(self, spec, solution_precs):
+        """classic ``Solver``'s public helper (conda's tests and tools call it): what in
+        ``solution_precs`` keeps ``spec`` 's package from a newer version."""
+        return report_constricting_specs(MatchSpec(spec), solution_precs)
+
     def _notify_conda_outdated(self, link_precs, *args, **kwargs):
         # conda's default implementation queries the classic index; plus does not build it
         return
+
+
+def report_constricting_specs(
+    spec: MatchSpec, records: Iterable[PackageRecord]
+) -> list[tuple[str, MatchSpec]] | None:
+    """conda's report of what keeps a requested package from updating ("Updating numpy is
+    constricted by"): each record of the solution whose dependency caps ``spec`` 's
+    package at or below the version it got — the dependencies classic names, an exact
+    version or an upper bound (``<``). classic's ``Solver`` prints this; plus no longer
+    derives from it, so the adapter prints it itself, in the same words. Returns the
+    capping ``(package, dependency)`` pairs, or ``None`` (classic's return value)."""
+    records = list(records)
+    solved = [VersionOrder(r.version) for r in records if r.name == spec.name]
+    if not solved:
+        return None
+    capping: list[tuple[str, MatchSpec]] = []
+    for record in records:
+        for dep in record.depends:
+            dep_spec = MatchSpec(dep)
+            version = dep_spec.version
+            if dep_spec.name != spec.name or version is None:
+                continue
+            if not (version.exact_value or "<" in version.spec):
+                continue
+            if "," in version.spec:  # a range: its upper bounds
+                capping.extend(
+                    (record.name, MatchSpec(f"{dep_spec.name} {part}"))
+                    for part in version.tup
+                    if "<" in part.spec
+                )
+            else:
+                capping.append((record.name, dep_spec))
+    hard = [(name, dep) for name, dep in capping if dep.version.matcher_vo <= solved[0]]
+    if not hard:
+        return None
+    print(f"\n\nUpdating {spec.name} is constricted by \n")
+    for name, dep in hard:
+        print(f"{name} -> requires {dep}")
+    print(
+        "\nIf you are sure you want an update of your package either try "
+        "`conda update --all` or install a specific version of the "
+        "package you want using `conda install <pkg>=<version>`\n"
+    )
+    return hard
 
 
 def report_provenance(sis: SolverInputState, out: SolverOutputState) -> None:
