@@ -207,9 +207,11 @@ class Explanation:
     chains: list[ConflictChain] = field(default_factory=list)
     engine: str = ""
 
-    def render(self, full_report: bool = False) -> str:
+    def render(self, full_report: bool = False, hints: bool = True) -> str:
         """The explanation as text; the engine's report cut to
-        :data:`ENGINE_REPORT_LINES` unless ``full_report`` (``-v``)."""
+        :data:`ENGINE_REPORT_LINES` unless ``full_report`` (``-v``); without ``hints`` the
+        culprits are named without what to do about them (conda prints those as its own
+        "Next steps", from :func:`conda_solver_plus.conda.errors.culprit_hints`)."""
         lines: list[str] = []
         if self.chains:
             lines.append("Cannot solve the request; how the requested specs lead to the problem:")
@@ -219,7 +221,7 @@ class Explanation:
                 lines.append("")
             lines.append("What in your setup takes part in this conflict:")
             for culprit in self.culprits:
-                lines.append(f"  - {culprit.render()}")
+                lines.append(f"  - {culprit.render(hint=hints)}")
         report = self.engine_message.rstrip().splitlines()
         if report:
             if lines:
@@ -246,6 +248,11 @@ class Explanation:
         }
 
 
+#: the attribute of a conda error that holds plus's hints for it, ``(hint_code, text)``
+#: pairs: the conda adapter sets it, plus's ``conda_error_hints`` hook reads it
+CONDA_HINTS_ATTRIBUTE = "plus_error_hints"
+
+
 @dataclass(frozen=True)
 class Culprit:
     """One piece of user state that constrains the solve, with where it came from."""
@@ -256,9 +263,9 @@ class Culprit:
     origin: str
     hint: str
 
-    def render(self) -> str:
+    def render(self, hint: bool = True) -> str:
         text = f"{self.spec} ({self.kind}, from {self.origin})"
-        if self.hint:
+        if self.hint and hint:
             text += f": {self.hint}"
         return text
 

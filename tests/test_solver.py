@@ -321,6 +321,48 @@ def test_plus_works_where_classic_cannot_run(built_channel, tmp_path):
     assert linked_versions(plus) == {"greet": "2.0", "libcolor": "1.0"}
 
 
+@pytest.mark.conda_main
+def test_real_conda_shows_plus_hints_as_its_own(tmp_path):
+    """A pin that takes part in a conflict (``b_pkg<2`` pinned and requested beside
+    ``a_pkg``, which needs ``b_pkg >=2``): conda prints plus's hints in its "Next steps"
+    under stable codes, and ``--json`` carries them in ``guidance``. The message still
+    names the culprits; on a conda without the hook it carries the hints too."""
+    from conda_solver_plus.conda.errors import conda_takes_error_hints
+
+    packages = dict(
+        [
+            repodata_entry("a_pkg", "1.0", depends=["b_pkg >=2"]),
+            repodata_entry("b_pkg", "1.0"),
+            repodata_entry("b_pkg", "2.0"),
+        ]
+    )
+    channel = tmp_path / "channel"
+    for subdir, records in ((context.subdir, {}), ("noarch", packages)):
+        (channel / subdir).mkdir(parents=True)
+        (channel / subdir / "repodata.json").write_text(
+            json.dumps({"info": {"subdir": subdir}, "packages": records})
+        )
+    env = {"CONDA_PINNED_PACKAGES": "b_pkg<2"}
+    args = ("create", "-p", str(tmp_path / "env"), "a_pkg", "b_pkg<2", "--dry-run")
+    text = run_conda(tmp_path, channel, *args, env=env)
+    assert text.returncode != 0
+    shown = text.stdout + text.stderr
+    assert "What in your setup takes part in this conflict" in shown, shown
+    assert "b_pkg <2 (pinned, from pinned_packages" in shown
+    proc = run_conda(tmp_path, channel, *args, "--json", env=env)
+    error = json.loads(proc.stdout)
+    assert error["exception_name"] == "PlusUnsatisfiableError", error
+    if not conda_takes_error_hints():
+        assert "--ignore-pinned" in error["error"]
+        return
+    assert "(plus_pinned) b_pkg: remove or widen the pin" in shown
+    assert shown.count("--ignore-pinned") == 1  # in "Next steps", not repeated in the text
+    codes = {hint["hint_code"]: hint["text"] for hint in error["guidance"]["hints"]}
+    assert "plus_pinned" in codes
+    assert "--ignore-pinned" in codes["plus_pinned"]
+    assert "b_pkg <2" in error["guidance"]["cause"]
+
+
 def _write_prefix(prefix: Path, records, history: list[str]) -> None:
     meta = prefix / "conda-meta"
     meta.mkdir(parents=True)

@@ -46,7 +46,7 @@ from conda.exceptions import (
 from conda.models.match_spec import MatchSpec
 
 from .. import exceptions as plus_errors
-from ..exceptions import Explanation
+from ..exceptions import CONDA_HINTS_ATTRIBUTE, Explanation
 
 
 class PlusUnsatisfiableError(UnsatisfiableError):
@@ -126,8 +126,12 @@ def _unsatisfiable(exc: plus_errors.UnsatisfiableError) -> CondaError:
     if exc.explanation.virtual_blockers:
         error = no_retry(virtual_package_error(exc.explanation.virtual_blockers))
     else:
-        # conda -v: the engine's whole report, as the cut one says
-        error = PlusUnsatisfiableError(exc.explanation.render(full_report=context.verbosity > 0))
+        # conda -v: the engine's whole report, as the cut one says; where conda takes the
+        # hints through its hook they are its "Next steps", not repeated in the text
+        text = exc.explanation.render(
+            full_report=context.verbosity > 0, hints=not conda_takes_error_hints()
+        )
+        error = PlusUnsatisfiableError(text)
     attach_guidance(error, exc.explanation)
     return error
 
@@ -168,22 +172,47 @@ def packages_not_found(
     return error
 
 
+def conda_takes_error_hints() -> bool:
+    """Does this conda ask plugins for hints (the ``conda_error_hints`` hook, conda >= 26.7)?"""
+    try:
+        from conda.plugins.types import CondaErrorHint  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def culprit_hints(explanation: Explanation) -> list[tuple[str, str]]:
+    """One ``(hint_code, text)`` per kind of culprit, in the order found: ``plus_pinned``,
+    ``plus_history``, ``plus_frozen``, ``plus_installed``, ``plus_virtual``,
+    ``plus_channel_priority``, ``plus_requested``. The codes are stable (scripts may match
+    on them), so several culprits of one kind share one hint, each named in its text
+    (conda keeps one hint per code)."""
+    by_kind: dict[str, list[str]] = {}
+    for culprit in explanation.culprits:
+        by_kind.setdefault(culprit.kind, []).append(f"{culprit.name}: {culprit.hint}")
+    return [
+        ("plus_" + kind.replace("-", "_"), "; ".join(texts)) for kind, texts in by_kind.items()
+    ]
+
+
 def attach_guidance(error: CondaError, explanation: Explanation) -> None:
     """conda >= 26 renders an error as its message, a "Cause:" and "Next steps:". Put the
-    culprits there — each with its concrete hint — instead of conda's generic advice, and
-    keep our message as the headline."""
+    culprits there instead of conda's generic advice, and keep our message as the
+    headline: the cause names them; each kind of culprit is a hint with a stable code,
+    which conda collects through its ``conda_error_hints`` hook (plus's
+    :func:`~conda_solver_plus.conda.plugin.conda_error_hints`) and shows in the text and in
+    ``--json``'s ``guidance``. A conda with guidance but no hook gets the hints directly."""
+    hints = culprit_hints(explanation)
+    setattr(error, CONDA_HINTS_ATTRIBUTE, tuple(hints))
     try:
         from conda._private.exception_guidance import ErrorGuidance, GuidanceHint
     except ImportError:  # older conda: the message already lists culprits and hints
         return
-    culprits = explanation.culprits
-    if not culprits:
+    if not explanation.culprits:
         return
-    cause = "; ".join(f"{c.spec} ({c.kind}, from {c.origin})" for c in culprits)
-    hints = tuple(
-        GuidanceHint(f"{c.name}: {c.hint}", "plus_" + c.kind.replace("-", "_")) for c in culprits
-    )
-    error._guidance = ErrorGuidance(cause=cause, hints=hints)  # conda's own attribute
+    cause = "; ".join(f"{c.spec} ({c.kind}, from {c.origin})" for c in explanation.culprits)
+    direct = () if conda_takes_error_hints() else tuple(GuidanceHint(t, c) for c, t in hints)
+    error._guidance = ErrorGuidance(cause=cause, hints=direct)  # conda's own attribute
 
 
 def virtual_package_error(blockers: dict[str, list[str]]) -> UnsatisfiableError:

@@ -23,6 +23,8 @@ from conda import plugins
 from conda.cli.helpers import add_parser_channels, add_parser_json, add_parser_prefix
 from conda.plugins.types import CondaSolver, CondaSubcommand
 
+from ..exceptions import CONDA_HINTS_ATTRIBUTE
+
 
 @plugins.hookimpl
 def conda_solvers() -> Iterator[CondaSolver]:
@@ -33,6 +35,18 @@ def conda_solvers() -> Iterator[CondaSolver]:
     # conda's type says classic's ``Solver``; any ``BaseSolver`` serves (conda only calls
     # the public solve_* methods), and plus derives from ``BaseSolver`` where it exists
     yield CondaSolver(name="plus", backend=PlusSolver)  # type: ignore[arg-type]
+
+
+if hasattr(plugins.types, "CondaErrorHint"):  # the hook exists from conda 26.7 on
+
+    @plugins.hookimpl
+    def conda_error_hints(error) -> Iterator:
+        """plus's hints for an error plus raised: each kind of culprit behind a conflict
+        (a pin, a history spec, a virtual package, channel priority, ...) with what to do,
+        under a stable ``hint_code`` (:func:`conda_solver_plus.conda.errors.culprit_hints`).
+        conda prints them as "Next steps" and puts them in ``--json``."""
+        for hint_code, text in getattr(error, CONDA_HINTS_ATTRIBUTE, ()):
+            yield plugins.types.CondaErrorHint(text=text, hint_code=hint_code)
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
