@@ -44,6 +44,8 @@ import json
 import logging
 import os
 import re
+import shutil
+import tempfile
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -54,7 +56,7 @@ from urllib.parse import quote, unquote, urlparse
 from rattler import Channel, ChannelConfig, SparseRepoData
 
 from . import progress, rattler_async, shard_cache
-from .cache_files import atomic_write, cache_not_writable, write_cache_file
+from .cache_files import atomic_write, temporary_cache, write_cache_file
 from .credentials import ChannelCredentials, redact_text, redact_url, split_credentials
 from .exceptions import InvalidInputError
 from .records import (
@@ -619,6 +621,33 @@ def _check_fetched(pairs, results, cache: Path, offline: bool, client) -> list:
     return results
 
 
+def _rattler_cache_dir(cache_dir: Path) -> Path:
+    """The directory py-rattler caches fetched repodata in: ``<cache>/repodata``, or, where
+    that cannot be written (a read-only or full file system: py-rattler writes lock files
+    even to read), a temporary stand-in holding links to what it already has — a warm
+    read-only cache is read, a cold one is fetched into the stand-in and not kept."""
+    cache = cache_dir / "repodata"
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        probe, name = tempfile.mkstemp(dir=cache, prefix=".writable-")
+        os.close(probe)
+        os.unlink(name)
+        return cache
+    except OSError as exc:
+        stand_in = temporary_cache(cache_dir, exc) / "repodata"
+    stand_in.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):
+        for cached in cache.iterdir():
+            copy = stand_in / cached.name
+            if not cached.is_file() or cached.name.endswith(".lock") or copy.exists():
+                continue
+            if cached.name.endswith(".info.json"):  # py-rattler rewrites it in place
+                shutil.copyfile(cached, copy)
+            else:  # the repodata itself, only ever replaced
+                copy.symlink_to(cached)
+    return stand_in
+
+
 def _load_remote(
     pairs: list[tuple[ChannelRef, str]],
     cache_dir: Path,
@@ -631,11 +660,7 @@ def _load_remote(
     index failed too (``index_failed``, by URL and subdir); any other failure is an error,
     and so is a channel none of whose pairs could be read, unless it is in ``has_shards``
     (its other subdirs are sharded)."""
-    cache = cache_dir / "repodata"
-    try:
-        cache.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise cache_not_writable(cache, exc) from None
+    cache = _rattler_cache_dir(cache_dir)
     channels = list(dict.fromkeys(channel for channel, _subdir in pairs))
     timeout = fetch_timeout()
     client = _client(channels, timeout)

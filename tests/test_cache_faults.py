@@ -43,7 +43,7 @@ import pytest
 
 from conda_solver_plus import shard_cache
 
-from .channels import serve_channel, write_sharded_channel
+from .channels import serve_channel, write_package_channel, write_sharded_channel
 from .engines import REPO_ROOT
 
 #: records in the generated channel: above the split threshold, split in ~2 s
@@ -273,6 +273,30 @@ def test_a_read_only_warm_cache_of_a_sharded_http_channel_is_read(tmp_path, engi
         answer = cli(cache, engine_name, "shout", "-c", served.url)
         assert set(solved(answer)) == {"shout", "greet", "libcolor"}
         assert "cannot be written (Read-only file system)" in answer.stderr
+
+
+@pytest.mark.parametrize("warm", [True, False], ids=["warm", "cold"])
+def test_a_read_only_cache_of_a_monolithic_http_channel_is_read(tmp_path, engine_name, warm):
+    """py-rattler writes lock and ``.info.json`` files even to read its cache: a read-only
+    cache was "could not fetch repodata … Read-only file system (check the URL and your
+    connection)", warm or cold. Now a temporary stand-in links to what the cache has — a
+    warm cache answers, offline too; a cold one is fetched into the stand-in, not kept."""
+    channel = write_package_channel(tmp_path / "www" / "chan", "linux-64")
+    with tmpfs(tmp_path / "cache", "16m") as cache, serve_channel(channel) as served:
+        if warm:
+            solved(cli(cache, engine_name, "greet", "-c", served.url))
+        make_read_only(cache)
+        answer = cli(cache, engine_name, "greet", "-c", served.url)
+        assert solved(answer) == {"greet": "2.0", "libcolor": "1.0"}
+        assert f"cache directory {cache} cannot be written (Read-only file system)" in (
+            answer.stderr
+        )
+        offline = cli(cache, engine_name, "greet", "-c", served.url, "--offline")
+    if warm:
+        assert solved(offline) == {"greet": "2.0", "libcolor": "1.0"}
+    else:  # nothing was kept: offline has nothing to read, and says so
+        assert offline.returncode == 2
+        assert "offline" in offline.stderr
 
 
 def test_a_full_cache_degrades_to_reading_without_caching(tmp_path, engine_name, large_channel):
