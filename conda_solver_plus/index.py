@@ -56,7 +56,7 @@ from urllib.parse import quote, unquote, urlparse
 from rattler import Channel, ChannelConfig, SparseRepoData
 
 from . import progress, rattler_async, shard_cache
-from .cache_files import atomic_write, temporary_cache, write_cache_file
+from .cache_files import atomic_write, mark_used, temporary_cache, write_cache_file
 from .credentials import ChannelCredentials, redact_text, redact_url, split_credentials
 from .exceptions import InvalidInputError
 from .records import (
@@ -312,6 +312,7 @@ def _decompressed(source: Path, cache_dir: Path) -> Path:
     key = hashlib.sha256(f"{source}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:20]
     target = cache_dir / "decompressed" / f"{key}.json"
     if target.exists():
+        mark_used(target)  # pruned when unused (shard_cache.prune_subsets)
         return target
     raw = source.read_bytes()
     try:

@@ -568,6 +568,9 @@ def remember_subsets(
 
 #: subset files and manifests unused this long are removed (each request writes its own)
 PRUNE_AFTER_DAYS = 14
+#: downloaded shards unused this long are removed: a solve whose subset is cached reads no
+#: shard, so they are kept longer than subsets (``--offline`` needs them for new requests)
+PRUNE_SHARDS_AFTER_DAYS = 60
 
 
 def prune_subsets(cache_dir: Path, now: float | None = None, keep: Iterable[Path] = ()) -> int:
@@ -578,8 +581,11 @@ def prune_subsets(cache_dir: Path, now: float | None = None, keep: Iterable[Path
     ``solv/`` serializations written that long ago go too (reading one does not touch
     it): each subset gets one, one whose subset is gone is never read again, and a live
     one is simply rebuilt. So do the conda adapter's shard-name lookups
-    (``shards/*.names``, touched when used) and the temporary files of writes a killed
-    process left (``*.tmp``, a day old). Returns how many files were removed."""
+    (``shards/*.names``, touched when used), local ``.zst``/``.bz2`` repodata decompressed
+    for an older version of its file (``decompressed/``, touched when used), downloaded
+    shards unused for :data:`PRUNE_SHARDS_AFTER_DAYS` (``shards/blobs/``, touched when
+    read) and the temporary files of writes a killed process left (``*.tmp``, a day old).
+    Returns how many files were removed."""
     now = time.time() if now is None else now
     kept = {str(path) for path in keep}
     marker = _root(cache_dir) / "subsets" / ".pruned"
@@ -596,6 +602,8 @@ def prune_subsets(cache_dir: Path, now: float | None = None, keep: Iterable[Path
         (cache_dir / "shards" / "subsets", "*.json", unused),
         (cache_dir / "solv", "*.solv", unused),
         (cache_dir / "shards", "*.names", unused),
+        (cache_dir / "decompressed", "*.json", unused),
+        (cache_dir / "shards" / "blobs", "*.msgpack.zst", now - PRUNE_SHARDS_AFTER_DAYS * 86400),
         (_root(cache_dir) / "subsets", "*.tmp", abandoned),
         (cache_dir / "shards" / "subsets", "*.tmp", abandoned),
         (cache_dir / "shards", "*.tmp", abandoned),

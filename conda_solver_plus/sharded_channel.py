@@ -382,6 +382,7 @@ class ShardedSubdir:
             return False
         try:
             self.loaded[name] = parse_shard(data, sha)
+            mark_used(path)  # blobs unused for long are pruned (shard_cache.prune_subsets)
         except DamagedData as exc:
             if self.offline:
                 raise InvalidInputError(

@@ -491,3 +491,35 @@ def test_unused_lookups_and_abandoned_temporary_files_are_pruned(tmp_path):
     new_lookup.write_text("")
     assert shard_cache.prune_subsets(tmp_path) == 2
     assert not old_lookup.exists() and not abandoned.exists() and new_lookup.exists()
+
+
+def test_shards_and_decompressed_files_unused_for_long_are_pruned(tmp_path, engine_name):
+    """Every kind of cache file is bounded: downloaded shards a solve reads are touched,
+    ones unused for ``PRUNE_SHARDS_AFTER_DAYS`` go; a local ``.zst`` channel's
+    decompressed copy is touched when reused and goes when unused (an older version of
+    its file, a channel no longer used). Before, neither was ever removed."""
+    import zstandard
+
+    zst_channel = tmp_path / "zst"
+    for subdir in ("linux-64", "noarch"):
+        (zst_channel / subdir).mkdir(parents=True)
+        text = REPO_ROOT / "tests" / "data" / "demo-channel" / subdir / "repodata.json"
+        (zst_channel / subdir / "repodata.json.zst").write_bytes(
+            zstandard.compress(text.read_bytes())
+        )
+    sharded = write_sharded_channel(tmp_path / "www" / "chan")
+    cache = tmp_path / "cache"
+    assert "openssl" in solved(cli(cache, engine_name, "openssl", "-c", str(zst_channel)))
+    with serve_channel(sharded) as served:
+        assert set(solved(cli(cache, engine_name, "shout", "-c", served.url))) == {
+            "shout", "greet", "libcolor",
+        }  # fmt: skip
+        blobs = sorted((cache / "shards" / "blobs").glob("*.msgpack.zst"))
+        decompressed = sorted((cache / "decompressed").glob("*.json"))
+        assert len(blobs) >= 3 and decompressed
+        age(cache, days=shard_cache.PRUNE_SHARDS_AFTER_DAYS + 1)
+        # a new request reads libcolor's shard from the cache (touched) and prunes the rest
+        assert solved(cli(cache, engine_name, "libcolor", "-c", served.url)) == {"libcolor": "1.0"}
+    left = sorted((cache / "shards" / "blobs").glob("*.msgpack.zst"))
+    assert left and len(left) < len(blobs)
+    assert not any(path.exists() for path in decompressed)
