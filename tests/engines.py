@@ -66,3 +66,17 @@ def conda_subprocess_env(tmp_path: Path, **settings: str) -> dict[str, str]:
         "CONDA_AUTO_UPDATE_CONDA": "false",
         **settings,
     }
+
+
+def plus_conda_env(tmp_path: Path, engine: str, **settings: str) -> dict[str, str]:
+    """:func:`conda_subprocess_env` for a conda that solves with plus on ``engine`` for
+    linux-64, with its own ``.condarc`` path and plus cache in ``tmp_path`` (so calls of
+    one test share them, as a user's commands in a row do), then ``settings``."""
+    return conda_subprocess_env(
+        tmp_path,
+        CONDARC=str(tmp_path / "condarc"),
+        CONDA_SOLVER_PLUS_CACHE=str(tmp_path / "plus-cache"),
+        CONDA_SOLVER_PLUS_BACKEND=engine,
+        CONDA_SUBDIR="linux-64",
+        **settings,
+    )

@@ -37,7 +37,7 @@ from conda_solver_plus.index import atomic_write
 from conda_solver_plus.shards import write_subdir_shards
 
 from .channels import BUILT_PACKAGES, loopback_server, repodata_entry, serve_private_channel
-from .engines import REAL_STACK, REPO_ROOT, conda_subprocess_env, require_module
+from .engines import REAL_STACK, REPO_ROOT, plus_conda_env, require_module
 
 require_module("conda", "conda hands plus its sharded repodata")
 
@@ -170,12 +170,9 @@ class Answer:
 def conda_environment(tmp_path: Path, engine: str) -> dict[str, str]:
     """A conda subprocess's environment: this checkout's plus on ``engine``, conda's
     caches (and plus's) in ``tmp_path``, fixed virtual packages, no network chatter."""
-    return conda_subprocess_env(
+    return plus_conda_env(
         tmp_path,
-        CONDARC=str(tmp_path / "condarc"),
-        CONDA_SOLVER_PLUS_CACHE=str(tmp_path / "plus-cache"),
-        CONDA_SOLVER_PLUS_BACKEND=engine,
-        CONDA_SUBDIR="linux-64",
+        engine,
         CONDA_OVERRIDE_CUDA="",
         CONDA_OVERRIDE_GLIBC="2.28",
     )

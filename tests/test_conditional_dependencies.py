@@ -36,7 +36,7 @@ from conda_solver_plus.index import atomic_write
 from conda_solver_plus.shards import write_subdir_shards
 
 from .channels import install_record, repodata_entry, write_files
-from .engines import conda_subprocess_env, engine_params, require_module
+from .engines import engine_params, plus_conda_env, require_module
 
 CONDITIONAL_CHANNEL = Path(__file__).parent / "data" / "conditional-repodata"
 
@@ -443,13 +443,10 @@ def conda_create(
 ) -> set[str]:
     """The names ``conda create --dry-run --solver=plus`` would link on linux-64."""
     require_module("conda", "conda must hand plus records with conditional dependencies")
-    env = conda_subprocess_env(
+    env = plus_conda_env(
         tmp_path,
-        CONDARC=str(tmp_path / "condarc"),
-        CONDA_SOLVER_PLUS_CACHE=str(tmp_path / "plus-cache"),
-        CONDA_SOLVER_PLUS_BACKEND=engine,
+        engine,
         CONDA_SOLVER_PLUS_VERIFY="1",
-        CONDA_SUBDIR="linux-64",
         CONDA_REPODATA_USE_SHARDS="true" if shards else "false",
     )
     cmd = [sys.executable, "-m", "conda", "create", "-p", str(tmp_path / "env"), *specs]

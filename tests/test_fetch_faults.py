@@ -26,7 +26,7 @@ import pytest
 import zstandard
 
 from .channels import repodata_entry, serve_channel, write_files, write_sharded_channel
-from .engines import REPO_ROOT, conda_subprocess_env
+from .engines import REPO_ROOT, plus_conda_env
 from .test_cli import isolated_from_condarc
 
 pytestmark = pytest.mark.slow
@@ -214,12 +214,9 @@ def conda_create(
 ) -> tuple[int, dict, str]:
     """``conda create --dry-run --json``: exit code, conda's JSON document, all output.
     Calls of one test share conda's caches and plus's (a user's commands in a row)."""
-    env = conda_subprocess_env(
+    env = plus_conda_env(
         tmp_path,
-        CONDARC=str(tmp_path / "condarc"),
-        CONDA_SOLVER_PLUS_CACHE=str(tmp_path / "plus-cache"),
-        CONDA_SOLVER_PLUS_BACKEND=engine,
-        CONDA_SUBDIR="linux-64",
+        engine,
         CONDA_OVERRIDE_CUDA="",
         CONDA_OVERRIDE_GLIBC="2.28",
         CONDA_REPODATA_USE_SHARDS="true" if shards else "false",

@@ -164,15 +164,11 @@ def test_is_below_compares_the_whole_origin_and_the_path() -> None:
     assert not is_below("http://127.0.0.1:8000", "http://127.0.0.1:80001/x")
 
 
-@pytest.mark.parametrize("kind", ["basic-auth", "token"])
-@pytest.mark.parametrize("how", ["shards_base_url", "redirect"])
-def test_shard_credentials_stay_on_the_channel_origin(
-    tmp_path: Path, env: dict[str, str], engine_name: str, kind: str, how: str
-) -> None:
-    """A private sharded channel whose shards are on another origin — named by an
-    absolute ``shards_base_url``, or reached by a 302 — is solved, and the other origin
-    never sees the channel's ``Authorization`` header or token (urllib kept the header
-    on every redirect, and sent it to whatever URL the shard index named)."""
+@contextmanager
+def private_channel_with_shards_elsewhere(tmp_path: Path, how: str) -> Iterator[tuple]:
+    """A private sharded channel whose shards are served by another origin (a second
+    loopback server), named by an absolute ``shards_base_url`` or reached by a 302 from
+    the channel: yields ``(private, elsewhere)``."""
     channel = write_sharded_channel(tmp_path / "private")
     cdn = tmp_path / "cdn"
     for subdir in SUBDIRS:
@@ -186,6 +182,19 @@ def test_shard_credentials_stay_on_the_channel_origin(
         else:
             shutil.copytree(channel / "linux-64" / "shards", cdn / "linux-64" / "shards")
             private.redirects.update(dict.fromkeys(shard_paths(channel), elsewhere.url))
+        yield private, elsewhere
+
+
+@pytest.mark.parametrize("kind", ["basic-auth", "token"])
+@pytest.mark.parametrize("how", ["shards_base_url", "redirect"])
+def test_shard_credentials_stay_on_the_channel_origin(
+    tmp_path: Path, env: dict[str, str], engine_name: str, kind: str, how: str
+) -> None:
+    """A private sharded channel whose shards are on another origin — named by an
+    absolute ``shards_base_url``, or reached by a 302 — is solved, and the other origin
+    never sees the channel's ``Authorization`` header or token (urllib kept the header
+    on every redirect, and sent it to whatever URL the shard index named)."""
+    with private_channel_with_shards_elsewhere(tmp_path, how) as (private, elsewhere):
         proc = cli(env, engine_name, "solve", "shout", "--json", "-c", private_url(private, kind))
         assert solved_names(proc) == {"shout": "0.1", "greet": "2.0", "libcolor": "1.0"}
         assert private.served(SHARD_INDEX_FILENAME), private.requests
@@ -273,19 +282,7 @@ def test_conda_shard_credentials_stay_on_the_channel_origin(
     # standalone tests above need no conda
     from .test_conda_shards import conda, ok
 
-    channel = write_sharded_channel(tmp_path / "private")
-    cdn = tmp_path / "cdn"
-    for subdir in SUBDIRS:
-        (cdn / subdir).mkdir(parents=True)
-    with (
-        serve_elsewhere(cdn) as elsewhere,
-        serve_private_channel(channel, TOKEN, USER, PASSWORD) as private,
-    ):
-        if how == "shards_base_url":
-            move_shards_elsewhere(channel, cdn, elsewhere.url)
-        else:
-            shutil.copytree(channel / "linux-64" / "shards", cdn / "linux-64" / "shards")
-            private.redirects.update(dict.fromkeys(shard_paths(channel), elsewhere.url))
+    with private_channel_with_shards_elsewhere(tmp_path, how) as (private, elsewhere):
         answer = ok(conda(tmp_path, engine_name, "shout", channels=[private_url(private, kind)]))
         assert private.served(SHARD_INDEX_FILENAME), private.requests
     assert answer.versions()["shout"][0] == "0.1"
