@@ -349,6 +349,8 @@ def test_real_conda_shows_plus_hints_as_its_own(tmp_path):
     shown = text.stdout + text.stderr
     assert "What in your setup takes part in this conflict" in shown, shown
     assert "b_pkg <2 (pinned, from pinned_packages" in shown
+    # libmamba's stand-in package for the pin ("pin on b_pkg <2") reads as a pin
+    assert "pin on b_pkg <2 pin on" not in shown
     proc = run_conda(tmp_path, channel, *args, "--json", env=env)
     error = json.loads(proc.stdout)
     assert error["exception_name"] == "PlusUnsatisfiableError", error

@@ -1021,9 +1021,15 @@ def _spec_text(spec) -> str:
         return str(spec)
 
 
+#: the name libmamba gives the stand-in package of a ``Pin`` job ("pin on numpy <2")
+_PIN_PACKAGE = "pin on "
+
+
 def _node_step(node, spec: str) -> ChainStep:
     Graph = mamba_solver.ProblemsGraph
     name = str(node.name).lower()
+    if name.startswith(_PIN_PACKAGE):  # a pin, not a package: "pin numpy <2"
+        return ChainStep("pin", (name.removeprefix(_PIN_PACKAGE),))
     if isinstance(node, Graph.PackageNode):
         return ChainStep(name, (spec,) if spec else (), (str(node.version),))
     return ChainStep(name, (spec or _spec_text(node),))
