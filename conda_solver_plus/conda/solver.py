@@ -717,6 +717,23 @@ class PlusSolver(CondaSolverBase):
         ``solution_precs`` keeps ``spec`` 's package from a newer version."""
         return report_constricting_specs(MatchSpec(spec), solution_precs)
 
+    def get_constrained_packages(self, pre_packages, post_packages, index_keys):
+        """classic ``Solver``'s public helper (conda's tests call it on every solver): the
+        requested packages that are not at the newest version ``index_keys`` offers and
+        whose versions did not change between ``pre_packages`` and ``post_packages``
+        (name -> ``[(name, version)]``), i.e. that something held back."""
+        if any(not versions for versions in (*pre_packages.values(), *post_packages.values())):
+            return set()
+        constrained = set()
+        for spec in self.specs_to_add:
+            if spec.name.startswith("__"):  # virtual packages are not updated
+                continue
+            current = max(version for _, version in pre_packages[spec.name])
+            newest = max(record.version for record in index_keys if record.name == spec.name)
+            if current != newest and post_packages == pre_packages:
+                constrained.add(spec)
+        return constrained
+
     def _notify_conda_outdated(self, link_precs, *args, **kwargs):
         # conda's default implementation queries the classic index; plus does not build it
         return
