@@ -299,6 +299,19 @@ def test_a_read_only_cache_of_a_monolithic_http_channel_is_read(tmp_path, engine
         assert "offline" in offline.stderr
 
 
+def test_a_cache_that_is_a_file_is_skipped_for_a_monolithic_http_channel(tmp_path, engine_name):
+    """A file where the cache directory should be ("Not a directory", no mount needed):
+    the solve goes on without caching, saying so once (it was exit 2, "not writable")."""
+    channel = write_package_channel(tmp_path / "www" / "chan", "linux-64")
+    cache = tmp_path / "cache-file"
+    cache.write_text("")
+    with serve_channel(channel) as served:
+        answer = cli(cache, engine_name, "greet", "-c", served.url)
+    assert solved(answer) == {"greet": "2.0", "libcolor": "1.0"}
+    assert f"cache directory {cache} cannot be written (Not a directory)" in answer.stderr
+    assert cache.read_text() == ""
+
+
 def test_a_full_cache_degrades_to_reading_without_caching(tmp_path, engine_name, large_channel):
     """A 256 kB cache cannot hold the split (~10 MB): ``ENOSPC`` mid-write, and the solve
     goes on with the split in a temporary directory (the shard cache made synchronously,

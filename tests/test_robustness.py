@@ -579,14 +579,6 @@ def _(world, servers, monkeypatch):
 # is no error: the solve goes on without caching (tests/test_cache_faults.py)
 
 
-@case("cache-dir-is-a-file-http")
-def _(world, servers, monkeypatch):
-    world.channels = [servers.start(_NotFound) + "/chan"]
-    world.cache = world.root / "cache-file"
-    world.cache.write_text("")
-    return [str(world.cache), "not writable", "CONDA_SOLVER_PLUS_CACHE"]
-
-
 # http channels
 
 
