@@ -27,6 +27,8 @@ arguments after the name) prints the chain that brought ``NAME`` in.
 
 ``search SPEC``, ``depends SPEC [--tree]`` and ``whoneeds NAME`` query the channels without
 solving (:mod:`conda_solver_plus.query`).
+``cache info`` and ``cache clean [--older-than DAYS]`` show and empty plus's cache
+directory (:mod:`conda_solver_plus.cache_command`).
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from . import __version__, progress
+from . import __version__, cache_command, progress
 from .backends import CHANNEL_PRIORITIES
 from .condarc import DEFAULT_CHANNELS, CondaConfig, Value, load_config
 from .exceptions import InvalidInputError, SolverPlusError, UnsatisfiableError
@@ -368,6 +370,7 @@ def build_parser(config: CondaConfig | None = None) -> argparse.ArgumentParser:
     from . import shard_command
 
     shard_command.add_arguments(sub.add_parser("shard", help=shard_command.HELP))
+    cache_command.add_arguments(sub.add_parser("cache", help=cache_command.HELP))
     return parser
 
 
@@ -810,6 +813,8 @@ def _run(args: argparse.Namespace, config: CondaConfig) -> int:
             from . import shard_command
 
             return shard_command.run(args)
+        if args.command == "cache":
+            return cache_command.run(args)
         sis, out, _index, backend = run_solve(args, config)
     except SolverPlusError as exc:
         if args.command == "explain" and not args.json and exc.exit_code == 1:

@@ -20,6 +20,8 @@ Layout under ``CACHE/shard-cache/``:
   :func:`conda_solver_plus.shards.walk`, needs); the source's ``info``; the pack's size;
 - ``<source key>/names`` — every package name, one a line (for "did you mean" and strict
   channel priority, which need all names, not only the reached ones);
+- ``<source key>/source`` — the path of the file split (``conda-solver-plus cache info``
+  names the channel with it);
 - ``subsets/`` — the subset files, named by the hash of what they hold, and a small
   manifest per (sources, roots) request, so a repeated request finds its subsets with one
   lookup and reads nothing else; those unused for two weeks are pruned
@@ -98,6 +100,8 @@ SPLIT_ABOVE_BYTES = 8 * 1024 * 1024
 #: bump when the layout or content of a split directory changes (old ones are then ignored);
 #: 2: entries that are no package record are kept under their file's name (issue 22)
 FORMAT_VERSION = 2
+#: the file of a split directory naming the repodata file it splits (``cache info``)
+SOURCE_FILENAME = "source"
 
 
 class DamagedCache(DamagedData):
@@ -218,6 +222,8 @@ def _split(source_json: Path, target: Path) -> None:
         "digests": bytes(digests),
     }
     (target / "names").write_text("\n".join(names))
+    # which file this is a split of (the key is a hash): for ``cache info`` only
+    (target / SOURCE_FILENAME).write_text(str(source_json.resolve()))
     (target / "index.msgpack").write_bytes(msgpack.packb(index, use_bin_type=True))
 
 
@@ -278,6 +284,55 @@ def remove_leftovers(cache_dir: Path, locked_key: str | None = None) -> int:
     if removed:
         log.info("shard cache: removed %d leftovers of killed splits in %s", removed, root)
     return removed
+
+
+def split_directories(cache_dir: Path) -> list[Path]:
+    """The split directories of ``cache_dir`` (complete ones: not the leftovers of killed
+    or discarded splits, whose names start with a dot, nor ``subsets/``)."""
+    try:
+        children = list(_root(cache_dir).iterdir())
+    except OSError:
+        return []
+    return sorted(
+        p for p in children if p.is_dir() and not p.name.startswith(".") and p.name != "subsets"
+    )
+
+
+def split_source(directory: Path) -> Path | None:
+    """The repodata file the split ``directory`` was made from (``None`` for splits made
+    before it was recorded)."""
+    try:
+        return Path((directory / SOURCE_FILENAME).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def remove_split(directory: Path) -> bool:
+    """Remove the split ``directory`` (``shard-cache/<key>``) and its lock files, unless
+    another process is splitting that key now (it holds the key's lock or its background
+    claim): both are taken first, so no split of the key starts meanwhile, and the
+    directory is renamed before it is deleted (:func:`_discard`), so a concurrent solve
+    finds the split complete or not at all. Whether it was removed; ``OSError`` when the
+    cache cannot be written."""
+    locks = [directory.with_name(f"{directory.name}{suffix}") for suffix in (".lock", ".starting")]
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: the rename still keeps readers safe
+        fcntl = None  # type: ignore[assignment]
+    with contextlib.ExitStack() as held:
+        for lock in locks:
+            handle = held.enter_context(open(lock, "a+b"))
+            if fcntl is not None:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    return False  # a split of this key is running now
+        _discard(directory)
+        # unlinked while held; a process already waiting on one gets it and splits again
+        # (its complete split is renamed into place, as always)
+        for lock in locks:
+            lock.unlink(missing_ok=True)
+    return not directory.exists()
 
 
 def _discard(directory: Path) -> None:
@@ -390,7 +445,10 @@ def open_split(source_json: Path, cache_dir: Path) -> SplitRepodata:
     key = source_key(source_json)
     directory = _publish_or_fail(source_json, cache_dir, key)
     try:
-        return SplitRepodata.open(source_json, directory)
+        split = SplitRepodata.open(source_json, directory)
+        # in use: ``cache clean --older-than`` keeps it (cache_command)
+        mark_used(directory / "index.msgpack")
+        return split
     except DamagedCache as exc:
         log.warning("shard cache damaged, splitting %s again: %s", source_json, exc)
         _discard(directory)
