@@ -21,6 +21,10 @@ conda-libmamba-solver does. It is short on purpose: each step is a module of
    solve), ``--prune``, held-back packages, neutered history specs, why each record is
    there (:mod:`~conda_solver_plus.solving.post`).
 
+One time limit covers all of it, from the start of :func:`solve` to the answer: the
+options carry the solve's :class:`~conda_solver_plus.deadline.Deadline`, and every engine
+call of every step gets only what is left of it.
+
 Nothing here imports conda; the conda adapter wraps it for conda. The
 public names — :func:`solve`, :class:`SolveOptions`, :func:`build_request` — are imported
 from here by the front ends, the benchmarks and the tests.
@@ -47,7 +51,8 @@ def solve(
     options: SolveOptions | None = None,
 ) -> SolverOutputState:
     """Solve the final state for ``sis`` on ``index`` with ``backend``."""
-    options = options or SolveOptions()
+    # one time limit from here to the answer, whatever runs inside (conda_solver_plus.deadline)
+    options = (options or SolveOptions()).started()
     # per-channel/per-package cutoffs become a filtered index, a global one stays native
     index, options = apply_exclude_newer(index, options, kept=sis.installed.values())
     installed.use_channel_metadata(sis, index)  # repodata patches reach installed packages

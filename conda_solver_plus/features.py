@@ -79,6 +79,7 @@ from urllib.parse import quote
 from rattler import MatchSpec, PackageName, RepoDataRecord
 
 from .backends import Backend, EngineRequest, EngineUnsolvable
+from .deadline import Deadline, solve_within
 from .feature_names import (
     FEATURE_PACKAGE_PREFIX,
     feature_of,
@@ -128,14 +129,20 @@ def _removed_feature(spec: MatchSpec) -> str | None:
 
 
 def solve(
-    backend: Backend, index: Index, request: EngineRequest, cache_dir: Path | None = None
+    backend: Backend,
+    index: Index,
+    request: EngineRequest,
+    cache_dir: Path | None = None,
+    deadline: Deadline | None = None,
 ) -> list[RepoDataRecord]:
-    """``backend.solve(index, request)`` with legacy features honoured (see the module)."""
+    """``backend.solve(index, request)`` with legacy features honoured (see the module).
+    Its engine calls (up to four) share what is left of ``deadline``, the solve's one
+    time limit (:mod:`conda_solver_plus.deadline`)."""
     requested = {f for f in map(spec_feature, request.specs) if f}
     removed = {f for f in map(_removed_feature, request.constraints) if f}
     answer: list[RepoDataRecord] | None = None
     if not requested and not removed:
-        answer = backend.solve(index, request)
+        answer = solve_within(backend, index, request, deadline)
         if not _concerns(index, answer) and not _downgraded_for_features(index, request, answer):
             return answer  # the common case: no feature involved
     universe = _Universe.load(index, request)
@@ -144,26 +151,29 @@ def solve(
         ", ".join(sorted(universe.features)) or "(none reachable)",
     )
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
-    request = _requested_versions_first(backend, universe, request, requested, removed, cache)
+    request = _requested_versions_first(
+        backend, universe, request, (requested, removed), cache, deadline
+    )
     first = universe.rewritten(request, None, requested, removed, cache)
-    answer = first.map_back(backend.solve(first.index, first.request))
-    active = requested | {
-        feature
-        for record in answer
-        for feature in tracked_features(record)
-        if feature in universe.features
-    }
-    active -= removed
+    answer = first.map_back(solve_within(backend, first.index, first.request, deadline))
+    active = (requested | _tracked(answer, universe.features)) - removed
     log.debug("legacy features on after the first solve: %s", sorted(active) or "none")
     if not active:
         return answer
     second = universe.rewritten(request, active, requested, removed, cache)
     try:
-        return second.map_back(backend.solve(second.index, second.request))
+        return second.map_back(solve_within(backend, second.index, second.request, deadline))
     except EngineUnsolvable as error:
         # cannot happen (the first answer is a solution here too); never worse than it
         log.warning("legacy features: preferring featured builds failed: %s", error.message)
         return answer
+
+
+def _tracked(answer: Iterable[RepoDataRecord], features: Iterable[str]) -> set[str]:
+    """The ``features`` that records of ``answer`` track (turn on)."""
+    return set(features).intersection(
+        feature for record in answer for feature in tracked_features(record)
+    )
 
 
 def _feature_bearing(record: RepoDataRecord) -> bool:
@@ -197,9 +207,9 @@ def _requested_versions_first(
     backend: Backend,
     universe: _Universe,
     request: EngineRequest,
-    requested: set[str],
-    removed: set[str],
+    requested_and_removed: tuple[set[str], set[str]],
     cache: Path,
+    deadline: Deadline | None,
 ) -> EngineRequest:
     """Classic's first objective: the versions of the requested packages, before the
     number of features (``conda/resolve.py``). Where a requested package has
@@ -213,8 +223,9 @@ def _requested_versions_first(
     )
     if not free:
         return request
+    requested, removed = requested_and_removed
     versions = universe.rewritten(request, None, requested, removed, cache, free=free)
-    answer = versions.map_back(backend.solve(versions.index, versions.request))
+    answer = versions.map_back(solve_within(backend, versions.index, versions.request, deadline))
     pins = [
         MatchSpec(f"{record_name(r)} =={r.version}", strict=False)
         for r in answer

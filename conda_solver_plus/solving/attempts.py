@@ -16,14 +16,15 @@ followed here, is to start strict and loosen only what the engine proves in the 
 4. when that fails too, :func:`~conda_solver_plus.solving.diagnose.raise_for_failure`
    raises the error conda would.
 
-One time limit covers every attempt: each engine call gets what is left of it, and
-running out is :class:`~conda_solver_plus.exceptions.SolveTimeoutError`.
+One time limit covers every attempt, and what runs after them (pin diagnosis,
+``--update-deps``): each engine call gets what is left of the solve's
+:class:`~conda_solver_plus.deadline.Deadline`, and running out is
+:class:`~conda_solver_plus.exceptions.SolveTimeoutError`.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 
 from rattler import MatchSpec, RepoDataRecord
 
@@ -53,11 +54,11 @@ def run_attempts(
 ) -> list[RepoDataRecord]:
     """The records of the first attempt the engine solves; raises the error conda would
     when none does."""
-    started = time.monotonic()
+    options = options.started()  # core.solve started it; a direct call starts it here
     last_error: EngineUnsolvable | None = None
     for _ in range(max(1, min(len(sis.installed), MAX_ATTEMPTS))):
         try:
-            return attempt(backend, index, sis, out, options, started)
+            return attempt(backend, index, sis, out, options)
         except EngineUnsolvable as error:
             last_error = error
             log.info("attempt %d failed:\n%s", out.attempts, error.message)
@@ -65,7 +66,7 @@ def run_attempts(
                 break  # nothing new to release: go to the last attempt
     if release_all(sis, out):
         try:
-            return attempt(backend, index, sis, out, options, started)
+            return attempt(backend, index, sis, out, options)
         except EngineUnsolvable as error:
             last_error = error
     assert last_error is not None
@@ -78,21 +79,17 @@ def attempt(
     sis: SolverInputState,
     out: SolverOutputState,
     options: SolveOptions,
-    started: float,
 ) -> list[RepoDataRecord]:
     """One attempt: a fresh request from the state and what was learnt so far, solved
-    within what is left of the time limit (the solve ``started`` at that monotonic time)."""
+    within what is left of the solve's time limit (``options.deadline``)."""
     out.attempts += 1
     request = build_request(sis, out, index, options)
-    if options.timeout:
-        # one time limit for the whole solve, not one per attempt
-        request.timeout = max(0.01, options.timeout - (time.monotonic() - started))
     try:
         return solve_on_engine(backend, index, request, options)
     except EngineTimeout:
         raise SolveTimeoutError(
             [str(s) for s in sis.requested_specs],
-            time.monotonic() - started,
+            options.deadline.elapsed() if options.deadline else 0.0,
             options.timeout or 0,
             engine=getattr(backend, "name", ""),
         ) from None

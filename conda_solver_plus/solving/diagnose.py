@@ -10,7 +10,9 @@ Before the engine runs, two checks fail fast the way conda does:
 
 After the last attempt failed, :func:`raise_for_failure` decides which error the user
 gets: a configuration conflict when dropping the pins the engine's report names makes
-the request solvable (one more engine call), ``PackagesNotFoundError`` when the only
+the request solvable (one more engine call, within what is left of the solve's time
+limit: when that runs out first, the request stays unsatisfiable, which the attempts
+proved), ``PackagesNotFoundError`` when the only
 problem is a requested package without candidates, and otherwise ``UnsatisfiableError``
 carrying the engine's report and what in the user's state is behind it
 (:func:`conda_solver_plus.explain.build_explanation`).
@@ -177,7 +179,8 @@ def raise_for_pins(
     """conda reports a request that only fails because of pins as a configuration
     conflict (SpecsConfigurationConflictError) naming the pins, not as unsatisfiable.
     The pins named in the engine's report are dropped for one more attempt; if that
-    solves, those pins are the cause."""
+    solves, those pins are the cause. That attempt gets what is left of the solve's
+    deadline (``options.deadline``), not a time limit of its own."""
     pins = {name for name in error.names if name in sis.pinned}
     if not pins or sis.is_removing:
         return

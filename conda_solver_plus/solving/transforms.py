@@ -154,10 +154,11 @@ def solve_on_engine(
 ) -> list[RepoDataRecord]:
     """Ask ``backend`` for the records of ``request`` with classic's channel order under
     disabled priority and legacy features honoured; the one place the solve loop calls an
-    engine."""
+    engine. Every engine call this makes gets only what is left of ``options.deadline``."""
     cache = Path(options.cache_dir) if options.cache_dir else default_cache_dir()
+    deadline = options.deadline
     ordered = priority.channels_before_builds(index, request, cache)
     if ordered is None:
-        return features.solve(backend, index, request, cache)
+        return features.solve(backend, index, request, cache, deadline)
     derived, derived_request, map_back = ordered
-    return map_back(features.solve(backend, derived, derived_request, cache))
+    return map_back(features.solve(backend, derived, derived_request, cache, deadline))
