@@ -25,15 +25,17 @@ they belong to (URLs redacted as conda redacts them). ``clean`` removes everythi
 ``--older-than DAYS`` what was not used for that long (a solve touches the cache files it
 uses, so their modification time is their last use).
 
-**Concurrent solves.** A removal never leaves a state read as valid data: the files that
-vouch for others (a rattler ``.info.json``, a ``.verified`` memo, a shard index's
-``.state.json``, a subset manifest) go before what they vouch for, a split directory is
-renamed away before it is deleted (:func:`conda_solver_plus.shard_cache.remove_split`), and
-every reader checks what it reads. What another process is writing now is kept: a split
-whose lock is held (it is being made), a rattler repodata entry whose ``.lock`` is held
-(it is being fetched). A solve that already opened a file keeps reading it after it is
-removed; one that removes nothing from under others is ``--older-than 1`` (a solve running
-now used its files less than a day ago).
+**Concurrent solves.** A solve holds the cache shared while it runs and ``clean`` holds it
+exclusively (:func:`conda_solver_plus.cache_files.in_use`): a clean waits for the solves
+running now (up to :data:`WAIT_FOR_SOLVES_SECONDS`), and never removes a file one of them
+looked up and is about to open. A removal never leaves a state read as valid data either
+(a clean killed half-way): the files that vouch for others (a rattler ``.info.json``, a
+``.verified`` memo, a shard index's ``.state.json``, a subset manifest) go before what
+they vouch for, a split directory is renamed away before it is deleted
+(:func:`conda_solver_plus.shard_cache.remove_split`), and every reader checks what it
+reads. What another process is writing now is kept: a split whose lock is held (the
+background splitter outlives the solve that started it), a rattler repodata entry whose
+``.lock`` is held.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ from pathlib import Path
 from typing import Any
 
 from . import shard_cache
+from .cache_files import IN_USE_LOCK, in_sole_use
 from .credentials import redact_url
 from .exceptions import InvalidInputError
 from .output import columns
@@ -247,6 +250,8 @@ def scan(cache: Path) -> list[Entry]:
     entries, covered = _split_entries(cache)
     groups: dict[tuple[Path, str], list[Path]] = {}
     for path in _files_below(cache):
+        if path == cache / IN_USE_LOCK:  # the lock of the cache as a whole, not an entry
+            continue
         if path in covered or any(parent in covered for parent in path.parents):
             continue
         relative = path.relative_to(cache)
@@ -403,9 +408,37 @@ def _not_writable(cache: Path, exc: OSError) -> InvalidInputError:
     )
 
 
-def clean(cache: Path, older_than_days: float | None = None, dry_run: bool = False) -> Removal:
-    """Remove the cache's entries, or those not used for ``older_than_days``; what another
-    process is using is kept. ``dry_run``: only say what would go."""
+#: how long ``clean`` waits for the solves using the cache to end
+WAIT_FOR_SOLVES_SECONDS = 60.0
+
+
+def clean(
+    cache: Path,
+    older_than_days: float | None = None,
+    dry_run: bool = False,
+    wait_seconds: float = WAIT_FOR_SOLVES_SECONDS,
+) -> Removal:
+    """Remove the cache's entries, or those not used for ``older_than_days``, once no
+    solve is using the cache (waiting up to ``wait_seconds``); what another process is
+    writing (a split, a download) is kept. ``dry_run``: only say what would go."""
+    if dry_run or not cache.is_dir():
+        return _clean(cache, older_than_days, dry_run=True)
+    try:
+        with in_sole_use(cache, wait_seconds) as sole:
+            if not sole:
+                raise InvalidInputError(
+                    str(cache),
+                    f"solves kept using the cache directory for {wait_seconds:.0f} s",
+                    "run cache clean again when they are done",
+                )
+            return _clean(cache, older_than_days, dry_run=False)
+    except OSError as exc:
+        if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            raise _not_writable(cache, exc) from None
+        raise
+
+
+def _clean(cache: Path, older_than_days: float | None, dry_run: bool) -> Removal:
     cutoff = math.inf if older_than_days is None else time.time() - older_than_days * 86400
     removal = Removal()
     for entry in scan(cache):
@@ -492,7 +525,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "What plus keeps in its cache directory, and removing it (as conda clean is for "
         "conda's caches). Everything there is made again from its source when needed."
     )
-    actions = parser.add_subparsers(dest="cache_action", metavar="ACTION", required=True)
+    actions = parser.add_subparsers(
+        dest="cache_action", metavar="ACTION", required=True, help="info or clean"
+    )
     shown = actions.add_parser(
         "info", help="the cache directory and its size per kind and channel"
     )

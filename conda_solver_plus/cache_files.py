@@ -21,6 +21,9 @@ error (:func:`cache_not_writable`, exit status 2).
 Every write is atomic (:func:`atomic_write`): a concurrent solve reading the cache sees
 the old file or the new one, never half of one.
 
+A solve holds the cache shared (:func:`in_use`) and ``conda-solver-plus cache clean``
+exclusively (:func:`in_sole_use`): a clean never removes a file from under a solve.
+
 This module imports nothing else of plus but its exceptions, so every module that writes
 the cache (the index, the shard cache, the sharded channel reader, the conda adapter) can
 import it.
@@ -35,6 +38,8 @@ import os
 import shutil
 import tempfile
 import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from .exceptions import InvalidInputError
@@ -148,3 +153,59 @@ def mark_used(path: Path) -> None:
     unused. A cache that cannot be written cannot be pruned either, so a failure is fine."""
     with contextlib.suppress(OSError):
         os.utime(path)
+
+
+#: the lock file a solve holds shared and ``cache clean`` exclusively (never a cache entry)
+IN_USE_LOCK = ".in-use.lock"
+
+
+@contextlib.contextmanager
+def in_use(cache: Path) -> Iterator[None]:
+    """Hold ``cache`` shared while a solve or a query reads and writes it: ``cache
+    clean`` takes the same lock exclusively, so it never removes a file a running solve
+    has looked up and is about to open (a subset, py-rattler's repodata), and a solve
+    starting during a clean waits the second it takes. A cache that cannot be written
+    (or has no ``fcntl``, on Windows) is used without the lock: nothing can clean it
+    either."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        handle = open(cache / IN_USE_LOCK, "a+b")  # noqa: SIM115 - closed below
+    except OSError:
+        yield
+        return
+    with handle:
+        with contextlib.suppress(OSError):  # a file system without locks: as without fcntl
+            fcntl.flock(handle, fcntl.LOCK_SH)
+        yield
+
+
+@contextlib.contextmanager
+def in_sole_use(cache: Path, wait_seconds: float) -> Iterator[bool]:
+    """Hold ``cache`` exclusively (see :func:`in_use`), waiting up to ``wait_seconds`` for
+    the solves using it to end; yields whether it is held (``False``: solves kept using it
+    that long). Without ``fcntl`` it yields ``True`` unlocked."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield True
+        return
+    with open(cache / IN_USE_LOCK, "a+b") as handle:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    yield False
+                    return
+                time.sleep(0.05)
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -43,7 +43,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from . import __version__, cache_command, progress
+from . import __version__, cache_command, cache_files, progress
 from .backends import CHANNEL_PRIORITIES
 from .condarc import DEFAULT_CHANNELS, CondaConfig, Value, load_config
 from .exceptions import InvalidInputError, SolverPlusError, UnsatisfiableError
@@ -51,7 +51,13 @@ from .exclude_newer import ExcludeNewer
 from .index import ChannelRef
 from .records import KNOWN_SUBDIRS, record_to_json
 from .session import SolveSession
-from .settings import Settings, key_value, resolve_backend, resolve_timeout
+from .settings import (
+    Settings,
+    default_cache_dir,
+    key_value,
+    resolve_backend,
+    resolve_timeout,
+)
 
 log = logging.getLogger("conda_solver_plus")
 
@@ -375,6 +381,11 @@ def build_parser(config: CondaConfig | None = None) -> argparse.ArgumentParser:
 
 
 QUERY_COMMANDS = ("search", "depends", "whoneeds")
+
+
+def _cache_dir(args: argparse.Namespace) -> Path:
+    """``--cache-dir``, else the default (``$CONDA_SOLVER_PLUS_CACHE``, ...)."""
+    return Path(args.cache_dir).expanduser() if args.cache_dir else default_cache_dir()
 
 
 def _channels(
@@ -807,15 +818,17 @@ def _report_error(args: argparse.Namespace, exc: SolverPlusError) -> int:
 
 def _run(args: argparse.Namespace, config: CondaConfig) -> int:
     try:
-        if args.command in QUERY_COMMANDS:
-            return run_query(args, config)
         if args.command == "shard":
             from . import shard_command
 
             return shard_command.run(args)
         if args.command == "cache":
             return cache_command.run(args)
-        sis, out, _index, backend = run_solve(args, config)
+        # held while the cache is read and written: `cache clean` waits for it
+        with cache_files.in_use(_cache_dir(args)):
+            if args.command in QUERY_COMMANDS:
+                return run_query(args, config)
+            sis, out, _index, backend = run_solve(args, config)
     except SolverPlusError as exc:
         if args.command == "explain" and not args.json and exc.exit_code == 1:
             _print_failed_provenance(args)

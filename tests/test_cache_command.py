@@ -27,13 +27,17 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from conda_solver_plus import shard_cache
+from conda_solver_plus import cache_command, shard_cache
+from conda_solver_plus.cache_files import IN_USE_LOCK, in_sole_use, in_use
+from conda_solver_plus.exceptions import InvalidInputError
 
 from .channels import serve_channel, write_package_channel, write_sharded_channel
 from .engines import REPO_ROOT
@@ -142,7 +146,8 @@ def on_disk(cache: Path) -> dict[str, tuple[int, int]]:
 
 
 def all_files(cache: Path) -> list[Path]:
-    return [p for p in cache.rglob("*") if p.is_file()]
+    """Every file of the cache but the lock solves hold (no cache entry)."""
+    return [p for p in cache.rglob("*") if p.is_file() and p.name != IN_USE_LOCK]
 
 
 def reported(report: dict) -> dict[str, tuple[int, int]]:
@@ -327,3 +332,114 @@ def test_a_cache_that_is_a_file_is_one_clear_error(tmp_path):
             "(give the cache directory with --cache-dir or CONDA_SOLVER_PLUS_CACHE)\n"
         )
     assert cache.read_text() == ""  # left as it was
+
+
+def test_solves_running_while_the_cache_is_cleaned_never_answer_wrongly(filled):
+    """``clean`` over and over for 4 s while solves run one after another: every solve
+    answers, and answers right (a solve may fetch or split again). Before the cache was
+    held by solves (``cache_files.in_use``), a clean removed a subset or py-rattler's
+    repodata a solve had looked up and was about to open (exit 2 blaming the channel,
+    or an internal error), or the temporary file py-rattler was writing."""
+    expected = filled.answers()
+    environment = {
+        **os.environ,
+        "PYTHONPATH": str(REPO_ROOT),
+        "CONDA_SOLVER_PLUS_CACHE": str(filled.cache),
+        "HOME": str(filled.cache.parent / "home"),
+    }
+    cleaner = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import time\nfrom conda_solver_plus.cli import main\nend = time.time() + 4\n"
+            "while time.time() < end: main(['cache', 'clean', '--json'])",
+        ],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO_ROOT,
+    )
+    outcomes = []
+    while cleaner.poll() is None:
+        for solve, answer in zip(
+            (
+                lambda: cli(filled.cache, "libmamba", "a_pkg", "-c", str(filled.large)),
+                lambda: cli(filled.cache, "rattler", "shout", "-c", filled.sharded_url),
+                lambda: cli(filled.cache, "rattler", "greet", "-c", filled.monolithic_url),
+            ),
+            expected,
+            strict=True,
+        ):
+            proc = solve()
+            outcomes.append(proc.returncode)
+            if proc.returncode == 0:
+                assert solved(proc) == answer
+            else:
+                assert "internal error" not in proc.stderr, proc.stderr
+    assert cleaner.wait() == 0 and "Traceback" not in cleaner.stderr.read()
+    assert filled.answers() == expected
+    # a clean waits for the solve using the cache: none has a file removed from under it
+    assert outcomes and set(outcomes) == {0}, outcomes
+
+
+def test_clean_waits_for_the_solves_using_the_cache(tmp_path):
+    """A solve holds the cache shared while it runs: ``clean`` waits until it ends, then
+    removes; a solve that outlasts the wait is one clear error and nothing is removed."""
+    cache = tmp_path / "cache"
+    (cache / "solv").mkdir(parents=True)
+    (cache / "solv" / "a.solv").write_bytes(b"x" * 10)
+    with in_use(cache):
+        with pytest.raises(InvalidInputError, match="solves kept using the cache directory"):
+            cache_command.clean(cache, wait_seconds=0.3)
+        assert (cache / "solv" / "a.solv").exists()
+        started = time.monotonic()
+        cleaner = subprocess.Popen(
+            [sys.executable, "-m", "conda_solver_plus", "cache", "clean", "--json"],
+            env={
+                **os.environ,
+                "PYTHONPATH": str(REPO_ROOT),
+                "CONDA_SOLVER_PLUS_CACHE": str(cache),
+            },
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=REPO_ROOT,
+        )
+        time.sleep(1.5)
+        assert cleaner.poll() is None and (cache / "solv" / "a.solv").exists()
+    out, _ = cleaner.communicate(timeout=60)
+    assert cleaner.returncode == 0 and time.monotonic() - started >= 1.5
+    assert json.loads(out)["removed"] == {
+        "files": 1,
+        "bytes": 10,
+        "kinds": {"solv": {"files": 1, "bytes": 10}},
+    }
+    assert (cache / IN_USE_LOCK).exists()  # the lock itself is no cache entry
+
+
+def test_a_solve_through_conda_holds_plus_cache_as_the_cli_does(tmp_path, engine_name):
+    """``conda create --solver=plus`` holds plus's cache while it solves, as the CLI does
+    (``cache_files.in_use``): while ``clean`` holds it, the solve waits, then answers as
+    before."""
+    from .test_conda_shards import conda, ok, serve, shards_only_channel
+
+    shards_only_channel(tmp_path / "www" / "chan")
+    cache = tmp_path / "plus-cache"  # the conda helper's CONDA_SOLVER_PLUS_CACHE
+    with serve(tmp_path / "www") as server:
+        channels = [server.url("chan")]
+        started = time.monotonic()
+        first = ok(conda(tmp_path, engine_name, "greet", channels=channels)).versions()
+        took = time.monotonic() - started
+        answers: list = []
+        with in_sole_use(cache, wait_seconds=0) as sole:
+            assert sole
+            solve = threading.Thread(
+                target=lambda: answers.append(
+                    conda(tmp_path, engine_name, "greet", channels=channels)
+                )
+            )
+            solve.start()
+            time.sleep(max(2 * took, 2.0))
+            assert solve.is_alive() and not answers  # waiting for the cache
+        solve.join(timeout=120)
+        assert ok(answers[0]).versions() == first

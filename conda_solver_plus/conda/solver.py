@@ -106,6 +106,7 @@ from .. import __version__, shard_cache
 from .. import exceptions as plus_errors
 from ..backends import ChannelPriority as PlusChannelPriority
 from ..backends import get_backend
+from ..cache_files import in_use
 from ..credentials import redact_text
 from ..exclude_newer import ExcludeNewer
 from ..explain import render_provenance
@@ -635,13 +636,16 @@ class PlusSolver(CondaSolverBase):
         sis: SolverInputState | None = None
         use_conda_reporter()  # plus's long work (shard caches) shown by conda's reporters
         try:
-            sis, index = self._state_and_index(
-                update_modifier, deps_modifier, prune, ignore_pinned, force_remove
-            )
-            session = SolveSession(self.settings())
-            log.info("conda-solver-plus %s using the %s engine", __version__, session.backend.name)
-            with nullcontext() if index is None else _spinner("Solving environment"):
-                out = session.solve(sis, index)
+            # plus's cache held while it is read and written: `cache clean` waits for it
+            with in_use(default_cache_dir()):
+                sis, index = self._state_and_index(
+                    update_modifier, deps_modifier, prune, ignore_pinned, force_remove
+                )
+                session = SolveSession(self.settings())
+                engine = session.backend.name
+                log.info("conda-solver-plus %s using the %s engine", __version__, engine)
+                with nullcontext() if index is None else _spinner("Solving environment"):
+                    out = session.solve(sis, index)
         except plus_errors.SolverPlusError as exc:
             removing = sis.is_removing if sis is not None else self._removing_only()
             raise self._conda_error(exc, removing) from None
