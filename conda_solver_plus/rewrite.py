@@ -27,6 +27,7 @@ from typing import Any
 from rattler import PackageName, RepoDataRecord, SparseRepoData
 
 from .backends import EngineRequest
+from .cache_files import mark_used
 from .feature_names import feature_of
 from .index import Index, SubdirRepo, write_cache_file
 from .records import dependency_names, record_from_dict, record_name
@@ -106,6 +107,7 @@ def write_repodata(cache: Path, folder: str, subdir: str, entries: dict[str, Ent
     digest = hashlib.sha256(data).hexdigest()[:24]
     target = cache / folder / f"{digest}.json"
     if target.exists():
+        mark_used(target)  # unused ones are pruned (shard_cache.prune_subsets)
         return target
     return write_cache_file(cache, target, data)  # elsewhere if the cache is read-only
 

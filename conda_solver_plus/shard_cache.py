@@ -640,7 +640,9 @@ def prune_subsets(cache_dir: Path, now: float | None = None, keep: Iterable[Path
     it): each subset gets one, one whose subset is gone is never read again, and a live
     one is simply rebuilt. So do the conda adapter's shard-name lookups
     (``shards/*.names``, touched when used), local ``.zst``/``.bz2`` repodata decompressed
-    for an older version of its file (``decompressed/``, touched when used), downloaded
+    for an older version of its file (``decompressed/``, touched when used), repodata
+    rewritten for a solve (``channel-order/``, ``exclude-newer/``, ``legacy-features/``,
+    touched when reused), downloaded
     shards unused for :data:`PRUNE_SHARDS_AFTER_DAYS` (``shards/blobs/``, touched when
     read) and the temporary files of writes a killed process left (``*.tmp``, a day old).
     Returns how many files were removed."""
@@ -661,6 +663,11 @@ def prune_subsets(cache_dir: Path, now: float | None = None, keep: Iterable[Path
         (cache_dir / "solv", "*.solv", unused),
         (cache_dir / "shards", "*.names", unused),
         (cache_dir / "decompressed", "*.json", unused),
+        # repodata rewritten for a solve (solving/priority.py, solving/transforms.py,
+        # features.py), named by content and touched when reused
+        (cache_dir / "channel-order", "*.json", unused),
+        (cache_dir / "exclude-newer", "*.json", unused),
+        (cache_dir / "legacy-features", "*.json", unused),
         (cache_dir / "shards" / "blobs", "*.msgpack.zst", now - PRUNE_SHARDS_AFTER_DAYS * 86400),
         (_root(cache_dir) / "subsets", "*.tmp", abandoned),
         (cache_dir / "shards" / "subsets", "*.tmp", abandoned),

@@ -536,3 +536,22 @@ def test_shards_and_decompressed_files_unused_for_long_are_pruned(tmp_path, engi
     left = sorted((cache / "shards" / "blobs").glob("*.msgpack.zst"))
     assert left and len(left) < len(blobs)
     assert not any(path.exists() for path in decompressed)
+
+
+def test_rewritten_repodata_is_touched_when_reused_and_pruned_when_unused(tmp_path, engine_name):
+    """Repodata rewritten for a solve (here: a per-package exclude-newer cutoff) is named by
+    its content and reused; it grew without bound. Reuse now touches it, and the prune
+    removes what no solve used for two weeks."""
+    channel = write_package_channel(tmp_path / "chan", "linux-64")
+    cache = tmp_path / "cache"
+    args = ("greet", "-c", str(channel), "--exclude-newer-package", "greet=2021-01-01")
+    assert solved(cli(cache, engine_name, *args)) == {"greet": "1.0", "libcolor": "1.0"}
+    rewritten = sorted((cache / "exclude-newer").glob("*.json"))
+    assert rewritten
+    age(cache)
+    assert solved(cli(cache, engine_name, *args)) == {"greet": "1.0", "libcolor": "1.0"}
+    shard_cache.prune_subsets(cache)
+    assert all(path.exists() for path in rewritten)  # reused: touched, kept
+    age(cache)
+    shard_cache.prune_subsets(cache, now=time.time() + 2 * 86400)  # past the daily marker
+    assert not any(path.exists() for path in rewritten)

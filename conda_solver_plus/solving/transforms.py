@@ -41,6 +41,7 @@ from rattler import RepoDataRecord
 
 from .. import features
 from ..backends import Backend, EngineRequest
+from ..cache_files import mark_used
 from ..exceptions import InvalidInputError
 from ..exclude_newer import ExcludeNewer
 from ..index import Index, SubdirRepo, default_cache_dir, write_cache_file
@@ -124,6 +125,7 @@ def _filtered_repodata(source: Path, channel_url: str, policy: ExcludeNewer, cac
     digest = hashlib.sha256("\0".join(key).encode()).hexdigest()[:24]
     target = cache / "exclude-newer" / f"{digest}.json"
     if target.exists():
+        mark_used(target)  # unused ones are pruned (shard_cache.prune_subsets)
         return target
     try:
         data = json.loads(source.read_bytes())
