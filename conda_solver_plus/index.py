@@ -560,9 +560,12 @@ def _cached_repodata_problem(path: Path) -> str | None:
     expected = info.get("blake2_hash")
     if expected:
         hasher = hashlib.blake2b(digest_size=32)
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                hasher.update(block)
+        try:
+            with open(path, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    hasher.update(block)
+        except OSError as exc:  # removed or replaced since the stat above
+            return f"unreadable ({exc})"
         if hasher.hexdigest() != expected:
             return "its content does not match the hash recorded when it was downloaded"
     with contextlib.suppress(OSError):
