@@ -328,10 +328,10 @@ def test_a_zst_served_cache_that_was_cut_short_is_caught(
         assert offline.returncode != 0, offline.stdout
         assert "damaged" in offline.stderr and str(cached) in offline.stderr, offline.stderr
         assert "Traceback" not in offline.stderr
-        fetches = len(served.served("linux-64/repodata.json.zst"))
         again = cli(env, engine_name, "solve", "shout", "--json", "-c", served.url)
         assert solved_names(again)["shout"] == "0.1"
-        assert len(served.served("linux-64/repodata.json.zst")) == fetches + 1
+    # online, the damaged copy was replaced by a whole one (how many requests that took —
+    # a conditional one first, or not — is py-rattler's business and varies with timing)
     assert cached.read_bytes() == data
 
 

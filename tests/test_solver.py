@@ -162,7 +162,6 @@ def conda_list(prefix: Path, tmp_path: Path, channel: Path) -> dict[str, str]:
     return {entry["name"]: entry["version"] for entry in json.loads(proc.stdout)}
 
 
-@pytest.mark.conda_main
 @pytest.mark.slow
 @pytest.mark.parametrize("how", SELECTIONS)
 def test_real_conda_create_install_update_remove(built_channel, tmp_path, how, engine_name):
