@@ -48,13 +48,13 @@ import math
 import os
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import shard_cache
-from .cache_files import IN_USE_LOCK, in_sole_use
+from .cache_files import IN_USE_LOCK, held_without_waiting, in_sole_use
 from .credentials import redact_url
 from .exceptions import InvalidInputError
 from .output import columns
@@ -360,29 +360,6 @@ def _order(path: Path) -> int:
     return 2 if path.name.endswith(_LOCKS) else 1
 
 
-@contextlib.contextmanager
-def _holding(locks: Iterable[Path]) -> Iterator[bool]:
-    """Hold every lock of ``locks`` (existing ones) without waiting: ``True`` when all are
-    held by this process now, ``False`` when another process holds one."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: nothing to tell
-        yield True
-        return
-    with contextlib.ExitStack() as held:
-        for lock in locks:
-            try:
-                handle = held.enter_context(open(lock, "rb"))
-            except FileNotFoundError:
-                continue
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                yield False
-                return
-        yield True
-
-
 def _remove_entry(entry: Entry) -> bool:
     """Remove ``entry``; ``False`` when another process is using it (kept)."""
     if entry.split:
@@ -392,7 +369,7 @@ def _remove_entry(entry: Entry) -> bool:
             return not directory.exists()
         return shard_cache.remove_split(directory)
     locks = [path for path in entry.paths if path.name.endswith(_LOCKS)]
-    with _holding(locks) as free:
+    with held_without_waiting(locks, create=False) as free:
         if not free:
             return False
         for path in sorted(entry.paths, key=_order):

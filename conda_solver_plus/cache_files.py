@@ -39,7 +39,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from .exceptions import InvalidInputError
@@ -153,6 +153,34 @@ def mark_used(path: Path) -> None:
     unused. A cache that cannot be written cannot be pruned either, so a failure is fine."""
     with contextlib.suppress(OSError):
         os.utime(path)
+
+
+@contextlib.contextmanager
+def held_without_waiting(locks: Iterable[Path], *, create: bool = True) -> Iterator[bool]:
+    """Hold every lock file of ``locks`` exclusively, without waiting: yields ``True`` when
+    this process holds them all, ``False`` as soon as another process holds one (a split
+    running, a solve starting one). ``create`` makes missing lock files; without it a
+    missing one is skipped (no process can hold it). Without ``fcntl`` (Windows) there is
+    no telling: ``True``."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield True
+        return
+    with contextlib.ExitStack() as held:
+        for lock in locks:
+            try:
+                handle = held.enter_context(open(lock, "a+b" if create else "rb"))
+            except FileNotFoundError:
+                if create:
+                    raise
+                continue
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+        yield True
 
 
 #: the lock file a solve holds shared and ``cache clean`` exclusively (never a cache entry)

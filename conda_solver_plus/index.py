@@ -484,11 +484,6 @@ def _private_client(channel: ChannelRef, timeout: int):
     return Client(middlewares or None, timeout=timeout)
 
 
-def _client(channels: list[ChannelRef], timeout: int) -> ChannelClients:
-    """The py-rattler clients for fetching ``channels`` (:class:`ChannelClients`)."""
-    return ChannelClients(channels, timeout)
-
-
 async def _fetch_one(
     channel: ChannelRef, subdir: str, cache: Path, offline: bool, clients: ChannelClients
 ):
@@ -578,13 +573,13 @@ def _forget_cached(path: Path) -> None:
         stale.unlink(missing_ok=True)
 
 
-def _fetch_pairs(pairs, cache: Path, offline: bool, client) -> list:
+def _fetch_pairs(pairs, cache: Path, offline: bool, clients: ChannelClients) -> list:
     description = f"Fetching repodata ({len(pairs)} subdirs)"
     with progress.task(description, total=len(pairs)) as advance:
 
         async def fetch_and_count(channel: ChannelRef, subdir: str):
             try:
-                return await _fetch_one(channel, subdir, cache, offline, client)
+                return await _fetch_one(channel, subdir, cache, offline, clients)
             finally:
                 advance(1)
 
@@ -597,7 +592,7 @@ def _fetch_pairs(pairs, cache: Path, offline: bool, client) -> list:
         return rattler_async.run(fetch_all())
 
 
-def _check_fetched(pairs, results, cache: Path, offline: bool, client) -> list:
+def _check_fetched(pairs, results, cache: Path, offline: bool, clients: ChannelClients) -> list:
     """Caches never lie: a cached repodata file that is truncated or changed since it was
     downloaded is fetched again online; offline it is one clear error naming the file."""
     damaged = []
@@ -618,7 +613,7 @@ def _check_fetched(pairs, results, cache: Path, offline: bool, client) -> list:
         _forget_cached(path)
         damaged.append(position)
     if damaged:
-        again = _fetch_pairs([pairs[i] for i in damaged], cache, offline, client)
+        again = _fetch_pairs([pairs[i] for i in damaged], cache, offline, clients)
         results = list(results)
         for position, result in zip(damaged, again, strict=True):
             results[position] = result
@@ -667,9 +662,9 @@ def _load_remote(
     cache = _rattler_cache_dir(cache_dir)
     channels = list(dict.fromkeys(channel for channel, _subdir in pairs))
     timeout = fetch_timeout()
-    client = _client(channels, timeout)
-    results = _fetch_pairs(pairs, cache, offline, client)
-    results = _check_fetched(pairs, results, cache, offline, client)
+    clients = ChannelClients(channels, timeout)
+    results = _fetch_pairs(pairs, cache, offline, clients)
+    results = _check_fetched(pairs, results, cache, offline, clients)
     loaded: dict[str, list[SubdirRepo]] = {channel.url: [] for channel in channels}
     errors: dict[str, list[str]] = {channel.url: [] for channel in channels}
     for (channel, subdir), result in zip(pairs, results, strict=True):

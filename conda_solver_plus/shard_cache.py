@@ -84,6 +84,7 @@ import msgpack
 from . import progress
 from .cache_files import (
     cache_not_writable,
+    held_without_waiting,
     is_temporary,
     keep_cache_file,
     mark_used,
@@ -315,18 +316,9 @@ def remove_split(directory: Path) -> bool:
     finds the split complete or not at all. Whether it was removed; ``OSError`` when the
     cache cannot be written."""
     locks = [directory.with_name(f"{directory.name}{suffix}") for suffix in (".lock", ".starting")]
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: the rename still keeps readers safe
-        fcntl = None  # type: ignore[assignment]
-    with contextlib.ExitStack() as held:
-        for lock in locks:
-            handle = held.enter_context(open(lock, "a+b"))
-            if fcntl is not None:
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    return False  # a split of this key is running now
+    with held_without_waiting(locks) as free:
+        if not free:
+            return False  # a split of this key is running now
         _discard(directory)
         # unlinked while held; a process already waiting on one gets it and splits again
         # (its complete split is renamed into place, as always)
@@ -482,19 +474,10 @@ def split_ready(source_json: Path, cache_dir: Path) -> bool:
 def _splitting_now(lock: Path) -> bool:
     """Does another process hold ``lock`` (it is splitting that file right now)?"""
     try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: no way to tell, assume not
-        return False
-    try:
-        with open(lock, "a+b") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return True
-            fcntl.flock(handle, fcntl.LOCK_UN)
+        with held_without_waiting([lock]) as free:
+            return not free
     except OSError:
         return False
-    return False
 
 
 def split_in_background(source_json: Path, cache_dir: Path) -> bool:
@@ -642,10 +625,9 @@ def prune_subsets(cache_dir: Path, now: float | None = None, keep: Iterable[Path
     (``shards/*.names``, touched when used), local ``.zst``/``.bz2`` repodata decompressed
     for an older version of its file (``decompressed/``, touched when used), repodata
     rewritten for a solve (``channel-order/``, ``exclude-newer/``, ``legacy-features/``,
-    touched when reused), downloaded
-    shards unused for :data:`PRUNE_SHARDS_AFTER_DAYS` (``shards/blobs/``, touched when
-    read) and the temporary files of writes a killed process left (``*.tmp``, a day old).
-    Returns how many files were removed."""
+    touched when reused), downloaded shards unused for :data:`PRUNE_SHARDS_AFTER_DAYS`
+    (``shards/blobs/``, touched when read) and the temporary files of writes a killed
+    process left (``*.tmp``, a day old). Returns how many files were removed."""
     now = time.time() if now is None else now
     kept = {str(path) for path in keep}
     marker = _root(cache_dir) / "subsets" / ".pruned"

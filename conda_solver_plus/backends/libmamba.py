@@ -327,8 +327,8 @@ def parseable_file(
 ) -> Iterator[Path]:
     """``source`` as libmamba should parse it: a temporary copy in ``scratch_dir`` without
     the entries that are no package record (:func:`~conda_solver_plus.records.is_package_entry`:
-    py-rattler skips them, so both engines see the same records), with ``translation``,
-    with conditional dependencies translated (:class:`WhenTranslation`) and, with ``add_pip``
+    py-rattler skips them, so both engines see the same records), with ``translation``
+    its conditional dependencies translated (:class:`WhenTranslation`) and, with ``add_pip``
     (``add_pip_as_python_dependency`` where the binding cannot add pip across repos), with
     python records depending on ``pip`` (:func:`with_pip_for_python`); or ``source`` itself
     when nothing had to change.
