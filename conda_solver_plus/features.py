@@ -152,7 +152,7 @@ def solve(
     )
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
     request = _requested_versions_first(
-        backend, universe, request, (requested, removed), cache, deadline
+        backend, universe, request, requested, removed, cache, deadline
     )
     first = universe.rewritten(request, None, requested, removed, cache)
     answer = first.map_back(solve_within(backend, first.index, first.request, deadline))
@@ -207,7 +207,8 @@ def _requested_versions_first(
     backend: Backend,
     universe: _Universe,
     request: EngineRequest,
-    requested_and_removed: tuple[set[str], set[str]],
+    requested: set[str],
+    removed: set[str],
     cache: Path,
     deadline: Deadline | None,
 ) -> EngineRequest:
@@ -223,7 +224,6 @@ def _requested_versions_first(
     )
     if not free:
         return request
-    requested, removed = requested_and_removed
     versions = universe.rewritten(request, None, requested, removed, cache, free=free)
     answer = versions.map_back(solve_within(backend, versions.index, versions.request, deadline))
     pins = [
