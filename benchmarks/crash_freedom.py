@@ -85,7 +85,7 @@ class ChannelSet:
     """One channel set's index, loaded once, for drawing names, versions and records."""
 
     def __init__(self, name: str, cache: Path) -> None:
-        from conda_solver_plus.index import load_index
+        from conda_solver_plus.repodata.gateway import load_index
 
         self.name = name
         dirs, self.subdir = CHANNEL_SETS[name]

@@ -122,7 +122,7 @@ def _channels(config: dict, workload: dict) -> tuple[list[Path], str]:
 def measure_plus(config: dict, workload: dict) -> dict:
     from conda_solver_plus.backends import get_backend
     from conda_solver_plus.core import SolveOptions, solve
-    from conda_solver_plus.index import load_index
+    from conda_solver_plus.repodata.gateway import load_index
     from conda_solver_plus.state import SolverInputState
 
     channels, subdir = _channels(config, workload)

@@ -32,7 +32,7 @@ looked up and is about to open. A removal never leaves a state read as valid dat
 (a clean killed half-way): the files that vouch for others (a rattler ``.info.json``, a
 ``.verified`` memo, a shard index's ``.state.json``, a subset manifest) go before what
 they vouch for, a split directory is renamed away before it is deleted
-(:func:`conda_solver_plus.shard_cache.remove_split`), and every reader checks what it
+(:func:`conda_solver_plus.split.remove_split`), and every reader checks what it
 reads. What another process is writing now is kept: a split whose lock is held (the
 background splitter outlives the solve that started it), a rattler repodata entry whose
 ``.lock`` is held.
@@ -53,11 +53,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import shard_cache
-from .cache_files import IN_USE_LOCK, held_without_waiting, in_sole_use
-from .credentials import redact_url
 from .exceptions import InvalidInputError
 from .output import columns
+from .repodata import split
+from .repodata.cache_files import IN_USE_LOCK, held_without_waiting, in_sole_use
+from .repodata.credentials import redact_url
 from .settings import ENV_CACHE, default_cache_dir
 
 #: the one line ``conda-solver-plus --help`` shows for the command
@@ -227,8 +227,8 @@ def _split_entries(cache: Path) -> tuple[list[Entry], set[Path]]:
     split; and every path they cover."""
     root = cache / "shard-cache"
     entries, covered = [], set()
-    for directory in shard_cache.split_directories(cache):
-        source = shard_cache.split_source(directory)
+    for directory in split.split_directories(cache):
+        source = split.split_source(directory)
         locks = [root / f"{directory.name}{suffix}" for suffix in _LOCKS]
         paths = [directory, *(lock for lock in locks if lock.exists())]
         channel = str(source.parent.parent) if source is not None else None
@@ -365,9 +365,9 @@ def _remove_entry(entry: Entry) -> bool:
     if entry.split:
         directory = entry.paths[0]
         if directory.name.startswith("."):  # a leftover: only ever removed
-            shard_cache.remove_leftovers(directory.parent.parent)
+            split.remove_leftovers(directory.parent.parent)
             return not directory.exists()
-        return shard_cache.remove_split(directory)
+        return split.remove_split(directory)
     locks = [path for path in entry.paths if path.name.endswith(_LOCKS)]
     with held_without_waiting(locks, create=False) as free:
         if not free:

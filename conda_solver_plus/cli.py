@@ -39,17 +39,18 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from . import __version__, cache_command, cache_files, progress
+from . import __version__, cache_command, progress
 from .backends import CHANNEL_PRIORITIES
 from .condarc import DEFAULT_CHANNELS, CondaConfig, Value, load_config
 from .exceptions import InvalidInputError, SolverPlusError, UnsatisfiableError
 from .exclude_newer import ExcludeNewer
-from .index import ChannelRef
 from .records import KNOWN_SUBDIRS, record_to_json
+from .repodata import cache_files
+from .repodata.model import ChannelRef
 from .session import SolveSession
 from .settings import (
     Settings,
@@ -415,7 +416,7 @@ def _channels(
 def _default_channels(config: CondaConfig) -> list[ChannelRef]:
     """conda's ``defaults`` multichannel: ``default_channels`` of ``.condarc``, else
     conda's (``pkgs/main`` and ``pkgs/r`` on repo.anaconda.com), one priority tier."""
-    from .index import resolve_channel
+    from .repodata.channels import resolve_channel
 
     members = config.raw.get("default_channels") or list(DEFAULT_CHANNELS)
     return [
@@ -426,7 +427,8 @@ def _default_channels(config: CondaConfig) -> list[ChannelRef]:
 
 def run_query(args: argparse.Namespace, config: CondaConfig) -> int:
     """``search``/``depends``/``whoneeds``: load the index and print the answer."""
-    from .index import load_index, query_roots
+    from .repodata.gateway import load_index
+    from .repodata.roots import query_roots
     from .virtual import native_subdir
 
     index = load_index(
@@ -581,12 +583,36 @@ def _read_locked(args: argparse.Namespace):
     return locked
 
 
+def request_roots(
+    specs: Iterable[object],
+    prefix: str | os.PathLike | None = None,
+    pins: Iterable[str] = (),
+    locked: Iterable[Any] = (),
+    aggressive: Iterable[str] = (),
+) -> set[str]:
+    """The package names a standalone solve starts from (:func:`.repodata.roots.root_names`):
+    the requested specs and ``--pin`` specs, what the prefix has installed, its history and
+    pinned specs, locked records, aggressive updates, and ``pip``."""
+    from .prefix import read_prefix
+    from .records import record_name
+    from .repodata.roots import root_names
+
+    state = read_prefix(None if prefix is None else Path(prefix))
+    records = [*state.installed.values(), *locked]
+    return root_names(
+        specs=[*specs, *pins, *(spec for spec, _source in state.pinned)],
+        installed=[(record_name(record), record.depends) for record in records],
+        history=state.history,
+        aggressive=aggressive,
+    )
+
+
 def run_solve(args: argparse.Namespace, config: CondaConfig | None = None):
     """Build the settings and the state, load the index, run the pipeline
     (:class:`~conda_solver_plus.session.SolveSession`). Returns (input, output, index,
     engine)."""
-    from .index import load_index, request_roots
     from .lockfile import complete_records
+    from .repodata.gateway import load_index
     from .specs import parse_spec
     from .state import SolverInputState
     from .virtual import native_subdir

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from .backends import Backend
 from .consistency import verify_requested
-from .index import Index
+from .repodata.model import Index
 from .solving import attempts, diagnose, installed, post
 from .solving.options import SolveOptions
 from .solving.request import build_request, engine_cutoff

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from rattler import RepoDataRecord
 
 from .backends import Backend, EngineRequest, EngineTimeout
-from .index import Index
+from .repodata.model import Index
 
 __all__ = ["Deadline", "solve_within"]
 

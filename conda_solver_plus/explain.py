@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from .backends import EngineUnsolvable
-    from .index import Index
+    from .repodata.model import Index
     from .state import SolverInputState, SolverOutputState
 
 #: at most this many chains are shown (the engine's report has all of them)

@@ -91,7 +91,8 @@ from .feature_names import (
     split_features,
     tracked_features,
 )
-from .index import ChannelRef, Index, SubdirRepo, default_cache_dir, open_sparse
+from .repodata.model import ChannelRef, Index, SubdirRepo, open_sparse
+from .settings import default_cache_dir
 from .records import dependency_names, record_name
 from .rewrite import Entry, Originals, changed_record, entry, reachable_records, write_repodata
 

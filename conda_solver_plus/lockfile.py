@@ -57,7 +57,7 @@ from .records import (
 )
 
 if TYPE_CHECKING:
-    from .index import Index
+    from .repodata.model import Index
 
 log = logging.getLogger(__name__)
 

@@ -37,7 +37,7 @@ from .specs import parse_spec, spec_name
 if TYPE_CHECKING:
     from rattler import RepoDataRecord
 
-    from .index import Index
+    from .repodata.model import Index
 
 
 def _sort_key(record: RepoDataRecord) -> tuple:

@@ -27,10 +27,11 @@ from typing import Any
 from rattler import PackageName, RepoDataRecord, SparseRepoData
 
 from .backends import EngineRequest
-from .cache_files import mark_used
 from .feature_names import feature_of
-from .index import Index, SubdirRepo, write_cache_file
-from .records import dependency_names, record_from_dict, record_name
+from .records import record_from_dict, record_name
+from .repodata.cache_files import mark_used, write_cache_file
+from .repodata.model import Index, SubdirRepo
+from .repodata.roots import root_names
 
 __all__ = [
     "Entry",
@@ -48,21 +49,17 @@ Entry = dict[str, Any]
 def reachable_records(index: Index, request: EngineRequest) -> list[list[RepoDataRecord]]:
     """Per repo of ``index`` (same order), the records ``request`` can reach: its specs',
     constraints' and given records' names and everything their records depend on."""
-    names = {
-        spec.name.normalized
-        for spec in (*request.specs, *request.constraints)
-        if spec.name is not None and spec.name.normalized is not None
-    }
-    for record in (*request.installed, *request.locked, *request.pinned):
-        names.add(record_name(record))
-        names.update(dependency_names(record))
-    if request.add_pip_as_python_dependency:
-        names.add("pip")
-    seeds = [
-        PackageName(name)
-        for name in sorted(names)
-        if not name.startswith("__") and feature_of(name) is None
-    ]
+    records = (*request.installed, *request.locked, *request.pinned)
+    names = root_names(
+        specs=[
+            spec.name.normalized
+            for spec in (*request.specs, *request.constraints)
+            if spec.name is not None and spec.name.normalized is not None
+        ],
+        installed=[(record_name(record), record.depends) for record in records],
+        add_pip=request.add_pip_as_python_dependency,
+    )
+    seeds = [PackageName(name) for name in sorted(names) if feature_of(name) is None]
     return SparseRepoData.load_records_recursive([r.sparse for r in index.repos], seeds)
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from .backends import Backend, get_backend
 from .core import SolveOptions, solve
-from .index import Index
+from .repodata.model import Index
 from .settings import Settings
 from .state import SolverInputState, SolverOutputState
 

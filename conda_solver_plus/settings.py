@@ -53,13 +53,18 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, get_args
 
 from .exceptions import InvalidInputError
 
-if TYPE_CHECKING:  # both import index, which takes its defaults from here
-    from .backends import ChannelPriority
+if TYPE_CHECKING:
     from .exclude_newer import ExcludeNewer
+
+#: conda's ``channel_priority``: ``strict`` takes a name only from the first channel
+#: (tier) that has it, ``flexible`` prefers earlier channels but falls back, ``disabled``
+#: ranks every channel alike
+ChannelPriority = Literal["strict", "flexible", "disabled"]
+CHANNEL_PRIORITIES: tuple[ChannelPriority, ...] = get_args(ChannelPriority)
 
 ENV_BACKEND = "CONDA_SOLVER_PLUS_BACKEND"
 ENV_TIMEOUT = "CONDA_SOLVER_PLUS_TIMEOUT"

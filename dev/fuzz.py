@@ -191,7 +191,7 @@ def _load_and_read(document: bytes, tmp: Path, tally: Tally, origin: str) -> Non
     from conda_solver_plus.backends import get_backend
     from conda_solver_plus.core import SolveOptions, solve
     from conda_solver_plus.exceptions import InvalidInputError, SolverPlusError
-    from conda_solver_plus.index import load_index
+    from conda_solver_plus.repodata.gateway import load_index
     from conda_solver_plus.specs import parse_spec
     from conda_solver_plus.state import SolverInputState
 

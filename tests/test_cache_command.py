@@ -35,9 +35,10 @@ from pathlib import Path
 
 import pytest
 
-from conda_solver_plus import cache_command, shard_cache
-from conda_solver_plus.cache_files import IN_USE_LOCK, in_sole_use, in_use
+from conda_solver_plus import cache_command
 from conda_solver_plus.exceptions import InvalidInputError
+from conda_solver_plus.repodata import split as shard_cache
+from conda_solver_plus.repodata.cache_files import IN_USE_LOCK, in_sole_use, in_use
 
 from .channels import serve_channel, write_package_channel, write_sharded_channel
 from .engines import REPO_ROOT

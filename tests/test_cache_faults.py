@@ -22,7 +22,7 @@ tmpfs mounts (tests run as root, which permission bits do not stop: ``EROFS`` an
 ``ENOSPC`` do); where mounting is not permitted those cases skip, saying so.
 
 The monolithic channel here is generated above the shard cache's split threshold
-(:data:`conda_solver_plus.shard_cache.SPLIT_ABOVE_BYTES`), so the CLI subprocesses use
+(:data:`conda_solver_plus.repodata.split.SPLIT_ABOVE_BYTES`), so the CLI subprocesses use
 the shard cache exactly as on conda-forge.
 """
 
@@ -41,7 +41,8 @@ from pathlib import Path
 
 import pytest
 
-from conda_solver_plus import shard_cache
+from conda_solver_plus.repodata import cache_files
+from conda_solver_plus.repodata import split as shard_cache
 
 from .channels import serve_channel, write_package_channel, write_sharded_channel
 from .engines import REPO_ROOT
@@ -221,7 +222,7 @@ def test_the_prune_spares_what_it_is_told_to_keep(tmp_path):
     for path in (chosen, forgotten):
         path.write_text("{}")
     age(tmp_path)
-    assert shard_cache.prune_subsets(tmp_path, keep=[chosen]) == 1
+    assert cache_files.prune(tmp_path, keep=[chosen]) == 1
     assert chosen.exists() and not forgotten.exists()
 
 
@@ -319,7 +320,8 @@ def test_a_full_cache_degrades_to_reading_without_caching(tmp_path, engine_name,
     source = large_channel / "linux-64" / "repodata.json"
     with tmpfs(tmp_path / "cache", "256k") as cache:
         script = (
-            "import sys; from pathlib import Path; from conda_solver_plus import shard_cache; "
+            "import sys; from pathlib import Path; "
+            "from conda_solver_plus.repodata import split as shard_cache; "
             "paths = shard_cache.subset_repodata_many([Path(sys.argv[1])], ['d_pkg'], "
             "Path(sys.argv[2])); print(paths[0].read_text())"
         )
@@ -396,7 +398,7 @@ def test_a_killed_split_is_cleaned_up_by_the_next_run(tmp_path, engine_name, lar
     source = large_channel / "linux-64" / "repodata.json"
     cache = tmp_path / "cache"
     splitter = subprocess.Popen(
-        [sys.executable, "-m", "conda_solver_plus.shard_cache", str(source), str(cache)],
+        [sys.executable, "-m", "conda_solver_plus.repodata.split", str(source), str(cache)],
         cwd=REPO_ROOT,
         env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
     )
@@ -429,7 +431,7 @@ def test_a_killed_split_is_cleaned_up_by_the_next_run(tmp_path, engine_name, lar
 
 SPLITTER_LOG = """
 import os, sys, time
-if "conda_solver_plus.shard_cache" in sys.orig_argv:
+if "conda_solver_plus.repodata.split" in sys.orig_argv:
     with open(os.environ["SPLITTER_LOG"], "a") as log:
         log.write(f"{os.getpid()}\\n")
     time.sleep(2)  # a splitter slow to start, as on a loaded machine
@@ -502,7 +504,7 @@ def test_unused_lookups_and_abandoned_temporary_files_are_pruned(tmp_path):
         path.write_text("")
     age(tmp_path)
     new_lookup.write_text("")
-    assert shard_cache.prune_subsets(tmp_path) == 2
+    assert cache_files.prune(tmp_path) == 2
     assert not old_lookup.exists() and not abandoned.exists() and new_lookup.exists()
 
 
@@ -530,7 +532,7 @@ def test_shards_and_decompressed_files_unused_for_long_are_pruned(tmp_path, engi
         blobs = sorted((cache / "shards" / "blobs").glob("*.msgpack.zst"))
         decompressed = sorted((cache / "decompressed").glob("*.json"))
         assert len(blobs) >= 3 and decompressed
-        age(cache, days=shard_cache.PRUNE_SHARDS_AFTER_DAYS + 1)
+        age(cache, days=cache_files.PRUNE_SHARDS_AFTER_DAYS + 1)
         # a new request reads libcolor's shard from the cache (touched) and prunes the rest
         assert solved(cli(cache, engine_name, "libcolor", "-c", served.url)) == {"libcolor": "1.0"}
     left = sorted((cache / "shards" / "blobs").glob("*.msgpack.zst"))
@@ -550,8 +552,8 @@ def test_rewritten_repodata_is_touched_when_reused_and_pruned_when_unused(tmp_pa
     assert rewritten
     age(cache)
     assert solved(cli(cache, engine_name, *args)) == {"greet": "1.0", "libcolor": "1.0"}
-    shard_cache.prune_subsets(cache)
+    cache_files.prune(cache)
     assert all(path.exists() for path in rewritten)  # reused: touched, kept
     age(cache)
-    shard_cache.prune_subsets(cache, now=time.time() + 2 * 86400)  # past the daily marker
+    cache_files.prune(cache, now=time.time() + 2 * 86400)  # past the daily marker
     assert not any(path.exists() for path in rewritten)

@@ -30,7 +30,7 @@ import pytest
 from conda_solver_plus.core import SolveOptions, solve
 from conda_solver_plus.exceptions import UnsatisfiableError
 from conda_solver_plus.features import record_features, tracked_features
-from conda_solver_plus.index import load_index
+from conda_solver_plus.repodata.gateway import load_index
 from conda_solver_plus.state import SolverInputState
 
 from .channels import install_record, repodata_entry, write_files

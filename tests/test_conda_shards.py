@@ -33,8 +33,8 @@ from pathlib import Path
 
 import pytest
 
-from conda_solver_plus.index import atomic_write
-from conda_solver_plus.shards import write_subdir_shards
+from conda_solver_plus.repodata.cache_files import atomic_write
+from conda_solver_plus.repodata.shards import write_subdir_shards
 
 from .channels import BUILT_PACKAGES, loopback_server, repodata_entry, serve_private_channel
 from .engines import REAL_STACK, REPO_ROOT, plus_conda_env, require_module
@@ -679,3 +679,40 @@ def test_an_installed_environment_same_answer_as_the_monolithic_path(
         assert any("/shards/" in path for path in server.paths())
     assert answers[0].link == answers[1].link and answers[0].unlink == answers[1].unlink
     assert answers[0].link or answers[0].unlink  # the request changes something
+
+
+def test_query_commands_read_a_shards_only_channel(tmp_path: Path, engine_name: str) -> None:
+    """``conda plus search/depends/whoneeds`` read what a solve reads: a shards-only
+    channel (repodata.json answers 404) through conda's shard caches, as
+    ``conda-solver-plus search`` does (issue 23 item 2); the answers are the same."""
+    shards_only_channel(tmp_path / "www" / "chan")
+    with serve(tmp_path / "www") as server:
+        url = server.url("chan")
+
+        def conda_plus(*args: str) -> subprocess.CompletedProcess:
+            command = [sys.executable, "-m", "conda", "plus", *args, "--override-channels"]
+            return subprocess.run(
+                [*command, "-c", url],
+                env={**conda_environment(tmp_path, engine_name), "CONDA_SUBDIR": "linux-64"},
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+
+        def standalone(*args: str) -> subprocess.CompletedProcess:
+            command = [sys.executable, "-m", "conda_solver_plus", *args, "-c", url]
+            command += ["--subdir", "linux-64", "--cache-dir", str(tmp_path / "cli-cache")]
+            return subprocess.run(command, capture_output=True, text=True, timeout=300)
+
+        search = conda_plus("search", "greet", "--json")
+        depends = conda_plus("depends", "shout", "--json")
+        needs = conda_plus("whoneeds", "libcolor", "--json")
+        cli_search = standalone("search", "greet", "--json")
+    for proc in (search, depends, needs, cli_search):
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    versions = [r["version"] for r in result_document(search.stdout)["records"]]
+    assert versions == ["2.0", "1.0"]
+    assert versions == [r["version"] for r in json.loads(cli_search.stdout)["records"]]
+    assert "greet" in depends.stdout and "libcolor" in depends.stdout
+    assert [d["name"] for d in result_document(needs.stdout)["dependents"]] == ["greet"]
+    assert not any(path.endswith("repodata.json") for path in server.paths())

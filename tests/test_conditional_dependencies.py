@@ -32,8 +32,8 @@ from conda_solver_plus.conditions import (
     simplify,
     split_conditional,
 )
-from conda_solver_plus.index import atomic_write
-from conda_solver_plus.shards import write_subdir_shards
+from conda_solver_plus.repodata.cache_files import atomic_write
+from conda_solver_plus.repodata.shards import write_subdir_shards
 
 from .channels import install_record, repodata_entry, write_files
 from .engines import engine_params, plus_conda_env, require_module

@@ -13,7 +13,7 @@ from rattler import MatchSpec
 from conda_solver_plus.backends import get_backend
 from conda_solver_plus.consistency import unmet_dependencies, verify_requested
 from conda_solver_plus.core import SolveOptions, solve
-from conda_solver_plus.index import load_index
+from conda_solver_plus.repodata.gateway import load_index
 from conda_solver_plus.state import SolverInputState
 from conda_solver_plus.virtual import make_virtual
 

@@ -19,7 +19,7 @@ from conda_solver_plus.exceptions import (
     SpecsConfigurationConflictError,
     UnsatisfiableError,
 )
-from conda_solver_plus.index import load_index
+from conda_solver_plus.repodata.gateway import load_index
 from conda_solver_plus.state import SolverInputState
 from conda_solver_plus.virtual import virtual_packages
 

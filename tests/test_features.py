@@ -23,7 +23,7 @@ from conda_solver_plus.features import (
     split_features,
     tracked_features,
 )
-from conda_solver_plus.index import load_index
+from conda_solver_plus.repodata.gateway import load_index
 from conda_solver_plus.specs import parse_spec, spec_name
 from conda_solver_plus.state import SolverInputState
 

@@ -3,8 +3,8 @@
 - **Credentials stay home.** A private channel's token and basic auth go only to the
   channel's own origin (scheme, host, port) and below its path, and are dropped on a
   redirect that leaves it — on every fetch path: the standalone shard reader
-  (:mod:`conda_solver_plus.sharded_channel`), py-rattler's monolithic fetch
-  (:mod:`conda_solver_plus.index`) and, through real conda, the adapter's shard getter
+  (:mod:`conda_solver_plus.repodata.sharded`), py-rattler's monolithic fetch
+  (:mod:`conda_solver_plus.repodata`) and, through real conda, the adapter's shard getter
   (:mod:`conda_solver_plus.conda.shard_subsets`). Two loopback servers are two origins
   (two ports); the second one, "elsewhere", records every request's ``Authorization``
   header and path and serves what a CDN would.
@@ -34,11 +34,16 @@ from pathlib import Path
 import pytest
 import zstandard
 
-from conda_solver_plus import index as index_module
-from conda_solver_plus import shard_cache
-from conda_solver_plus.credentials import is_below
-from conda_solver_plus.index import load_index, request_roots
-from conda_solver_plus.shards import SHARD_INDEX_FILENAME, pack_shard_index, parse_shard_index
+from conda_solver_plus.cli import request_roots
+from conda_solver_plus.repodata import split as index_module
+from conda_solver_plus.repodata import split as shard_cache
+from conda_solver_plus.repodata.credentials import is_below
+from conda_solver_plus.repodata.gateway import load_index
+from conda_solver_plus.repodata.shards import (
+    SHARD_INDEX_FILENAME,
+    pack_shard_index,
+    parse_shard_index,
+)
 
 from .channels import (
     BUILT_PACKAGES,

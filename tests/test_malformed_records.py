@@ -26,10 +26,10 @@ from pathlib import Path
 
 import pytest
 
-from conda_solver_plus import index as index_module
-from conda_solver_plus import shard_cache
 from conda_solver_plus.cli import main
 from conda_solver_plus.records import is_package_entry, package_name_of_file
+from conda_solver_plus.repodata import split as index_module
+from conda_solver_plus.repodata import split as shard_cache
 from tests.channels import repodata_entry, write_files
 from tests.engines import conda_subprocess_env, engine_params, require_module
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 from rattler import Subdir
 
-from conda_solver_plus.credentials import redact_text, redact_url, split_credentials
+from conda_solver_plus.repodata.credentials import redact_text, redact_url, split_credentials
 
 from .channels import PrivateChannel, serve_private_channel, write_package_channel
 from .engines import conda_subprocess_env, require_module
@@ -97,7 +97,8 @@ URLS = [
 
 @pytest.mark.parametrize("url", URLS)
 def test_credentials_follow_condas_rules(url):
-    """:mod:`conda_solver_plus.credentials` is conda-free; it must split and redact exactly
+    """:mod:`conda_solver_plus.repodata.credentials` is conda-free; it must split and redact
+    exactly
     as conda does: ``split_anaconda_token``, ``remove_auth`` and ``mask_anaconda_token``
     (what conda writes into conda-meta), and the basic auth conda's session sends."""
     require_module("conda", "the reference rules are conda's")

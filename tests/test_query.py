@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conda_solver_plus.exceptions import InvalidInputError, PackagesNotFoundError
-from conda_solver_plus.index import load_index
+from conda_solver_plus.repodata.gateway import load_index
 from conda_solver_plus.query import depends, render_depends, search, whoneeds
 
 DEMO = Path(__file__).resolve().parent / "data" / "demo-channel"

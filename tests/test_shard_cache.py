@@ -1,4 +1,4 @@
-"""The local shard cache of monolithic repodata (:mod:`conda_solver_plus.shard_cache`) and
+"""The local shard cache of monolithic repodata (:mod:`conda_solver_plus.repodata.split`) and
 the standalone index's reduced repos, against the monolithic path on real data.
 
 - a subset holds exactly the records py-rattler's own recursive loader reaches on the
@@ -23,10 +23,14 @@ from pathlib import Path
 import pytest
 from rattler import PackageName, SparseRepoData
 
-from conda_solver_plus import index as index_module
-from conda_solver_plus import shard_cache
+from conda_solver_plus.cli import request_roots
 from conda_solver_plus.core import SolveOptions, solve
-from conda_solver_plus.index import ChannelRef, load_index, request_roots, resolve_channel
+from conda_solver_plus.repodata import cache_files
+from conda_solver_plus.repodata import split as index_module
+from conda_solver_plus.repodata import split as shard_cache
+from conda_solver_plus.repodata.channels import resolve_channel
+from conda_solver_plus.repodata.gateway import load_index
+from conda_solver_plus.repodata.model import ChannelRef
 from conda_solver_plus.shard_command import shard_channel
 from conda_solver_plus.specs import parse_spec
 from conda_solver_plus.state import SolverInputState
@@ -143,8 +147,8 @@ def test_a_changed_record_in_the_pack_is_caught_by_its_digest(tmp_path):
 SPLIT_IN_A_PROCESS = """
 import sys
 from pathlib import Path
-from conda_solver_plus import index as index_module
-from conda_solver_plus import shard_cache
+from conda_solver_plus.repodata import split as index_module
+from conda_solver_plus.repodata import cache_files, split as shard_cache
 shard_cache.SPLIT_ABOVE_BYTES = 0
 paths = shard_cache.subset_repodata_many([Path(p) for p in sys.argv[2:]], ["python", "numpy"],
                                          Path(sys.argv[1]))
@@ -309,11 +313,11 @@ def test_unused_subsets_are_pruned_and_used_ones_kept(tmp_path):
     for path in [solv, *(cache / "shard-cache" / "subsets").glob("*.json")]:
         os.utime(path, (weeks_ago, weeks_ago))
     assert shard_cache.subset_repodata(source, ["shout"], cache) == used  # touches them
-    removed = shard_cache.prune_subsets(cache, now=time.time() + 86401)
+    removed = cache_files.prune(cache, now=time.time() + 86401)
     assert removed == 3  # libcolor's subset and manifest, the old .solv
     assert not solv.exists()
     assert not old.exists() and used.exists()
-    assert shard_cache.prune_subsets(cache, now=time.time() + 86402) == 0  # once a day
+    assert cache_files.prune(cache, now=time.time() + 86402) == 0  # once a day
     assert shard_cache.subset_repodata(source, ["libcolor"], cache).exists()  # made again
 
 

@@ -1,5 +1,5 @@
 """CEP-16 sharded channels (:mod:`conda_solver_plus.shards`,
-:mod:`conda_solver_plus.sharded_channel`, the ``shard`` command): the files the command
+:mod:`conda_solver_plus.repodata.sharded`, the ``shard`` command): the files the command
 writes are what conda 26.7's own reader reads, our reader reads conda's sharded test data,
 and the standalone index solves sharded channels served on 127.0.0.1 — shards-only,
 together with monolithic channels, offline from the cache, through broken shards and with
@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from conda_solver_plus.cli import request_roots
 from conda_solver_plus.core import SolveOptions, solve
 from conda_solver_plus.exceptions import InvalidInputError, PackagesNotFoundError
-from conda_solver_plus.index import load_index, request_roots
-from conda_solver_plus.shard_command import shard_channel
-from conda_solver_plus.shards import (
+from conda_solver_plus.repodata.gateway import load_index
+from conda_solver_plus.repodata.shards import (
     SHARD_INDEX_FILENAME,
     DamagedData,
     pack_shard,
@@ -29,6 +29,7 @@ from conda_solver_plus.shards import (
     parse_shard_index,
     sha256_hex,
 )
+from conda_solver_plus.shard_command import shard_channel
 from conda_solver_plus.specs import parse_spec
 from conda_solver_plus.state import SolverInputState
 from conda_solver_plus.virtual import virtual_packages
@@ -298,7 +299,8 @@ import json, sys
 from pathlib import Path
 from conda_solver_plus.core import SolveOptions, solve
 from conda_solver_plus.backends import get_backend
-from conda_solver_plus.index import load_index, request_roots
+from conda_solver_plus.cli import request_roots
+from conda_solver_plus.repodata.gateway import load_index
 from conda_solver_plus.specs import parse_spec
 from conda_solver_plus.state import SolverInputState
 from conda_solver_plus.virtual import virtual_packages

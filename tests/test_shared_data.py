@@ -23,7 +23,7 @@ from conda_solver_plus.exceptions import (
     SolveTimeoutError,
     UnsatisfiableError,
 )
-from conda_solver_plus.index import load_index
+from conda_solver_plus.repodata.gateway import load_index
 from conda_solver_plus.state import SolverInputState
 from conda_solver_plus.virtual import virtual_packages
 
@@ -247,7 +247,7 @@ def test_libmamba_solve_child_dies_with_its_parent():
         "import sys\n"
         "from conda_solver_plus.backends import get_backend\n"
         "from conda_solver_plus.core import SolveOptions, solve\n"
-        "from conda_solver_plus.index import load_index\n"
+        "from conda_solver_plus.repodata.gateway import load_index\n"
         "from conda_solver_plus.state import SolverInputState\n"
         f"specs = [f'sudoku_{{r}}_{{c}}' for r in range(9) for c in range(9)]\n"
         f"index = load_index([{str(SHARED / 'mamba-testdata' / 'sudoku')!r}], ['noarch'])\n"

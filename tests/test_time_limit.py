@@ -31,7 +31,7 @@ from rattler import MatchSpec
 
 from conda_solver_plus.core import SolveOptions, solve
 from conda_solver_plus.exceptions import SolveTimeoutError, UnsatisfiableError
-from conda_solver_plus.index import load_index
+from conda_solver_plus.repodata.gateway import load_index
 from conda_solver_plus.session import SolveSession
 from conda_solver_plus.settings import Settings
 from conda_solver_plus.state import SolverInputState

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from rattler import GenericVirtualPackage, MatchSpec, RepoDataRecord
 
     from ..exceptions import ConflictChain
-    from ..index import Index
+    from ..repodata.model import Index
 
 log = logging.getLogger(__name__)
 

@@ -64,7 +64,7 @@ import libmambapy
 from rattler import MatchSpec, PackageName, SparseRepoData, Version
 
 from .. import settings
-from ..cache_files import write_cache_file
+from ..repodata.cache_files import write_cache_file
 from ..conditions import (
     Spec,
     holds,
@@ -76,7 +76,7 @@ from ..conditions import (
 )
 from ..consistency import unmet_dependencies
 from ..exceptions import ChainStep, ConflictChain, InvalidInputError
-from ..index import default_cache_dir
+from ..settings import default_cache_dir
 from ..records import dependency_name, dependency_names, is_package_entry, record_name
 from . import (
     LIBMAMBAPY_SUPPORTED,
@@ -105,7 +105,7 @@ except ImportError as exc:  # a partial or broken install
 if TYPE_CHECKING:
     from rattler import GenericVirtualPackage, RepoDataRecord
 
-    from ..index import Index, SubdirRepo
+    from ..repodata.model import Index, SubdirRepo
 
 log = logging.getLogger(__name__)
 

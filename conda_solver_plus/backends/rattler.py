@@ -33,7 +33,7 @@ from . import EngineRequest, EngineTimeout, EngineUnsolvable
 if TYPE_CHECKING:
     from rattler import RepoDataRecord
 
-    from ..index import Index
+    from ..repodata.model import Index
 
 _PRIORITY = {
     "strict": rattler.ChannelPriority.Strict,

@@ -53,25 +53,22 @@ from __future__ import annotations
 
 import bisect
 import contextlib
-import fnmatch
 import hashlib
 import json
 import logging
 import struct
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+import threading
+from collections.abc import Callable, Collection, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
-from .. import shard_cache
-from ..cache_files import keep_cache_file, mark_used, write_cache_file
-from ..index import ChannelRef, SubdirRepo
-from ..records import dependency_names as record_dependency_names
-from ..sharded_channel import subsets_dir, write_named_by_hash
-from ..shards import (
+from ..repodata.cache_files import keep_cache_file, mark_used, write_cache_file
+from ..repodata.model import ChannelRef, SubdirRepo, open_sparse
+from ..repodata.shards import (
     MAX_SHARD_INDEX_BYTES,
     SHARD_INDEX_FILENAME,
     DamagedData,
@@ -81,6 +78,7 @@ from ..shards import (
     subset_document,
     zstd_decompress,
 )
+from ..repodata.subsets import sharded_subsets_dir, write_named_by_hash
 
 if TYPE_CHECKING:
     import sqlite3
@@ -201,6 +199,44 @@ class NameLookup:
 
 
 @dataclass
+class ShardFetch:
+    """What the sharded subdirs of one solve share while the reduction walks them:
+    conda's shard cache, whether the network may be used, the shards fetched (written to
+    conda's cache in one transaction) and, offline, the shards the cache lacks."""
+
+    offline: bool
+    store: ShardStore = field(default_factory=lambda: shard_store())
+    #: ``depends`` entry -> package name, shared by every shard of the walk
+    spec_names: dict[str, str] = field(default_factory=dict)
+    fetched: list[tuple[str, str, bytes]] = field(default_factory=list)
+    #: offline: per subdir label, the names whose shard conda's cache lacks
+    missing: dict[str, list[str]] = field(default_factory=dict)
+    _finished: bool = False
+
+    def finish(self) -> None:
+        """After the walk: keep what was fetched in conda's cache; offline, one
+        :class:`ShardsNotCached` naming every shard the cache lacks."""
+        if self._finished:
+            return
+        self._finished = True
+        try:
+            if self.fetched:
+                self.store.put_many(self.fetched)
+        finally:
+            self.store.close()
+        if self.missing:
+            lines = [
+                f"  {label}: {', '.join(sorted(names))}" for label, names in self.missing.items()
+            ]
+            raise ShardsNotCached(
+                "offline mode: conda's shard cache lacks the repodata shards of\n"
+                + "\n".join(lines)
+                + "\nrun the command once online (without --offline) to cache them",
+                offline=True,
+            )
+
+
+@dataclass
 class ShardedSubdir:
     """One channel subdir that serves shards, as this solve sees it."""
 
@@ -216,6 +252,11 @@ class ShardedSubdir:
     lookup_path: Path
     #: fetches one shard URL's bytes (conda's session for this channel)
     get: Callable[[str], bytes] = field(repr=False)
+    #: what the shard sources of one solve share: conda's shard cache, offline, what
+    #: was fetched and what is missing
+    fetch: ShardFetch = field(repr=False)
+    #: the shards read so far, by package name
+    reached: dict[str, Shard] = field(default_factory=dict, repr=False)
 
     @property
     def label(self) -> str:
@@ -245,6 +286,104 @@ class ShardedSubdir:
     def names(self) -> list[str]:
         """Every package name the subdir lists ("did you mean", strict priority)."""
         return self.lookup.names()
+
+    # -- a source of the reduction (conda_solver_plus.repodata.reduce.Source) --
+
+    @property
+    def key(self) -> str:
+        """This index version, as the subset manifest knows it."""
+        return f"conda-shards:{self.index_url}={self.identity}"
+
+    def has(self, name: str) -> bool:
+        return name in self.lookup
+
+    def listed(self) -> frozenset[str]:
+        return self._listed
+
+    @cached_property
+    def _listed(self) -> frozenset[str]:
+        return frozenset(self.names())
+
+    def dependencies(self, names: Collection[str]) -> dict[str, set[str]]:
+        """Read the shards of ``names`` — from conda's shard cache in one query, the rest
+        fetched in parallel with conda's session — and return what their records depend
+        on. Offline, a shard the cache lacks is noted (:meth:`ShardFetch.finish` names
+        them all at once)."""
+        urls = {self.shard_url(name): name for name in names if name not in self.reached}
+        urls.pop(None, None)
+        self._read_cached(urls)
+        if not self.fetch.offline:
+            self._download({url: name for url, name in urls.items() if name not in self.reached})
+        spec_names = self.fetch.spec_names
+        return {
+            name: shard_dependencies(self.reached[name], spec_names)
+            for name in names
+            if name in self.reached
+        }
+
+    def _read_cached(self, urls: dict[str | None, str]) -> None:
+        wanted = [url for url in urls if url is not None]
+        cached = self.fetch.store.get_many(wanted) if wanted else {}
+        for url in wanted:
+            name, blob = urls[url], cached.get(url)
+            try:
+                if blob is not None:
+                    self.reached[name] = parse_shard(blob, shard_digest(url))
+                    continue
+            except DamagedData as exc:
+                log.debug("conda's cached shard %s is damaged: %s", url, exc)
+            if self.fetch.offline:
+                self.fetch.missing.setdefault(self.label, []).append(
+                    name + (" (damaged)" if blob is not None else "")
+                )
+
+    def _download(self, urls: dict[str | None, str]) -> None:
+        wanted = [url for url in urls if url is not None]
+        if not wanted:
+            return
+        with ThreadPoolExecutor(max_workers=CONNECTIONS) as pool:
+            futures = {url: pool.submit(self.get, url) for url in wanted}
+            for url, future in futures.items():
+                name = urls[url]
+                self.reached[name] = self._checked(url, name, future)
+
+    def _checked(self, url: str, name: str, future: Future[bytes]) -> Shard:
+        try:
+            blob = future.result()
+        except Exception as exc:
+            raise ShardsUnavailable(
+                f"cannot fetch the shard of {name} from {self.label}: {exc}"
+            ) from exc
+        if not shard_digest_ok(url, blob):
+            raise ShardsUnavailable(
+                f"the shard of {name} from {self.label} does not match its sha256 "
+                "(a truncated or altered download); try again, or tell the channel's "
+                "maintainers if it persists"
+            )
+        try:
+            shard = parse_shard(blob, shard_digest(url))
+        except DamagedData as exc:
+            raise ShardsUnavailable(
+                f"the shard of {name} from {self.label} cannot be read ({exc}); its bytes "
+                "match their hash, so the channel serves a broken shard: tell the "
+                "channel's maintainers"
+            ) from None
+        self.fetch.fetched.append((url, name, blob))
+        return shard
+
+    def write_subset(self, names: set[str], cache_dir: Path) -> Path:
+        self.fetch.finish()
+        document = subset_document(
+            self.subdir, self.base_url, [self.reached[name] for name in sorted(names)]
+        )
+        return write_named_by_hash(cache_dir, sharded_subsets_dir(cache_dir), document)
+
+    def repo(self, subset: Path | None) -> SubdirRepo:
+        assert subset is not None
+        # a URL, not a Path: Path("http://host/...") would print as "http:/host/..."
+        source = f"{self.label}/{SHARDS_FN}"
+        sparse = open_sparse(self.ref, self.subdir, subset, source)
+        return SubdirRepo(self.ref, self.subdir, subset, sparse, self.listed)
 
     @cached_property
     def shards_base_url(self) -> str:
@@ -311,6 +450,8 @@ class ShardStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._conn: sqlite3.Connection | None = None
+        # the reduction reads subdirs in parallel threads: one connection, one at a time
+        self._lock = threading.Lock()
 
     def _connection(self) -> sqlite3.Connection:
         import sqlite3  # only when shards are read: a repeated request never opens it
@@ -331,7 +472,7 @@ class ShardStore:
     def _open(self) -> sqlite3.Connection:
         import sqlite3
 
-        conn = sqlite3.connect(self.path.as_uri(), uri=True, timeout=30.0)
+        conn = sqlite3.connect(self.path.as_uri(), uri=True, timeout=30.0, check_same_thread=False)
         try:
             with conn:
                 with contextlib.suppress(sqlite3.OperationalError):  # a read-only cache
@@ -347,16 +488,18 @@ class ShardStore:
 
     def get_many(self, urls: Sequence[str]) -> dict[str, bytes]:
         found: dict[str, bytes] = {}
-        conn = self._connection()
-        for start in range(0, len(urls), 500):  # sqlite's limit on parameters
-            chunk = urls[start : start + 500]
-            query = f"SELECT url, shard FROM shards WHERE url IN ({','.join('?' * len(chunk))})"
-            found.update((url, bytes(blob)) for url, blob in conn.execute(query, chunk))
+        with self._lock:
+            conn = self._connection()
+            for start in range(0, len(urls), 500):  # sqlite's limit on parameters
+                chunk = urls[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                query = f"SELECT url, shard FROM shards WHERE url IN ({marks})"
+                found.update((url, bytes(blob)) for url, blob in conn.execute(query, chunk))
         return found
 
     def put_many(self, rows: Iterable[tuple[str, str, bytes]]) -> None:
         """``(url, package, compressed shard)`` rows; a damaged row is replaced."""
-        with self._connection() as conn:
+        with self._lock, self._connection() as conn:
             conn.executemany(
                 "INSERT OR REPLACE INTO shards (url, package, shard) VALUES (?, ?, ?)", rows
             )
@@ -375,231 +518,6 @@ def shard_digest(url: str) -> str:
 def shard_digest_ok(url: str, blob: bytes) -> bool:
     """Does ``blob`` hash to the sha256 its URL names?"""
     return hashlib.sha256(blob).hexdigest() == shard_digest(url)
-
-
-@dataclass
-class Traversal:
-    """The shards a request reaches: from the root names, every name a reached record
-    depends on, in every sharded subdir that has it (conda's rule: a name is looked up
-    in all channels, priority is the solver's business).
-
-    The walk is *pipelined*, as conda's own: a shard's dependencies are looked up the
-    moment it arrives, and their shards requested while others are still in flight, so a
-    cold walk waits about one round trip per dependency level of the slowest chain, not
-    one per level for all of them. Cached shards (conda's ``repodata_shards.db``) are read
-    in one query per batch of new names."""
-
-    subdirs: list[ShardedSubdir]
-    store: ShardStore
-    offline: bool
-    add_pip: bool
-    #: the channel subdirs without shards (:class:`WholeRepo`, :class:`SplitFile`): their
-    #: records lead to names the sharded subdirs may have, and the other way round
-    others: Sequence[OtherSource] = ()
-    #: per sharded subdir: name -> parsed shard
-    reached: list[dict[str, Shard]] = field(default_factory=list)
-    #: per other source: the names reached there
-    others_reached: list[set[str]] = field(default_factory=list)
-    seen: set[str] = field(default_factory=set)
-    _spec_names: dict[str, str] = field(default_factory=dict)
-    #: shard URL -> (subdir position, name) of every shard asked for
-    _wanted: dict[str, tuple[int, str]] = field(default_factory=dict)
-    #: offline: shards conda's cache lacks (URL -> damaged in the cache?)
-    _missing: dict[str, bool] = field(default_factory=dict)
-    _fetched: list[tuple[str, str, bytes]] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self.reached = [{} for _ in self.subdirs]
-        self.others_reached = [set() for _ in self.others]
-
-    def run(self, roots: Iterable[str]) -> None:
-        """Visit ``roots`` and everything they reach; fetched shards go into conda's
-        cache. Offline, a shard the cache lacks is :class:`ShardsNotCached`."""
-        new = set(roots) - self.seen
-        inflight: dict[Future[bytes], str] = {}
-        with ThreadPoolExecutor(max_workers=CONNECTIONS) as pool:
-            while new or inflight:
-                if new:
-                    self.seen |= new
-                    missing, mentioned = self._visit(new)
-                    for url in missing:
-                        position, _ = self._wanted[url]
-                        inflight[pool.submit(self.subdirs[position].get, url)] = url
-                    new = mentioned - self.seen
-                    continue
-                done, _ = wait(inflight, return_when=FIRST_COMPLETED)
-                mentioned = set()
-                for future in done:
-                    url = inflight.pop(future)
-                    mentioned |= self._arrived(url, self._checked_download(url, future)) or set()
-                new = mentioned - self.seen
-        if self._fetched:
-            self.store.put_many(self._fetched)
-        if self._missing:
-            raise self._not_cached()
-
-    def _visit(self, names: set[str]) -> tuple[list[str], set[str]]:
-        """Look ``names`` up everywhere: the names their cached shards and the other
-        sources' records mention, and the shard URLs to fetch."""
-        mentioned = self._visit_others(names)
-        wanted = []
-        for position, sub in enumerate(self.subdirs):
-            for name in names:
-                url = sub.shard_url(name)
-                if url is not None:
-                    self._wanted[url] = (position, name)
-                    wanted.append(url)
-        cached = self.store.get_many(wanted) if wanted else {}
-        missing = []
-        for url in wanted:
-            blob = cached.get(url)
-            found = None if blob is None else self._arrived(url, blob, cached=True)
-            if found is not None:
-                mentioned |= found
-            elif self.offline:
-                self._missing[url] = blob is not None
-            else:
-                missing.append(url)
-        return missing, mentioned
-
-    def _visit_others(self, names: set[str]) -> set[str]:
-        mentioned: set[str] = set()
-        for position, source in enumerate(self.others):
-            wanted = [name for name in sorted(names) if source.has(name)]
-            if wanted:
-                self.others_reached[position].update(wanted)
-                for found in source.dependencies(wanted).values():
-                    mentioned |= found
-        return mentioned
-
-    def _arrived(self, url: str, blob: bytes, cached: bool = False) -> set[str] | None:
-        """Parse one shard (checking its hash), keep it, and return the names its records
-        depend on; ``None`` for a damaged copy from the cache (fetched again)."""
-        position, name = self._wanted[url]
-        try:
-            shard = parse_shard(blob, shard_digest(url))
-        except DamagedData as exc:
-            if cached:
-                log.debug("conda's cached shard %s is damaged: %s", url, exc)
-                return None
-            raise ShardsUnavailable(
-                f"the shard of {name} from {self.subdirs[position].label} cannot be "
-                f"read ({exc}); its bytes match their hash, so the channel serves a "
-                "broken shard: tell the channel's maintainers"
-            ) from None
-        self.reached[position][name] = shard
-        mentioned = shard_dependencies(shard, self._spec_names)
-        if self.add_pip and name == "python":
-            mentioned.add("pip")  # conda's add_pip_as_python_dependency
-        return mentioned
-
-    def _checked_download(self, url: str, future: Future[bytes]) -> bytes:
-        position, name = self._wanted[url]
-        sub = self.subdirs[position]
-        try:
-            blob = future.result()
-        except Exception as exc:
-            raise ShardsUnavailable(
-                f"cannot fetch the shard of {name} from {sub.label}: {exc}"
-            ) from exc
-        if not shard_digest_ok(url, blob):
-            raise ShardsUnavailable(
-                f"the shard of {name} from {sub.label} does not match its sha256 "
-                "(a truncated or altered download); try again, or tell the channel's "
-                "maintainers if it persists"
-            )
-        self._fetched.append((url, name, blob))
-        return blob
-
-    def _not_cached(self) -> ShardsNotCached:
-        by_subdir: dict[str, list[str]] = {}
-        for url, damaged in self._missing.items():
-            position, name = self._wanted[url]
-            suffix = " (damaged)" if damaged else ""
-            by_subdir.setdefault(self.subdirs[position].label, []).append(name + suffix)
-        lines = [f"  {label}: {', '.join(sorted(names))}" for label, names in by_subdir.items()]
-        return ShardsNotCached(
-            "offline mode: conda's shard cache lacks the repodata shards of\n"
-            + "\n".join(lines)
-            + "\nrun the command once online (without --offline) to cache them",
-            offline=True,
-        )
-
-
-def expand_roots(roots: Iterable[str], subdirs: Sequence[ShardedSubdir]) -> set[str]:
-    """Root names, globs (``numpy*``, ``*``) expanded against the shard indexes."""
-    plain = {name for name in roots if not any(c in name for c in "*?[")}
-    for pattern in set(roots) - plain:
-        for sub in subdirs:
-            plain.update(fnmatch.filter(sub.lookup.names(), pattern))
-    return plain
-
-
-# -- the subset handed to the engines -------------------------------------------------------
-
-
-def subset_repodata(sub: ShardedSubdir, shards: dict[str, Shard]) -> bytes:
-    """A ``repodata.json`` holding every record of the reached shards of ``sub``."""
-    return subset_document(sub.subdir, sub.base_url, [shards[name] for name in sorted(shards)])
-
-
-class WholeRepo:
-    """A channel subdir without shards whose ``repodata.json`` is small: read whole by the
-    engines, walked through py-rattler's lazy parser for the names its records reach."""
-
-    def __init__(self, repo: SubdirRepo) -> None:
-        self.repo = repo
-        self.identity = "whole:" + file_identity(repo.path)
-
-    def has(self, name: str) -> bool:
-        return name in self.repo.names
-
-    def dependencies(self, names: Iterable[str]) -> dict[str, set[str]]:
-        from rattler import PackageName
-
-        return {
-            name: {
-                dep
-                for record in self.repo.sparse.load_records(PackageName(name))
-                for dep in record_dependency_names(record)
-            }
-            for name in names
-        }
-
-    def subset(self, names: set[str], cache_dir: Path) -> Path | None:
-        return None  # read whole
-
-
-class SplitFile:
-    """A channel subdir without shards whose ``repodata.json`` is large: read through
-    plus's local shard cache (:mod:`conda_solver_plus.shard_cache`), split once per file
-    version, so a solve reads the names it reaches, not the whole file."""
-
-    def __init__(self, path: Path, cache_dir: Path) -> None:
-        self.path = path
-        self.cache_dir = cache_dir
-        self.identity = "split:" + shard_cache.source_key(path)
-
-    @cached_property
-    def split(self) -> shard_cache.SplitRepodata:
-        return shard_cache.open_split(self.path, self.cache_dir)
-
-    def has(self, name: str) -> bool:
-        return self.split.has(name)
-
-    def dependencies(self, names: Iterable[str]) -> dict[str, set[str]]:
-        return self.split.dependencies(list(names))
-
-    def subset(self, names: set[str], cache_dir: Path) -> Path | None:
-        return shard_cache.write_subset(self.split, names, cache_dir)
-
-    def names(self) -> frozenset[str]:
-        """Every package name of the file ("did you mean", strict priority)."""
-        names = shard_cache.all_names(self.path, self.cache_dir)
-        return names if names is not None else frozenset(self.split.positions)
-
-
-OtherSource = WholeRepo | SplitFile
 
 
 # -- conda's cache and session --------------------------------------------------------------
@@ -711,12 +629,14 @@ def shard_getter(index_url: str) -> Callable[[str], bytes]:
 
 
 def open_subdir(
-    sub: Any, ref: ChannelRef, subdir: str, cache_dir: Path, *, offline: bool
+    sub: Any, ref: ChannelRef, subdir: str, cache_dir: Path, fetch: ShardFetch
 ) -> ShardedSubdir | None:
     """The sharded view of one conda subdir ``Channel``, or ``None`` when it has no
     shards. A new index version is checked (parsed) once, into its :class:`NameLookup`;
     a damaged cached index is fetched again (online) or an error naming it (offline)."""
     from conda.core.subdir_data import SubdirData
+
+    offline = fetch.offline
 
     subdir_data = SubdirData(sub)
     index_path = fetch_index(subdir_data, offline=offline)
@@ -749,7 +669,8 @@ def open_subdir(
                     f"channel serves a broken {SHARDS_FN}"
                 ) from None
     index_url = f"{subdir_data.url_w_credentials}/{SHARDS_FN}"
-    return ShardedSubdir(ref, subdir, index_url, index_path, target, shard_getter(index_url))
+    getter = shard_getter(index_url)
+    return ShardedSubdir(ref, subdir, index_url, index_path, target, getter, fetch)
 
 
 def shard_store() -> ShardStore:
@@ -757,49 +678,6 @@ def shard_store() -> ShardStore:
     from conda.gateways.repodata import create_cache_dir
 
     return ShardStore(Path(create_cache_dir()) / "repodata_shards.db")
-
-
-def reach_subsets(
-    subdirs: list[ShardedSubdir],
-    others: Sequence[OtherSource],
-    roots: Iterable[str],
-    *,
-    cache_dir: Path,
-    offline: bool,
-    add_pip: bool,
-) -> list[Path | None]:
-    """The subset ``repodata.json`` of every sharded subdir, then of every other source
-    (``None``: read whole), holding the records of every name the request reaches across
-    all of them: a dependency met only through a channel without shards still brings its
-    shards, and the other way round. A repeated request reads a manifest and nothing else.
-    """
-    roots = set(roots)
-    if add_pip:
-        roots.add("pip")  # conda adds pip to python's depends
-    # each source's exact state, and pip: it adds an edge from python to the walk
-    keys = [f"{sub.index_url}={sub.identity}" for sub in subdirs]
-    keys += [other.identity for other in others]
-    keys = [f"{key};add_pip={add_pip}" for key in keys]
-    cached = shard_cache.cached_subsets(cache_dir, keys, roots)
-    if cached is not None:
-        return cached
-    shards = shard_store()
-    try:
-        walk = Traversal(subdirs, shards, offline=offline, add_pip=add_pip, others=others)
-        walk.run(expand_roots(roots, subdirs))
-    finally:
-        shards.close()
-    subsets = subsets_dir(cache_dir)
-    paths: list[Path | None] = [
-        write_named_by_hash(cache_dir, subsets, subset_repodata(sub, reached))
-        for sub, reached in zip(subdirs, walk.reached, strict=True)
-    ]
-    paths += [
-        other.subset(names, cache_dir)
-        for other, names in zip(others, walk.others_reached, strict=True)
-    ]
-    shard_cache.remember_subsets(cache_dir, keys, roots, paths)
-    return paths
 
 
 def cached_repodata_path(subdir_data: Any) -> Path:

@@ -102,16 +102,19 @@ from conda.models.prefix_graph import PrefixGraph
 from conda.models.records import PackageRecord
 from conda.models.version import VersionOrder
 
-from .. import __version__, shard_cache
+from .. import __version__
 from .. import exceptions as plus_errors
 from ..backends import ChannelPriority as PlusChannelPriority
 from ..backends import get_backend
-from ..cache_files import in_use
-from ..credentials import redact_text
 from ..exclude_newer import ExcludeNewer
 from ..explain import render_provenance
-from ..index import ChannelRef, Index, SubdirRepo, open_sparse
-from ..records import dependency_name, record_from_dict, record_key
+from ..records import record_from_dict, record_key
+from ..repodata.cache_files import in_use
+from ..repodata.credentials import redact_text
+from ..repodata.model import ChannelRef, Index
+from ..repodata.reduce import Source, reduce
+from ..repodata.roots import RootNames, root_names
+from ..repodata.split import monolithic_source
 from ..session import SolveSession
 from ..settings import (
     CONDARC_KEYS,
@@ -124,6 +127,13 @@ from ..state import SolverInputState, SolverOutputState
 from ..virtual import make_virtual
 from .errors import blocking_specs, conda_build_error, conda_error, shards_error
 from .progress import use_conda_reporter
+from .shard_subsets import (
+    ShardedSubdir,
+    ShardFetch,
+    ShardsUnavailable,
+    cached_repodata_path,
+    open_subdir,
+)
 
 #: under conda's logger, so conda's -v/-vv/-vvv configure it
 log = logging.getLogger(f"conda.{__name__}")
@@ -380,24 +390,28 @@ class PlusSolver(CondaSolverBase):
         )
         return ref, subdir
 
-    def load_index(self, *, whole: bool = False) -> Index:
-        """The channels x subdirs as the core's index, in priority order; ``whole``
-        reads every channel's whole ``repodata.json`` (``conda plus search`` and
-        ``whoneeds`` look at every record, not at what a request reaches).
+    def load_index(self, *, roots: RootNames | str = "request") -> Index:
+        """The channels x subdirs as the core's index, in priority order, each reduced to
+        what ``roots`` reach (:func:`conda_solver_plus.repodata.reduce.reduce`): by default
+        the request's root names (:meth:`root_names`); ``None`` every name (``conda plus
+        whoneeds`` looks at every record); or the names a query reads
+        (:func:`conda_solver_plus.repodata.roots.query_roots`).
 
-        - with conda's shards on, a subdir that serves shards contributes the records the
-          request reaches (:mod:`.shard_subsets`), from conda's shard caches;
+        The sources are conda's:
+        - with conda's shards on, a subdir that serves shards reads conda's shard caches
+          and fetches with conda's session (:mod:`.shard_subsets`);
         - any other subdir: the cached ``repodata.json`` that conda's ``SubdirData``
           fetched (so conda's cache, auth, proxies and ``offline`` apply; local channels
-          are read in place) — whole when small, through plus's local shard cache when
-          large (:mod:`conda_solver_plus.shard_cache`), so a solve reads the names it
-          reaches rather than scanning hundreds of MB (the first solve on a large file
-          reads it whole while the file is split in the background).
+          are read in place) — whole when small, through plus's local split when large
+          (:mod:`conda_solver_plus.repodata.split`; the first solve on a large file reads
+          it whole while the file is split in the background).
         """
         subdir_channels = self._channels_for()
         self._subdir_channels = {_clean_url(sub): sub for sub in subdir_channels}
         plans = [(sub, *self._channel_ref(sub)) for sub in subdir_channels]
-        sharded = self._sharded_subdirs(plans) if self._use_shards and not whole else {}
+        cache_dir = default_cache_dir()
+        fetch = ShardFetch(offline=bool(context.offline))
+        sharded = self._sharded_subdirs(plans, cache_dir, fetch) if self._use_shards else {}
         files: dict[int, Path] = {}
         unavailable: dict[str, Exception] = {}
         for position, (sub, ref, subdir) in enumerate(plans):
@@ -406,39 +420,25 @@ class PlusSolver(CondaSolverBase):
                 if path is not None:
                     files[position] = path
         self._raise_unavailable(plans, files, sharded, unavailable)
-        repos: dict[int, SubdirRepo] = {}
-        large: dict[int, Path] = {}
+        sources: dict[int, Source] = dict(sharded)
         for position, path in files.items():
             _, ref, subdir = plans[position]
-            if not whole and self._split_ready(path):
-                large[position] = path
-            else:
-                repos[position] = SubdirRepo(ref, subdir, path, open_sparse(ref, subdir, path))
-        if sharded or large:
-            repos.update(self._subsets(plans, sharded, large, repos))
-        if not repos and self.specs_to_add:
+            sources[position] = monolithic_source(ref, subdir, path, cache_dir)
+        if not sources and self.specs_to_add:
             # nothing to search (offline with an empty cache, a channel without repodata)
             raise PackagesNotFoundError(
                 [str(s) for s in self.specs_to_add], [str(c) for c in self.channels]
             )
-        ordered = [repos[position] for position in sorted(repos)]
-        channels = list(dict.fromkeys(repo.channel for repo in ordered))
-        subdirs = list(dict.fromkeys(repo.subdir for repo in ordered))
-        return Index(channels=channels, subdirs=subdirs, repos=ordered)
-
-    @staticmethod
-    def _split_ready(path: Path) -> bool:
-        """Does this ``repodata.json`` go through plus's local shard cache in this solve?
-        A large file with a split of its current version does; a large file without one
-        is read whole this time while a detached process splits it, so the seconds of
-        splitting stay off the solve's critical path (as in the standalone index)."""
-        if not shard_cache.worth_splitting(path):
-            return False
-        cache_dir = default_cache_dir()
-        if shard_cache.split_ready(path, cache_dir):
-            return True
-        shard_cache.split_in_background(path, cache_dir)
-        return False
+        ordered = [sources[position] for position in sorted(sources)]
+        try:
+            repos = reduce(ordered, self.root_names() if roots == "request" else roots, cache_dir)
+        except ShardsUnavailable as exc:
+            raise shards_error(exc) from None
+        finally:
+            fetch.store.close()
+        channels = list(dict.fromkeys(repo.channel for repo in repos))
+        subdirs = list(dict.fromkeys(repo.subdir for repo in repos))
+        return Index(channels=channels, subdirs=subdirs, repos=repos)
 
     def _monolithic_path(
         self, sub: Channel, ref: ChannelRef, subdir: str, unavailable: dict[str, Exception]
@@ -451,8 +451,6 @@ class PlusSolver(CondaSolverBase):
             local = ref.local_path / subdir / "repodata.json"
             if local.is_file():
                 return local
-        from .shard_subsets import cached_repodata_path
-
         try:
             path = cached_repodata_path(SubdirData(sub, repodata_fn=self._repodata_fn))
         except UnavailableInvalidChannel as exc:
@@ -486,12 +484,11 @@ class PlusSolver(CondaSolverBase):
             if all(i not in files or files[i].stat().st_size <= 2 for i in positions):
                 raise exc
 
-    def _sharded_subdirs(self, plans: list[tuple[Channel, ChannelRef, str]]) -> dict[int, Any]:
+    def _sharded_subdirs(
+        self, plans: list[tuple[Channel, ChannelRef, str]], cache_dir: Path, fetch: ShardFetch
+    ) -> dict[int, ShardedSubdir]:
         """The subdirs that serve shards, by position (conda's rules and caches; a local
         channel with a ``repodata.json`` is read in place instead)."""
-        from .shard_subsets import ShardsUnavailable, open_subdir
-
-        cache_dir = default_cache_dir()
         candidates = [
             (position, sub, ref, subdir)
             for position, (sub, ref, subdir) in enumerate(plans)
@@ -500,7 +497,7 @@ class PlusSolver(CondaSolverBase):
 
         def open_one(item):
             position, sub, ref, subdir = item
-            return position, open_subdir(sub, ref, subdir, cache_dir, offline=context.offline)
+            return position, open_subdir(sub, ref, subdir, cache_dir, fetch)
 
         try:
             if len(candidates) > 1:
@@ -512,64 +509,23 @@ class PlusSolver(CondaSolverBase):
             raise shards_error(exc) from None
         return {position: found for position, found in opened if found is not None}
 
-    def _subsets(
-        self,
-        plans: list[tuple[Channel, ChannelRef, str]],
-        sharded: dict[int, Any],
-        large: dict[int, Path],
-        whole: dict[int, SubdirRepo],
-    ) -> dict[int, SubdirRepo]:
-        """The records the request reaches of each sharded subdir and each large
-        monolithic file, as ``SubdirRepo`` s; the small ``whole`` repos join the walk (a
-        dependency met only through them still brings its shards)."""
-        from .shard_subsets import ShardsUnavailable, SplitFile, WholeRepo, reach_subsets
-
-        cache_dir = default_cache_dir()
-        splits = {position: SplitFile(path, cache_dir) for position, path in large.items()}
-        others: list[SplitFile | WholeRepo] = list(splits.values())
-        others += [WholeRepo(repo) for repo in whole.values()]
-        try:
-            paths = reach_subsets(
-                list(sharded.values()),
-                others,
-                self._root_names(),
-                cache_dir=cache_dir,
-                offline=context.offline,
-                add_pip=context.add_pip_as_python_dependency,
-            )
-        except ShardsUnavailable as exc:
-            raise shards_error(exc) from None
-        subsets = {}
-        for (position, sub), path in zip(sharded.items(), paths[: len(sharded)], strict=True):
-            assert path is not None
-            # a URL, not a Path: Path("http://host/...") would print as "http:/host/..."
-            source = f"{sub.label}/repodata_shards.msgpack.zst"
-            sparse = open_sparse(sub.ref, sub.subdir, path, source)
-            subsets[position] = SubdirRepo(sub.ref, sub.subdir, path, sparse, sub.names)
-        split_paths = paths[len(sharded) : len(sharded) + len(splits)]
-        for (position, split), path in zip(splits.items(), split_paths, strict=True):
-            assert path is not None
-            _, ref, subdir = plans[position]
-            sparse = open_sparse(ref, subdir, path, split.path)
-            subsets[position] = SubdirRepo(ref, subdir, path, sparse, split.names)
-        return subsets
-
-    def _root_names(self) -> set[str]:
-        """The package names a walk over sharded or split repodata starts from:
-        requested, installed (and what installed records depend on: a record its channel
-        no longer lists is still kept), in the history, pinned or aggressively updated;
-        conda itself when it may be auto-updated."""
-        names = {spec.name for spec in (*self.specs_to_add, *self.specs_to_remove)}
+    def root_names(self) -> set[str]:
+        """The package names a walk over sharded or split repodata starts from
+        (:func:`conda_solver_plus.repodata.roots.root_names`): requested, installed (and
+        what installed records depend on: a record its channel no longer lists is still
+        kept), in the history, pinned or aggressively updated; conda itself when it may
+        be auto-updated; pip where conda adds it to python's dependencies."""
         prefix = os.fspath(self.prefix)
-        for prec in PrefixData(prefix).iter_records():
-            names.add(prec.name)
-            names.update(dependency_name(dep) for dep in prec.depends)
-        names.update(History(prefix).get_requested_specs_map())
-        for text in (*context.pinned_packages, *context.aggressive_update_packages):
-            names.add(MatchSpec(str(text)).name)
+        specs = [*self.specs_to_add, *self.specs_to_remove, *context.pinned_packages]
         if context.auto_update_conda and paths_equal(prefix, context.root_prefix):
-            names.add("conda")
-        return {name for name in names if name and not name.startswith("__")}
+            specs.append("conda")
+        return root_names(
+            specs=[MatchSpec(str(spec)).name for spec in specs],
+            installed=[(prec.name, prec.depends) for prec in PrefixData(prefix).iter_records()],
+            history=History(prefix).get_requested_specs_map(),
+            aggressive=[MatchSpec(str(text)).name for text in context.aggressive_update_packages],
+            add_pip=bool(context.add_pip_as_python_dependency),
+        )
 
     def exclude_newer_settings(self) -> ExcludeNewer | None:
         """conda's ``exclude_newer`` settings (``--exclude-newer``, ``exclude_newer``,

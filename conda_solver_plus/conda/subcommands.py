@@ -36,7 +36,10 @@ from .. import query
 from ..backends import Backend
 from ..explain import print_why, render_provenance, spec_provenance
 from ..records import record_to_json
+from ..repodata.cache_files import in_use
+from ..repodata.roots import query_roots
 from ..session import SolveSession
+from ..settings import default_cache_dir
 from ..state import SolverInputState, SolverOutputState
 from .solver import PlusSolver
 
@@ -69,9 +72,11 @@ def run(args: argparse.Namespace) -> int:
     """The ``conda plus`` action: the exit status of ``args.plus_command``."""
     command = args.plus_command
     try:
-        if command in QUERY_COMMANDS:
-            return _query(args, context.json)
-        sis, out, backend = solve_specs(list(getattr(args, "specs", []) or []))
+        # plus's cache held while it is read and written: `cache clean` waits for it
+        with in_use(default_cache_dir()):
+            if command in QUERY_COMMANDS:
+                return _query(args, context.json)
+            sis, out, backend = solve_specs(list(getattr(args, "specs", []) or []))
     except plus_errors.SolverPlusError as exc:
         if context.json:
             print(json.dumps({"error": exc.to_json()}, indent=2))
@@ -103,7 +108,9 @@ def _print_explain(sis: SolverInputState, out: SolverOutputState, backend: Backe
 def _query(args: argparse.Namespace, as_json: bool) -> int:
     """``conda plus search|depends|whoneeds`` over conda's configured channels."""
     solver = target_solver([])
-    index = solver.load_index(whole=True)  # every record, not what a request reaches
+    # what the query reads, from every repodata form a solve reads (shards-only channels
+    # included): a name and what it reaches, the names a glob matches, or every record
+    index = solver.load_index(roots=query_roots(args.plus_command, args.query))
     priority = solver.settings().channel_priority
     if args.plus_command == "search":
         records = query.search(index, args.query, "flexible")

@@ -30,7 +30,7 @@ from rattler import MatchSpec, RepoDataRecord
 
 from ..backends import Backend, EngineTimeout, EngineUnsolvable
 from ..exceptions import SolveTimeoutError
-from ..index import Index
+from ..repodata.model import Index
 from ..state import SolverInputState, SolverOutputState
 from .diagnose import raise_for_failure
 from .options import SolveOptions

@@ -16,7 +16,7 @@ from __future__ import annotations
 from rattler import MatchSpec, RepoDataRecord
 
 from ..backends import ChannelPriority
-from ..index import Index
+from ..repodata.model import Index
 
 __all__ = ["channel_rank", "has_better", "higher_channel_has", "matching_records"]
 

@@ -35,7 +35,7 @@ from ..exceptions import (
 )
 from ..explain import build_explanation
 from ..feature_names import feature_of
-from ..index import Index
+from ..repodata.model import Index
 from ..specs import is_name_only, spec_name
 from ..state import SolverInputState, SolverOutputState
 from .candidates import matching_records

@@ -30,7 +30,7 @@ import logging
 
 from rattler import PackageName, RepoDataRecord
 
-from ..index import Index, SubdirRepo
+from ..repodata.model import Index, SubdirRepo
 from ..state import SolverInputState
 
 __all__ = ["channel_record", "use_channel_metadata"]

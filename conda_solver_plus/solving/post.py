@@ -26,7 +26,7 @@ from rattler import MatchSpec, RepoDataRecord
 from ..consistency import unmet_dependencies
 from ..exceptions import SolverPlusError
 from ..explain import explain_records as _record_reasons
-from ..index import Index
+from ..repodata.model import Index
 from ..records import dependency_closure, dependency_names, dist_str, record_name
 from ..specs import spec_name
 from ..state import DepsModifier, SolverInputState, SolverOutputState, UpdateModifier

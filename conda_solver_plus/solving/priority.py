@@ -35,7 +35,7 @@ from pathlib import Path
 from rattler import RepoDataRecord, Version
 
 from ..backends import EngineRequest
-from ..index import Index
+from ..repodata.model import Index
 from ..records import record_name
 from ..rewrite import Originals, changed_record, entry, reachable_records, write_repodata
 

@@ -50,7 +50,7 @@ from rattler import MatchSpec, RepoDataRecord
 from ..backends import ChannelPriority, EngineRequest
 from ..exclude_newer import ExcludeNewer
 from ..feature_names import feature_of, tracked_features
-from ..index import Index
+from ..repodata.model import Index
 from ..records import dependency_closure, dependency_names, dependents
 from ..specs import is_name_only, spec_name, strictness
 from ..state import SolverInputState, SolverOutputState, TrackedMap, UpdateModifier

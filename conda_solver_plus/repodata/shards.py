@@ -25,7 +25,7 @@ names, read the names their records depend on, fetch those, and so on until noth
 reached — across every channel and subdir at once, since ``numpy`` in ``linux-64`` depends
 on ``tzdata`` in ``noarch``. The same walk serves the local shard cache of monolithic
 channels (:mod:`conda_solver_plus.shard_cache`) and fetched CEP-16 channels
-(:mod:`conda_solver_plus.sharded_channel`); both end in a small ``repodata.json`` holding
+(:mod:`conda_solver_plus.repodata.sharded`); both end in a small ``repodata.json`` holding
 the records reached, which the engines open like any other repodata.
 """
 
@@ -45,7 +45,7 @@ from typing import Any, Protocol
 import msgpack
 import zstandard
 
-from .records import dependency_name, is_package_entry, package_name_of_file
+from ..records import dependency_name, is_package_entry, package_name_of_file
 
 SHARD_INDEX_FILENAME = "repodata_shards.msgpack.zst"
 #: where :func:`write_subdir_shards` puts shards, relative to the shard index

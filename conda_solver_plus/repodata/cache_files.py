@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import hashlib
 import logging
 import os
 import shutil
@@ -42,7 +43,7 @@ import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from .exceptions import InvalidInputError
+from ..exceptions import InvalidInputError
 
 log = logging.getLogger(__name__)
 
@@ -237,3 +238,79 @@ def in_sole_use(cache: Path, wait_seconds: float) -> Iterator[bool]:
             yield True
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+#: subset files and manifests unused this long are removed (each request writes its own)
+PRUNE_AFTER_DAYS = 14
+#: downloaded shards unused this long are removed: a solve whose subset is cached reads no
+#: shard, so they are kept longer than subsets (``--offline`` needs them for new requests)
+PRUNE_SHARDS_AFTER_DAYS = 60
+
+
+def prune(cache_dir: Path, now: float | None = None, keep: Iterable[Path] = ()) -> int:
+    """Remove subset files and manifests of both caches (``shard-cache/subsets``,
+    ``shards/subsets``) not used for :data:`PRUNE_AFTER_DAYS`; at most once a day. A
+    manifest hit and a subset written again touch their files, so only forgotten requests
+    go, and ``keep`` (what the running solve chose) never goes. The libmamba engine's
+    ``solv/`` serializations written that long ago go too (reading one does not touch
+    it): each subset gets one, one whose subset is gone is never read again, and a live
+    one is simply rebuilt. So do the conda adapter's shard-name lookups
+    (``shards/*.names``, touched when used), local ``.zst``/``.bz2`` repodata decompressed
+    for an older version of its file (``decompressed/``, touched when used), repodata
+    rewritten for a solve (``channel-order/``, ``exclude-newer/``, ``legacy-features/``,
+    touched when reused), downloaded shards unused for :data:`PRUNE_SHARDS_AFTER_DAYS`
+    (``shards/blobs/``, touched when read) and the temporary files of writes a killed
+    process left (``*.tmp``, a day old). Returns how many files were removed."""
+    now = time.time() if now is None else now
+    kept = {str(path) for path in keep}
+    marker = (cache_dir / "shard-cache") / "subsets" / ".pruned"
+    try:
+        if now - marker.stat().st_mtime < 86400:
+            return 0
+    except OSError:
+        pass
+    removed = 0
+    unused = now - PRUNE_AFTER_DAYS * 86400
+    abandoned = now - 86400  # a write takes seconds; its temporary file a day is gone
+    for directory, pattern, cutoff in (
+        ((cache_dir / "shard-cache") / "subsets", "*.json", unused),
+        (cache_dir / "shards" / "subsets", "*.json", unused),
+        (cache_dir / "solv", "*.solv", unused),
+        (cache_dir / "shards", "*.names", unused),
+        (cache_dir / "decompressed", "*.json", unused),
+        # repodata rewritten for a solve (solving/priority.py, solving/transforms.py,
+        # features.py), named by content and touched when reused
+        (cache_dir / "channel-order", "*.json", unused),
+        (cache_dir / "exclude-newer", "*.json", unused),
+        (cache_dir / "legacy-features", "*.json", unused),
+        (cache_dir / "shards" / "blobs", "*.msgpack.zst", now - PRUNE_SHARDS_AFTER_DAYS * 86400),
+        ((cache_dir / "shard-cache") / "subsets", "*.tmp", abandoned),
+        (cache_dir / "shards" / "subsets", "*.tmp", abandoned),
+        (cache_dir / "shards", "*.tmp", abandoned),
+        (cache_dir / "shards" / "blobs", "*.tmp", abandoned),
+        (cache_dir / "shards" / "index", "*.tmp", abandoned),
+        (cache_dir / "solv", "*.part", abandoned),
+        (cache_dir / "solv", "*.json", abandoned),  # libmamba's scratch copies
+    ):
+        for path in directory.glob(pattern):
+            if str(path) in kept:
+                continue
+            with contextlib.suppress(OSError):
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+    with contextlib.suppress(OSError):
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+        os.utime(marker, (now, now))
+    return removed
+
+
+def file_key(path: Path) -> str:
+    """A file as it is now: a digest of its resolved path, size, modification time (ns)
+    and inode. Every writer of a repodata file (conda, py-rattler, ``conda index``)
+    replaces or rewrites it, which changes the mtime and usually the inode; a content hash
+    would cost ~0.3 s on a conda-forge-sized file, more than a warm solve."""
+    stat = path.stat()
+    text = f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ino}"
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()

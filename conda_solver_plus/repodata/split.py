@@ -25,7 +25,7 @@ Layout under ``CACHE/shard-cache/``:
 - ``subsets/`` — the subset files, named by the hash of what they hold, and a small
   manifest per (sources, roots) request, so a repeated request finds its subsets with one
   lookup and reads nothing else; those unused for two weeks are pruned
-  (:func:`prune_subsets`).
+  (:func:`.cache_files.prune`).
 
 **Invalidation.** The source key is the source's path plus its size, modification time
 (ns) and inode. Every writer of a repodata file (conda, py-rattler, ``conda index``,
@@ -63,6 +63,7 @@ bookkeeping, so :func:`worth_splitting` says no and the monolithic file is used 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -72,7 +73,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from array import array
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -81,18 +81,19 @@ from typing import Any
 
 import msgpack
 
-from . import progress
+from .. import progress
+from ..exceptions import InvalidInputError
 from .cache_files import (
     cache_not_writable,
     held_without_waiting,
-    is_temporary,
-    keep_cache_file,
     mark_used,
     report_not_writable,
     temporary_cache,
 )
-from .exceptions import InvalidInputError
-from .shards import GROUPS, DamagedData, ScannedRepodata, scan_repodata, walk
+from .model import ChannelRef, SubdirRepo, open_sparse
+from .reduce import WholeFile, subset_files
+from .shards import GROUPS, DamagedData, ScannedRepodata, scan_repodata
+from .subsets import split_subsets_dir, write_named_by_hash
 
 log = logging.getLogger(__name__)
 
@@ -462,6 +463,24 @@ def _publish_or_fail(source_json: Path, cache_dir: Path, key: str, damaged: bool
         raise cache_not_writable(_root(cache_dir), failure) from None
 
 
+#: whether a solve finding no split of a large file starts one in the background and reads
+#: the file whole (``True``), or splits it first (tests and benchmarks wanting the split now)
+SPLIT_IN_BACKGROUND = True
+
+
+def split_when_ready(source_json: Path, cache_dir: Path) -> bool:
+    """Does the monolithic file ``source_json`` go through its split in this solve? A
+    large file with a split of its current version does; a large file without one is read
+    whole this time while a detached process splits it (:func:`split_in_background`), so
+    the seconds of splitting stay off the solve's critical path."""
+    if not worth_splitting(source_json):
+        return False
+    if not SPLIT_IN_BACKGROUND or split_ready(source_json, cache_dir):
+        return True
+    split_in_background(source_json, cache_dir)
+    return False
+
+
 def split_ready(source_json: Path, cache_dir: Path) -> bool:
     """Is there a complete split of ``source_json`` as it is now?"""
     try:
@@ -482,7 +501,7 @@ def _splitting_now(lock: Path) -> bool:
 
 def split_in_background(source_json: Path, cache_dir: Path) -> bool:
     """Start a detached process that splits ``source_json`` (``python -m
-    conda_solver_plus.shard_cache SOURCE CACHE``), unless one is at it already. The solve
+    conda_solver_plus.repodata.split SOURCE CACHE``), unless one is at it already. The solve
     that starts it reads the file whole, as without a shard cache, and later solves find
     the split: the seconds of splitting stay off every solve's critical path. Returns
     whether a process was started.
@@ -525,7 +544,7 @@ def split_in_background(source_json: Path, cache_dir: Path) -> bool:
                 [
                     sys.executable,
                     "-m",
-                    "conda_solver_plus.shard_cache",
+                    "conda_solver_plus.repodata.split",
                     str(source_json),
                     str(cache_dir),
                 ],
@@ -551,138 +570,72 @@ def all_names(source_json: Path, cache_dir: Path) -> frozenset[str] | None:
     return frozenset(text.split("\n")) if text else frozenset()
 
 
-# --- subsets -------------------------------------------------------------------------
-
-
-def _manifest_path(cache_dir: Path, keys: Sequence[str], roots: Iterable[str]) -> Path:
-    request = _digest(json.dumps([list(keys), sorted(set(roots))]))
-    return _root(cache_dir) / "subsets" / f"{request}.manifest.json"
-
-
-def cached_subsets(
-    cache_dir: Path, keys: Sequence[str], roots: Iterable[str]
-) -> list[Path | None] | None:
-    """The subset files an earlier identical request wrote — same sources (``keys`` name
-    each source's exact state; ``""`` for a source read whole, whose entry is ``None``) and
-    same ``roots`` — when every one is intact; else ``None``."""
-    manifest = _manifest_path(cache_dir, keys, roots)
-    try:
-        # touched before it is read: a prune running now in another process then sees a
-        # file in use (prune_subsets), never one this solve is about to open
-        mark_used(manifest)
-        entries = json.loads(manifest.read_text())
-        paths: list[Path | None] = []
-        for entry in entries:
-            if entry is None:
-                paths.append(None)
-                continue
-            path = manifest.parent / entry["file"]
-            mark_used(path)
-            if hashlib.sha256(path.read_bytes()).hexdigest() != entry["sha256"]:
-                log.warning("shard cache: %s is damaged, writing it again", path)
-                return None
-            paths.append(path)
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return paths if len(paths) == len(keys) else None
-
-
-def remember_subsets(
-    cache_dir: Path, keys: Sequence[str], roots: Iterable[str], paths: Sequence[Path | None]
-) -> None:
-    """Record ``paths`` as the answer to this request (see :func:`cached_subsets`), then
-    prune what is unused (:func:`prune_subsets`) — never ``paths`` themselves, which this
-    solve is about to open. Subsets written outside the cache (it could not be written)
-    are not recorded."""
-    manifest = _manifest_path(cache_dir, keys, roots)
-    chosen = [path for path in paths if path is not None]
-    if not any(is_temporary(path) for path in chosen):
-        entries = [
-            None
-            if path is None
-            else {"file": os.path.relpath(path, manifest.parent), "sha256": _sha256_file(path)}
-            for path in paths
-        ]
-        keep_cache_file(cache_dir, manifest, json.dumps(entries).encode())
-    prune_subsets(cache_dir, keep=[manifest, *chosen])
-
-
-#: subset files and manifests unused this long are removed (each request writes its own)
-PRUNE_AFTER_DAYS = 14
-#: downloaded shards unused this long are removed: a solve whose subset is cached reads no
-#: shard, so they are kept longer than subsets (``--offline`` needs them for new requests)
-PRUNE_SHARDS_AFTER_DAYS = 60
-
-
-def prune_subsets(cache_dir: Path, now: float | None = None, keep: Iterable[Path] = ()) -> int:
-    """Remove subset files and manifests of both caches (``shard-cache/subsets``,
-    ``shards/subsets``) not used for :data:`PRUNE_AFTER_DAYS`; at most once a day. A
-    manifest hit and a subset written again touch their files, so only forgotten requests
-    go, and ``keep`` (what the running solve chose) never goes. The libmamba engine's
-    ``solv/`` serializations written that long ago go too (reading one does not touch
-    it): each subset gets one, one whose subset is gone is never read again, and a live
-    one is simply rebuilt. So do the conda adapter's shard-name lookups
-    (``shards/*.names``, touched when used), local ``.zst``/``.bz2`` repodata decompressed
-    for an older version of its file (``decompressed/``, touched when used), repodata
-    rewritten for a solve (``channel-order/``, ``exclude-newer/``, ``legacy-features/``,
-    touched when reused), downloaded shards unused for :data:`PRUNE_SHARDS_AFTER_DAYS`
-    (``shards/blobs/``, touched when read) and the temporary files of writes a killed
-    process left (``*.tmp``, a day old). Returns how many files were removed."""
-    now = time.time() if now is None else now
-    kept = {str(path) for path in keep}
-    marker = _root(cache_dir) / "subsets" / ".pruned"
-    try:
-        if now - marker.stat().st_mtime < 86400:
-            return 0
-    except OSError:
-        pass
-    removed = 0
-    unused = now - PRUNE_AFTER_DAYS * 86400
-    abandoned = now - 86400  # a write takes seconds; its temporary file a day is gone
-    for directory, pattern, cutoff in (
-        (_root(cache_dir) / "subsets", "*.json", unused),
-        (cache_dir / "shards" / "subsets", "*.json", unused),
-        (cache_dir / "solv", "*.solv", unused),
-        (cache_dir / "shards", "*.names", unused),
-        (cache_dir / "decompressed", "*.json", unused),
-        # repodata rewritten for a solve (solving/priority.py, solving/transforms.py,
-        # features.py), named by content and touched when reused
-        (cache_dir / "channel-order", "*.json", unused),
-        (cache_dir / "exclude-newer", "*.json", unused),
-        (cache_dir / "legacy-features", "*.json", unused),
-        (cache_dir / "shards" / "blobs", "*.msgpack.zst", now - PRUNE_SHARDS_AFTER_DAYS * 86400),
-        (_root(cache_dir) / "subsets", "*.tmp", abandoned),
-        (cache_dir / "shards" / "subsets", "*.tmp", abandoned),
-        (cache_dir / "shards", "*.tmp", abandoned),
-        (cache_dir / "shards" / "blobs", "*.tmp", abandoned),
-        (cache_dir / "shards" / "index", "*.tmp", abandoned),
-        (cache_dir / "solv", "*.part", abandoned),
-        (cache_dir / "solv", "*.json", abandoned),  # libmamba's scratch copies
-    ):
-        for path in directory.glob(pattern):
-            if str(path) in kept:
-                continue
-            with contextlib.suppress(OSError):
-                if path.stat().st_mtime < cutoff:
-                    path.unlink()
-                    removed += 1
-    with contextlib.suppress(OSError):
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.touch()
-        os.utime(marker, (now, now))
-    return removed
-
-
-def _sha256_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def write_subset(split: SplitRepodata, names: Iterable[str], cache_dir: Path) -> Path:
     """The subset of ``split`` holding ``names``, under ``shard-cache/subsets/`` (named by
     the hash of its bytes: an identical subset is written once)."""
-    from .sharded_channel import write_named_by_hash
+    return write_named_by_hash(cache_dir, split_subsets_dir(cache_dir), split.subset_bytes(names))
 
-    return write_named_by_hash(cache_dir, _root(cache_dir) / "subsets", split.subset_bytes(names))
+
+class SplitFile:
+    """A large monolithic repodata file as a source of the reduction
+    (:class:`.reduce.Source`): read through its split, so a solve reads the names it
+    reaches, not the whole file. ``named`` is the file errors name (the channel's own,
+    when ``path`` was decompressed from it)."""
+
+    def __init__(
+        self,
+        channel: ChannelRef | None,
+        subdir: str,
+        path: Path,
+        named: Path | str,
+        cache_dir: Path,
+    ) -> None:
+        self.channel = channel
+        self.subdir = subdir
+        self.path = path
+        self.named = named
+        self.cache_dir = cache_dir
+
+    @functools.cached_property
+    def split(self) -> SplitRepodata:
+        return open_split(self.path, self.cache_dir)
+
+    @property
+    def key(self) -> str:
+        return "split:" + source_key(self.path)
+
+    def has(self, name: str) -> bool:
+        return self.split.has(name)
+
+    def dependencies(self, names: Collection[str]) -> dict[str, set[str]]:
+        return self.split.dependencies(names)
+
+    def listed(self) -> frozenset[str]:
+        names = all_names(self.path, self.cache_dir)
+        if names is None:  # the split went away since: read it again
+            names = frozenset(open_split(self.path, self.cache_dir).positions)
+        return names
+
+    def write_subset(self, names: set[str], cache_dir: Path) -> Path:
+        return write_subset(self.split, names, cache_dir)
+
+    def repo(self, subset: Path | None) -> SubdirRepo:
+        assert subset is not None and self.channel is not None
+        sparse = open_sparse(self.channel, self.subdir, subset, self.named)
+        return SubdirRepo(self.channel, self.subdir, subset, sparse, self.listed)
+
+
+def monolithic_source(
+    channel: ChannelRef, subdir: str, path: Path, cache_dir: Path, named: Path | None = None
+) -> SplitFile | WholeFile:
+    """A monolithic ``repodata.json`` as a source of the reduction: through its split when
+    it is large and split already (:func:`split_when_ready`), else read whole. ``named``
+    is the file errors name (the channel's own, when ``path`` was decompressed from it)."""
+    named = named or path
+    if split_when_ready(path, cache_dir):
+        return SplitFile(channel, subdir, path, named, cache_dir)
+    sparse = open_sparse(channel, subdir, path, named)
+    return WholeFile(SubdirRepo(channel, subdir, path, sparse))
 
 
 def subset_repodata_many(
@@ -705,28 +658,16 @@ def subset_repodata_many(
     Safe for concurrent processes. Raises :class:`~conda_solver_plus.exceptions.InvalidInputError`
     for a source that is not valid JSON or a cache directory that cannot be written.
     """
-    roots = [name.lower() for name in roots]
-    keys = [source_key(source) for source in sources]
-    cached = cached_subsets(cache_dir, keys, roots)
-    if cached is not None:
-        return [path for path in cached if path is not None]
-    splits = [open_split(source, cache_dir) for source in sources]
+    files = [SplitFile(None, "", source, source, cache_dir) for source in sources]
     try:
-        reached = walk(splits, roots)
-        paths = [
-            write_subset(s, names, cache_dir) for s, names in zip(splits, reached, strict=True)
-        ]
+        paths = subset_files(files, [name.lower() for name in roots], cache_dir)
     except DamagedCache as exc:  # a name's bytes changed after the split was opened
         log.warning("shard cache damaged, splitting again: %s", exc)
-        for split in splits:
-            _discard(split.directory)
-        splits = [open_split(source, cache_dir) for source in sources]
-        reached = walk(splits, roots)
-        paths = [
-            write_subset(s, names, cache_dir) for s, names in zip(splits, reached, strict=True)
-        ]
-    remember_subsets(cache_dir, keys, roots, paths)
-    return paths
+        for file in files:
+            _discard(file.split.directory)
+        files = [SplitFile(None, "", source, source, cache_dir) for source in sources]
+        paths = subset_files(files, [name.lower() for name in roots], cache_dir)
+    return [path for path in paths if path is not None]
 
 
 def subset_repodata(source_json: Path, roots: Iterable[str], cache_dir: Path) -> Path:

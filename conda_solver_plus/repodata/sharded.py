@@ -43,17 +43,18 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote, urljoin, urlparse
 
-from . import progress
-from .cache_files import keep_cache_file, mark_used, write_cache_file
+from .. import progress
+from ..exceptions import InvalidInputError
+from ..settings import fetch_timeout
+from .cache_files import keep_cache_file, mark_used
 from .credentials import is_below, redact_url
-from .exceptions import InvalidInputError
-from .settings import fetch_timeout
+from .model import ChannelRef, SubdirRepo, open_sparse
 from .shards import (
     SHARD_INDEX_FILENAME,
     DamagedData,
@@ -65,9 +66,7 @@ from .shards import (
     shard_dependencies,
     subset_document,
 )
-
-if TYPE_CHECKING:
-    from .index import ChannelRef
+from .subsets import sharded_subsets_dir, write_named_by_hash
 
 log = logging.getLogger(__name__)
 
@@ -334,9 +333,22 @@ class ShardedSubdir:
     def has(self, name: str) -> bool:
         return name in self.index.shards
 
-    @property
-    def names(self) -> frozenset[str]:
+    def listed(self) -> frozenset[str]:
+        return self._names
+
+    @functools.cached_property
+    def _names(self) -> frozenset[str]:
         return frozenset(self.index.shards)
+
+    def write_subset(self, names: set[str], cache_dir: Path) -> Path:
+        return write_named_by_hash(
+            cache_dir, sharded_subsets_dir(cache_dir), self.subset_bytes(names)
+        )
+
+    def repo(self, subset: Path | None) -> SubdirRepo:
+        assert subset is not None
+        sparse = open_sparse(self.channel, self.subdir, subset, self.where)
+        return SubdirRepo(self.channel, self.subdir, subset, sparse, self.listed)
 
     def shard_url(self, name: str) -> str:
         base = urljoin(self.index_url, self.index.shards_base_url or ".")
@@ -564,47 +576,3 @@ def open_sharded(
     except NotSharded:
         return None
     return ShardedSubdir(channel, subdir, url, data, where, hint, store, offline)
-
-
-def subset_files(
-    sources: Sequence[ShardedSubdir], reached: Sequence[set[str]], cache_dir: Path
-) -> list[Path]:
-    """Write one subset repodata.json per source (named by the hash of its bytes, so a
-    repeated request rewrites nothing) and return their paths."""
-    directory = subsets_dir(cache_dir)
-    return [
-        write_named_by_hash(cache_dir, directory, source.subset_bytes(names))
-        for source, names in zip(sources, reached, strict=True)
-    ]
-
-
-def subsets_dir(cache_dir: Path) -> Path:
-    """Where the subset files of sharded channels live (the standalone CLI's and the conda
-    adapter's; :func:`conda_solver_plus.shard_cache.prune_subsets` tidies it)."""
-    return ShardStore(cache_dir).root / "subsets"
-
-
-def write_named_by_hash(cache_dir: Path, directory: Path, blob: bytes) -> Path:
-    """``directory/<sha256 of blob>.json``, written unless an intact copy is there, and
-    returned (a temporary copy when the cache cannot be written). An intact copy is
-    touched *before* it is checked: the solve is about to open it, so a prune of unused
-    subsets (:func:`conda_solver_plus.shard_cache.prune_subsets`, here or in a concurrent
-    process) must see it as used."""
-    digest = sha256_hex(blob)
-    path = directory / f"{digest[:32]}.json"
-    mark_used(path)
-    try:
-        intact = sha256_hex(path.read_bytes()) == digest
-    except OSError:
-        intact = False
-    if not intact:
-        return write_cache_file(cache_dir, path, blob)
-    return path
-
-
-def every_name(sources: Sequence[ShardedSubdir]) -> set[str]:
-    """Every name the sources list (the roots that read a whole channel)."""
-    names: set[str] = set()
-    for source in sources:
-        names |= source.names
-    return names

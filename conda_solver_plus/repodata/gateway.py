@@ -1,0 +1,172 @@
+"""
+The index: which packages the channels offer, loaded for an engine.
+
+A *channel* is a directory tree (local, ``file://`` or ``http(s)://``) with one folder per
+*subdir* (platform: ``linux-64``, ``osx-arm64``, ... plus the platform-independent
+``noarch``). Each subdir holds a ``repodata.json`` listing every package file with its
+metadata, under ``packages`` (``.tar.bz2``) and ``packages.conda`` (``.conda``); servers
+usually also offer ``repodata.json.zst``.
+
+Loading is *lazy*: a subdir becomes a py-rattler ``SparseRepoData``, which memory-maps the
+JSON and only parses the records of package names the solver actually reaches. A request
+touching 40 names therefore parses a few thousand records, not conda-forge's 460k.
+
+- local directories and ``file://`` URLs are read in place; a subdir that only has
+  ``repodata.json.zst``/``.bz2`` is decompressed once into the cache directory;
+- ``http(s)://`` channels are fetched through py-rattler (conditional requests, ``.zst``,
+  an on-disk cache under the cache directory with file locks, and an offline mode that
+  never touches the network);
+- a name like ``conda-forge`` is a channel under the channel alias
+  (``https://conda.anaconda.org/``);
+- a private channel's credentials — a token (``https://host/t/TOKEN/channel``) or basic
+  auth (``https://user:password@host/channel``) — are split off the URL when it is resolved
+  (:mod:`conda_solver_plus.credentials`): the channel, its records and its cache are known
+  by the clean URL, and only the repodata requests carry the credentials (the token through
+  a py-rattler mirror of the clean URL, the password as an ``Authorization`` header).
+
+The order of :attr:`Index.repos` is the channel priority order: under *strict* priority a
+package name found in an earlier channel is never taken from a later one. Channels that
+belong to one conda *multichannel* (``defaults`` = ``pkgs/main`` + ``pkgs/r``, or a
+``custom_multichannels`` entry in ``.condarc``) form one priority *tier*
+(:meth:`Index.priority_tiers`): a name found in the first member may still come from a
+later member when only that one has a fitting version, as conda-libmamba-solver does.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from ..exceptions import InvalidInputError
+from ..records import DEFAULT_CHANNEL_ALIAS
+from ..settings import default_cache_dir
+from .channels import resolve_channel
+from .local import LargeFile, check_local_root, load_local
+from .model import ChannelRef, Index, SubdirRepo, open_sparse
+from .reduce import Source, WholeFile, reduce
+from .remote import load_remote
+from .roots import RootNames
+from .sharded import ShardedSubdir, ShardIndexUnavailable, open_sharded
+from .split import SplitFile, monolithic_source, split_when_ready
+
+
+def load_index(
+    channels: list[str | os.PathLike | ChannelRef],
+    subdirs: list[str],
+    *,
+    cache_dir: Path | None = None,
+    offline: bool = False,
+    channel_alias: str = DEFAULT_CHANNEL_ALIAS,
+    roots: RootNames = None,
+) -> Index:
+    """Load ``channels`` x ``subdirs`` (``noarch`` is always added) in priority order.
+
+    ``roots`` are the package names the request starts from (:mod:`.roots`): given them,
+    a CEP-16 sharded subdir is read only as far as they reach (:mod:`.sharded`) and a
+    large monolithic one through its local split (:mod:`.split`); each repo then holds the
+    reached records while :attr:`SubdirRepo.names` still lists every name. Without
+    ``roots`` monolithic subdirs are read whole and sharded ones fetch every shard.
+    """
+    if not channels:
+        raise InvalidInputError("channels", "no channel given", "pass at least one -c CHANNEL")
+    subdirs = list(dict.fromkeys([*subdirs, "noarch"]))
+    refs = resolve_channels(channels, channel_alias)
+    cache_dir = cache_dir or default_cache_dir()
+    for ref in refs:
+        if ref.is_local:
+            check_local_root(ref)
+    sharded, index_failed = _open_sharded(refs, subdirs, cache_dir, offline)
+    # reading every name (no roots), a subdir's monolithic file, where there is one, is
+    # cheaper than all of its shards; with roots the shards are
+    whole_too = roots is None
+    remote = [
+        (ref, subdir)
+        for ref in refs
+        if not ref.is_local
+        for subdir in subdirs
+        if whole_too or (ref.url, subdir) not in sharded
+    ]
+    has_shards = {url for url, _subdir in sharded}
+    fetched = load_remote(remote, cache_dir, offline, has_shards, index_failed) if remote else {}
+    sources: list[Source] = []
+    for ref in refs:
+        if ref.is_local:
+            local = [s for s in subdirs if whole_too or (ref.url, s) not in sharded]
+            required = ref.url not in has_shards
+            found = load_local(ref, local, cache_dir, required, defer_large=roots is not None)
+        else:
+            found = list(fetched.get(ref.url, []))
+        by_subdir: dict[str, Source] = {
+            entry.subdir: _as_source(entry, cache_dir, may_split=roots is not None)
+            for entry in found
+        }
+        for subdir in subdirs:
+            if (ref.url, subdir) in sharded:
+                by_subdir.setdefault(subdir, sharded[(ref.url, subdir)])
+        sources.extend(by_subdir[s] for s in subdirs if s in by_subdir)
+    return Index(channels=refs, subdirs=subdirs, repos=reduce(sources, roots, cache_dir))
+
+
+def resolve_channels(
+    channels: list[str | os.PathLike | ChannelRef], channel_alias: str
+) -> list[ChannelRef]:
+    """The channels resolved (:func:`.channels.resolve_channel`), each once, in order."""
+    refs: list[ChannelRef] = []
+    for channel in channels:
+        ref = (
+            channel if isinstance(channel, ChannelRef) else resolve_channel(channel, channel_alias)
+        )
+        if ref.url not in {r.url for r in refs}:
+            refs.append(ref)
+    return refs
+
+
+def _as_source(entry: SubdirRepo | LargeFile, cache_dir: Path, may_split: bool) -> Source:
+    """A monolithic subdir as a source of the reduction: through its split when it is
+    large and split already (:func:`.split.split_when_ready`), else read whole."""
+    if isinstance(entry, LargeFile):
+        return monolithic_source(entry.channel, entry.subdir, entry.path, cache_dir, entry.source)
+    cached = entry.cached_file
+    if may_split and cached is not None and split_when_ready(cached, cache_dir):
+        return SplitFile(entry.channel, entry.subdir, cached, cached, cache_dir)
+    return WholeFile(entry)
+
+
+def _open_sharded(
+    refs: list[ChannelRef], subdirs: list[str], cache_dir: Path, offline: bool
+) -> tuple[dict[tuple[str, str], ShardedSubdir], dict[tuple[str, str], ShardIndexUnavailable]]:
+    """The subdirs that have a CEP-16 shard index (checked in parallel), by (URL, subdir),
+    and those whose server failed to answer for one (their monolithic repodata must exist)."""
+    pairs = [(ref, subdir) for ref in refs for subdir in subdirs]
+
+    def open_one(pair: tuple[ChannelRef, str]) -> ShardedSubdir | ShardIndexUnavailable | None:
+        try:
+            return open_sharded(pair[0], pair[1], cache_dir, offline)
+        except ShardIndexUnavailable as exc:
+            return exc
+
+    with ThreadPoolExecutor(max(1, min(8, len(pairs)))) as pool:
+        opened = list(pool.map(open_one, pairs))
+    found = {
+        (ref.url, subdir): source for (ref, subdir), source in zip(pairs, opened, strict=True)
+    }
+    return (
+        {key: source for key, source in found.items() if isinstance(source, ShardedSubdir)},
+        {key: exc for key, exc in found.items() if isinstance(exc, ShardIndexUnavailable)},
+    )
+
+
+def index_from_files(entries: list[tuple[ChannelRef, str, Path]]) -> Index:
+    """An index over repodata files something else already fetched (conda's own cache in
+    the plugin), in priority order."""
+    channels: list[ChannelRef] = []
+    subdirs: list[str] = []
+    repos = []
+    for channel, subdir, path in entries:
+        if channel not in channels:
+            channels.append(channel)
+        if subdir not in subdirs:
+            subdirs.append(subdir)
+        repos.append(SubdirRepo(channel, subdir, path, open_sparse(channel, subdir, path)))
+    return Index(channels=channels, subdirs=subdirs, repos=repos)
