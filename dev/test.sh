@@ -13,6 +13,10 @@ fi
 .venv/bin/python -m ruff check conda_solver_plus tests
 .venv/bin/python -m ruff format --check conda_solver_plus tests
 .venv/bin/python -m mypy  # pyproject's [tool.mypy]: the package, default mode
+# the architecture: import-linter's contracts (pyproject's [tool.importlinter]: layers, conda
+# only in the adapter, no cycles) and radon's complexity limits
+.venv/bin/lint-imports pyproject.toml --no-cache
+.venv/bin/python dev/complexity.py conda_solver_plus
 # spread over the machine's cores; `bash dev/test.sh -n0 tests/test_x.py` runs in one process.
 # loadgroup keeps each xdist_group on one worker (tests/test_conda_corpus.py: one conda
 # corpus run per engine, not one per worker and engine)

@@ -1,62 +1,95 @@
-"""The package's layering, checked on its source: only ``conda_solver_plus/conda/`` imports
-conda, and no module reaches into another module's private names.
-
-ruff's banned-api rule (``TID251`` in pyproject.toml) says the first at lint time; this test
-says it again from the AST, so the suite alone keeps the boundary (an import inside a
-function counts as much as one at the top).
+"""The package's architecture, checked the way Python projects check it: import-linter's
+contracts (``[tool.importlinter]`` in pyproject.toml: the layers from the front ends down to
+the repodata model, conda imported only under ``conda_solver_plus/conda/``, no import cycle
+at any depth, function-local imports included) and radon's complexity limits
+(``dev/complexity.py``). dev/test.sh runs both on the package; the tests here show each
+check catches what it is for, on a copy of the package with the fault put in. One rule
+import-linter has no contract for stays an AST check: no module reaches into another
+module's private names.
 """
 
 from __future__ import annotations
 
 import ast
+import os
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "conda_solver_plus"
-CONDA_BOUNDARY = PACKAGE / "conda"
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "conda_solver_plus"
 MODULES = sorted(PACKAGE.rglob("*.py"))
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 
 def _relative(path: Path) -> str:
     return path.relative_to(PACKAGE.parent).as_posix()
 
 
-def imported_modules(tree: ast.AST) -> Iterator[tuple[int, str]]:
-    """``(line, module)`` for every absolute import in ``tree``, at any depth."""
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                yield node.lineno, alias.name
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            yield node.lineno, node.module
+def lint_imports(root: Path) -> subprocess.CompletedProcess:
+    """``lint-imports`` on the package at ``root`` with the project's contracts."""
+    if not LINT_IMPORTS.exists():
+        pytest.skip("import-linter is not installed (pip install -e .[test])")
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    return subprocess.run(
+        [str(LINT_IMPORTS), str(ROOT / "pyproject.toml"), "--no-cache"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
-def imports_conda(module: str) -> bool:
-    """``conda`` or a submodule of it (not ``conda_build`` or ``conda_libmamba_solver``)."""
-    return module == "conda" or module.startswith("conda.")
+@pytest.fixture
+def package_copy(tmp_path: Path) -> Path:
+    """A copy of the package to put a fault in."""
+    shutil.copytree(
+        PACKAGE, tmp_path / "conda_solver_plus", ignore=shutil.ignore_patterns("*.pyc")
+    )
+    return tmp_path
 
 
-def test_the_walk_sees_the_package():
-    assert len(MODULES) > 20 and CONDA_BOUNDARY / "solver.py" in MODULES
+def test_the_contracts_hold():
+    proc = lint_imports(ROOT)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-@pytest.mark.parametrize(
-    "path", [p for p in MODULES if CONDA_BOUNDARY not in p.parents], ids=_relative
-)
-def test_only_the_conda_subpackage_imports_conda(path):
-    tree = ast.parse(path.read_text(), str(path))
-    found = [
-        f"line {line}: {name}" for line, name in imported_modules(tree) if imports_conda(name)
-    ]
-    assert not found, f"{_relative(path)} imports conda outside conda_solver_plus/conda/"
+def test_a_function_local_import_that_closes_a_cycle_breaks_a_contract(package_copy):
+    model = package_copy / "conda_solver_plus" / "repodata" / "model.py"
+    model.write_text(
+        model.read_text() + "\n\ndef _late():\n    from ..session import SolveSession\n"
+        "\n    return SolveSession\n"
+    )
+    proc = lint_imports(package_copy)
+    assert proc.returncode != 0
+    assert "No cycles are allowed" in proc.stdout
+    assert "conda_solver_plus.repodata.model is not allowed to import" in proc.stdout
 
 
-def test_the_conda_subpackage_imports_conda():
-    """The walk itself works: the adapter does import conda (absolutely: the real one)."""
-    tree = ast.parse((CONDA_BOUNDARY / "solver.py").read_text())
-    assert any(imports_conda(name) for _, name in imported_modules(tree))
+def test_conda_outside_the_adapter_breaks_a_contract(package_copy):
+    core = package_copy / "conda_solver_plus" / "core.py"
+    core.write_text(core.read_text() + "\n\ndef _conda():\n    import conda.base.context\n")
+    proc = lint_imports(package_copy)
+    assert proc.returncode != 0
+    assert "conda_solver_plus.core -> conda" in proc.stdout
+
+
+def test_the_complexity_limits_catch_a_tangled_function(tmp_path):
+    clauses = "\n".join(f"    if x == {i} or x == -{i}:\n        return {i}" for i in range(9))
+    (tmp_path / "tangled.py").write_text(f"def tangled(x):\n{clauses}\n    return 0\n")
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "dev" / "complexity.py"), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 1
+    assert "tangled: cyclomatic complexity 19 > 15" in proc.stdout
 
 
 def _private_imports(path: Path) -> Iterator[str]:

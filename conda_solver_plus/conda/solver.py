@@ -412,16 +412,8 @@ class PlusSolver(CondaSolverBase):
         cache_dir = default_cache_dir()
         fetch = ShardFetch(offline=bool(context.offline))
         sharded = self._sharded_subdirs(plans, cache_dir, fetch) if self._use_shards else {}
-        files: dict[int, Path] = {}
-        unavailable: dict[str, Exception] = {}
-        for position, (sub, ref, subdir) in enumerate(plans):
-            if position not in sharded:
-                path = self._monolithic_path(sub, ref, subdir, unavailable)
-                if path is not None:
-                    files[position] = path
-        self._raise_unavailable(plans, files, sharded, unavailable)
         sources: dict[int, Source] = dict(sharded)
-        for position, path in files.items():
+        for position, path in self._monolithic_files(plans, sharded).items():
             _, ref, subdir = plans[position]
             sources[position] = monolithic_source(ref, subdir, path, cache_dir)
         if not sources and self.specs_to_add:
@@ -439,6 +431,21 @@ class PlusSolver(CondaSolverBase):
         channels = list(dict.fromkeys(repo.channel for repo in repos))
         subdirs = list(dict.fromkeys(repo.subdir for repo in repos))
         return Index(channels=channels, subdirs=subdirs, repos=repos)
+
+    def _monolithic_files(
+        self, plans: list[tuple[Channel, ChannelRef, str]], sharded: dict[int, ShardedSubdir]
+    ) -> dict[int, Path]:
+        """The ``repodata.json`` of every subdir without shards, by position; conda's
+        ``UnavailableInvalidChannel`` for a channel that has nothing at all."""
+        files: dict[int, Path] = {}
+        unavailable: dict[str, Exception] = {}
+        for position, (sub, ref, subdir) in enumerate(plans):
+            if position not in sharded:
+                path = self._monolithic_path(sub, ref, subdir, unavailable)
+                if path is not None:
+                    files[position] = path
+        self._raise_unavailable(plans, files, sharded, unavailable)
+        return files
 
     def _monolithic_path(
         self, sub: Channel, ref: ChannelRef, subdir: str, unavailable: dict[str, Exception]
@@ -712,23 +719,12 @@ def report_constricting_specs(
     solved = [VersionOrder(r.version) for r in records if r.name == spec.name]
     if not solved:
         return None
-    capping: list[tuple[str, MatchSpec]] = []
-    for record in records:
-        for dep in record.depends:
-            dep_spec = MatchSpec(dep)
-            version = dep_spec.version
-            if dep_spec.name != spec.name or version is None:
-                continue
-            if not (version.exact_value or "<" in version.spec):
-                continue
-            if "," in version.spec:  # a range: its upper bounds
-                capping.extend(
-                    (record.name, MatchSpec(f"{dep_spec.name} {part}"))
-                    for part in version.tup
-                    if "<" in part.spec
-                )
-            else:
-                capping.append((record.name, dep_spec))
+    capping = [
+        (record.name, cap)
+        for record in records
+        for dep in record.depends
+        for cap in _caps(MatchSpec(dep), spec.name)
+    ]
     hard = [(name, dep) for name, dep in capping if dep.version.matcher_vo <= solved[0]]
     if not hard:
         return None
@@ -741,6 +737,19 @@ def report_constricting_specs(
         "package you want using `conda install <pkg>=<version>`\n"
     )
     return hard
+
+
+def _caps(dep_spec: MatchSpec, name: str) -> list[MatchSpec]:
+    """The caps a dependency puts on ``name``: an exact version or its upper bounds
+    (``<``), each part of a range on its own."""
+    version = dep_spec.version
+    if dep_spec.name != name or version is None:
+        return []
+    if not (version.exact_value or "<" in version.spec):
+        return []
+    if "," in version.spec:  # a range: its upper bounds
+        return [MatchSpec(f"{dep_spec.name} {part}") for part in version.tup if "<" in part.spec]
+    return [dep_spec]
 
 
 def report_provenance(sis: SolverInputState, out: SolverOutputState) -> None:

@@ -89,23 +89,37 @@ def load_index(
     ]
     has_shards = {url for url, _subdir in sharded}
     fetched = load_remote(remote, cache_dir, offline, has_shards, index_failed) if remote else {}
+    sources = _sources(refs, subdirs, sharded, fetched, cache_dir, roots is not None)
+    return Index(channels=refs, subdirs=subdirs, repos=reduce(sources, roots, cache_dir))
+
+
+def _sources(
+    refs: list[ChannelRef],
+    subdirs: list[str],
+    sharded: dict[tuple[str, str], ShardedSubdir],
+    fetched: dict[str, list[SubdirRepo]],
+    cache_dir: Path,
+    reduced: bool,
+) -> list[Source]:
+    """Every channel subdir as a source, in priority order: its shards where it has them
+    and a request reduces them, else its monolithic repodata (local or fetched)."""
     sources: list[Source] = []
+    has_shards = {url for url, _subdir in sharded}
     for ref in refs:
         if ref.is_local:
-            local = [s for s in subdirs if whole_too or (ref.url, s) not in sharded]
+            local = [s for s in subdirs if not reduced or (ref.url, s) not in sharded]
             required = ref.url not in has_shards
-            found = load_local(ref, local, cache_dir, required, defer_large=roots is not None)
+            found = load_local(ref, local, cache_dir, required, defer_large=reduced)
         else:
             found = list(fetched.get(ref.url, []))
         by_subdir: dict[str, Source] = {
-            entry.subdir: _as_source(entry, cache_dir, may_split=roots is not None)
-            for entry in found
+            entry.subdir: _as_source(entry, cache_dir, may_split=reduced) for entry in found
         }
         for subdir in subdirs:
             if (ref.url, subdir) in sharded:
                 by_subdir.setdefault(subdir, sharded[(ref.url, subdir)])
         sources.extend(by_subdir[s] for s in subdirs if s in by_subdir)
-    return Index(channels=refs, subdirs=subdirs, repos=reduce(sources, roots, cache_dir))
+    return sources
 
 
 def resolve_channels(

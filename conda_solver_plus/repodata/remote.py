@@ -375,3 +375,4 @@ def _fetch_hint(reasons: list[str]) -> str:
             "the server sent a body that does not decompress: try again later, or tell the "
             "channel's maintainers if it persists"
         )
+    return "check the URL and your connection, or drop the channel"

@@ -492,31 +492,50 @@ def _cached_index(store: ShardStore, url: str) -> tuple[bytes | None, dict[str, 
     return data, state
 
 
+def _cached_answer(
+    channel: ChannelRef,
+    subdir: str,
+    data: bytes | None,
+    state: dict[str, Any],
+    data_path: Path,
+    offline: bool,
+) -> bytes | None:
+    """The cached index while it is fresh (or offline); :class:`NotSharded` while a "no
+    shards" answer is, or offline with nothing cached; ``None``: ask the server."""
+    url = _index_url(channel, subdir)
+    age = time.time() - float(state.get("checked", 0))
+    fresh = offline or age < state.get("max_age", 0)
+    if state.get("has_shards") is False and fresh:
+        raise NotSharded(url)
+    if data is not None and fresh:
+        return data
+    if not offline:
+        return None
+    if state.get("damaged"):
+        raise InvalidInputError(
+            str(data_path),
+            f"cached shard index of channel {channel.given} ({subdir}) is damaged",
+            _refresh_hint(data_path),
+        )
+    raise NotSharded(url)  # nothing cached: the monolithic cache may still answer
+
+
 def _remote_index(channel: ChannelRef, subdir: str, store: ShardStore, offline: bool) -> bytes:
     """The shard index of a remote subdir: from the cache while fresh (or offline), else
     fetched with a conditional request. :class:`NotSharded` when the server has none."""
     url = _index_url(channel, subdir)
     data_path, state_path = store.index_paths(url)
     data, state = _cached_index(store, url)
-    age = time.time() - float(state.get("checked", 0))
-    if state.get("has_shards") is False and (offline or age < state.get("max_age", 0)):
-        raise NotSharded(url)
-    if data is not None and (offline or age < state.get("max_age", 0)):
-        return data
-    if offline:
-        if state.get("damaged"):
-            raise InvalidInputError(
-                str(data_path),
-                f"cached shard index of channel {channel.given} ({subdir}) is damaged",
-                _refresh_hint(data_path),
-            )
-        raise NotSharded(url)  # nothing cached: the monolithic cache may still answer
+    cached = _cached_answer(channel, subdir, data, state, data_path, offline)
+    if cached is not None:
+        return cached
     headers = {}
     if data is not None:
-        if state.get("etag"):
-            headers["If-None-Match"] = state["etag"]
-        if state.get("last_modified"):
-            headers["If-Modified-Since"] = state["last_modified"]
+        headers = {
+            header: state[key]
+            for header, key in (("If-None-Match", "etag"), ("If-Modified-Since", "last_modified"))
+            if state.get(key)
+        }
     response = _get(channel, url, headers)
     now = time.time()
     if response.status == 304 and data is not None:
