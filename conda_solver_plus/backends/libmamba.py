@@ -51,9 +51,6 @@ import logging
 import mmap
 import os
 import re
-import selectors
-import signal
-import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -64,7 +61,6 @@ import libmambapy
 from rattler import MatchSpec, PackageName, SparseRepoData, Version
 
 from .. import settings
-from ..repodata.cache_files import write_cache_file
 from ..conditions import (
     Spec,
     holds,
@@ -76,16 +72,17 @@ from ..conditions import (
 )
 from ..consistency import unmet_dependencies
 from ..exceptions import ChainStep, ConflictChain, InvalidInputError
-from ..settings import default_cache_dir
 from ..records import dependency_name, dependency_names, is_package_entry, record_name
+from ..repodata.cache_files import write_cache_file
+from ..settings import default_cache_dir
 from . import (
     LIBMAMBAPY_SUPPORTED,
     EngineRequest,
-    EngineTimeout,
     EngineUnsolvable,
     EngineUnusable,
     libmambapy_version_supported,
 )
+from .child_process import run_bounded
 from .rattler import RattlerBackend
 
 if not libmambapy_version_supported(libmambapy.__version__):
@@ -898,74 +895,6 @@ def _summarize(db, installed, outcome) -> dict:
             if p.package_url
         ]
     }
-
-
-def run_bounded(function: Callable[[], dict], timeout: float) -> dict:
-    """Run ``function`` in a forked child and return its JSON-able result, or raise
-    :class:`EngineTimeout` after ``timeout`` seconds.
-
-    libsolv holds the GIL and cannot be interrupted, so a thread cannot bound it; a child
-    process can be killed. The child shares the loaded database copy-on-write, so forking
-    costs page tables, not a reload. Where ``fork`` does not exist the solve runs inline,
-    unbounded."""
-    if not hasattr(os, "fork"):
-        log.warning("no fork() on this platform: the libmamba solve is not time-bounded")
-        return function()
-    started = time.monotonic()
-    read_end, write_end = os.pipe()
-    parent = os.getpid()
-    pid = os.fork()
-    if pid == 0:  # child: solve, send, and leave without running any cleanup
-        status = 0
-        try:
-            _die_with_parent(timeout, parent)
-            os.close(read_end)
-            payload = json.dumps(function()).encode()
-            with os.fdopen(write_end, "wb") as pipe:
-                pipe.write(payload)
-        except BaseException:
-            status = 1
-        finally:
-            os._exit(status)
-    os.close(write_end)
-    chunks: list[bytes] = []
-    try:
-        with selectors.DefaultSelector() as selector:
-            selector.register(read_end, selectors.EVENT_READ)
-            while True:
-                remaining = timeout - (time.monotonic() - started)
-                if remaining <= 0:
-                    os.kill(pid, signal.SIGKILL)
-                    raise EngineTimeout(time.monotonic() - started)
-                if selector.select(remaining):
-                    chunk = os.read(read_end, 1 << 20)
-                    if not chunk:
-                        break
-                    chunks.append(chunk)
-    finally:
-        os.close(read_end)
-        _, status = os.waitpid(pid, 0)
-    if status != 0 or not chunks:
-        raise RuntimeError(f"the libmamba solver process failed (wait status {status})")
-    return json.loads(b"".join(chunks))
-
-
-def _die_with_parent(timeout: float, parent: int) -> None:
-    """Make sure a forked solve never outlives its purpose: the kernel kills it when the
-    parent dies (Linux ``PR_SET_PDEATHSIG``) and, everywhere, once it has used its CPU
-    time (``RLIMIT_CPU``) — libsolv cannot be interrupted from inside."""
-    import resource
-
-    seconds = int(timeout) + 5
-    with contextlib.suppress(ValueError, OSError):
-        resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 1))
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    if os.getppid() != parent:  # the parent died before the request above took effect
-        os._exit(1)
 
 
 def _unsolvable(db, outcome) -> dict:
