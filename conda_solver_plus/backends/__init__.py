@@ -65,6 +65,14 @@ class EngineRequest:
     #: the names the user asked for (conda's ``specs_to_add``): classic maximises their
     #: versions before anything else, legacy features included (:mod:`..features`)
     requested_names: frozenset[str] = frozenset()
+    #: what a transactional engine starts from (its installed repo): the prefix records
+    #: conda's channel-priority rule lets stay; ``None``: all of ``locked``, ``pinned`` and
+    #: ``installed``. Set by :mod:`conda_solver_plus.solving.engine_rules`, like ``repairs``;
+    #: a declarative engine ignores both
+    starting_point: list[RepoDataRecord] | None = None
+    #: dependencies of the starting point that nothing in the prefix meets, to be asked for
+    #: so that a broken installed package is repaired rather than carried along
+    repairs: list[str] = field(default_factory=list)
 
 
 class EngineUnsolvable(Exception):

@@ -58,19 +58,16 @@ from typing import TYPE_CHECKING
 
 # not installed at all: ModuleNotFoundError, and ``auto`` quietly takes the rattler engine
 import libmambapy
-from rattler import MatchSpec, PackageName, SparseRepoData, Version
+from rattler import PackageName, SparseRepoData, Version
 
 from .. import settings
 from ..conditions import (
     Spec,
-    holds,
-    parse_condition,
     simplify,
     split_conditional,
     virtual_records,
     virtual_truth,
 )
-from ..consistency import unmet_dependencies
 from ..exceptions import ChainStep, ConflictChain, InvalidInputError
 from ..records import dependency_name, dependency_names, is_package_entry, record_name
 from ..repodata.cache_files import write_cache_file
@@ -639,22 +636,13 @@ class LibMambaBackend:
     def _solve(self, index: Index, request: EngineRequest) -> list[RepoDataRecord]:
         translation = WhenTranslation(request.virtual_packages)
         db, repos, loaded = self._database(index, request, translation)
+        start = request.starting_point
+        if start is None:
+            start = [*request.locked, *request.pinned, *request.installed]
         installed_by_url: dict[str, RepoDataRecord] = {}
-        for record in [*request.locked, *request.pinned, *request.installed]:
+        for record in start:
             installed_by_url.setdefault(record.url, record)
         held = {record_name(record) for record in [*request.locked, *request.pinned]}
-        # what the prefix holds: a dependency an installed record satisfies is met even if
-        # channel priority moves that record to another channel below
-        prefix_state = list(installed_by_url.values())
-        if request.channel_priority != "disabled":
-            # strict: nothing from an outranked channel stays; flexible: what the core
-            # left free moves to the first channel that has it (classic and resolvo do)
-            pinned = {r.url for r in request.pinned}
-            keep = set(pinned)
-            if request.channel_priority == "flexible":
-                keep |= {r.url for r in request.locked}
-            leaving = outranked(index, installed_by_url.values()) - keep
-            installed_by_url = installed_without(installed_by_url, leaving, pinned)
         translate_installed = functools.partial(translation.depends, owner="an installed package")
         packages = [
             package_info(record, translate=translate_installed)
@@ -681,20 +669,9 @@ class LibMambaBackend:
             for spec in specs
             if spec is not None and spec.startswith(GUARD_PREFIX)
         ]
-        # libsolv never re-checks an installed package that is already broken ("dontfix"),
-        # while resolvo does; conda's --force removals leave such prefixes behind. The
-        # solve asks for those dependencies so the package is repaired, not carried along.
-        unmet = sorted(
-            {
-                dep
-                for _, dep in unmet_dependencies(
-                    prefix_state, request.virtual_packages, of=installed_by_url.values()
-                )
-            }
-        )
-        if unmet:
-            log.debug("repairing unmet dependencies of installed packages: %s", unmet)
-            jobs += [Request.Install(mamba_spec(dep)) for dep in unmet]
+        # libsolv never re-checks an installed package that is already broken ("dontfix");
+        # the repairs (conda_solver_plus.solving.engine_rules) ask for what it lacks
+        jobs += [Request.Install(mamba_spec(dep)) for dep in request.repairs]
         jobs += [Request.Freeze(parse(_exact(record))) for record in request.pinned]
         # installed packages the core did not lock are free to move, as in resolvo; they
         # stay in the installed repo (libsolv does not check dependencies of an installed
@@ -740,7 +717,7 @@ class LibMambaBackend:
                 ],
             )
         known = {**loaded, **installed_by_url}
-        return _reachable(self._records(summary["packages"], repos, known), request)
+        return self._records(summary["packages"], repos, known)
 
     @staticmethod
     def _records(
@@ -776,106 +753,8 @@ def mamba_spec(spec) -> mamba_specs.MatchSpec:
     return mamba_specs.MatchSpec.parse(_EXACT_BUILD_NUMBER.sub(r"build_number=\1", str(spec)))
 
 
-def outranked(index: Index, records: Iterable[RepoDataRecord]) -> set[str]:
-    """URLs of installed records that strict channel priority rules out: a channel listed
-    before the record's own has the name. resolvo drops such records as candidates even
-    when they are locked; libsolv always keeps an installed package as a candidate, so
-    they are left out of its installed repo (the solve then takes the name from the
-    first channel that has it, as conda's strict priority promises)."""
-    rank = {
-        channel.url: position
-        for position, tier in enumerate(index.priority_tiers())
-        for channel in tier
-    }
-    records = list(records)
-    # only the records' names: a repo lists up to ~90k (and a subset's list is read lazily)
-    names = {record_name(record) for record in records}
-    first_channel: dict[str, int] = {}
-    for repo in index.repos if names else ():
-        position = rank[repo.channel.url]
-        for name in names & repo.names:
-            first_channel.setdefault(name, position)
-    out: set[str] = set()
-    for record in records:
-        own = index.channel_for_url(record.url)
-        first = first_channel.get(record_name(record))
-        if own is not None and first is not None and first < rank[own.url]:
-            out.add(record.url)
-    return out
-
-
-def installed_without(
-    installed: dict[str, RepoDataRecord], leaving: set[str], pinned: set[str]
-) -> dict[str, RepoDataRecord]:
-    """The installed repo (by URL) once the records at the ``leaving`` URLs are out, with
-    no record left behind whose dependency only a leaving record met.
-
-    libsolv never repairs an installed package that is broken when the solve starts
-    ("dontfix"): a ``numpy`` built for the python that left would stay while python
-    changes. So such dependents leave too (the solve re-installs them against the python
-    it picks, the same record where nothing changed); only a pinned dependent keeps what
-    it needs in the repo instead."""
-    leaving = set(leaving)
-    while leaving:
-        staying = {url: r for url, r in installed.items() if url not in leaving}
-        dependents_out: set[str] = set()
-        providers_back: set[str] = set()
-        # what stays and lacks a dependency; only a leaving record can have met it (one
-        # broken before the solve has no provider here: the unmet-dependency jobs repair it)
-        for record, dep in unmet_dependencies(staying.values()):
-            spec = MatchSpec(dep, strict=False)
-            providers = {url for url in leaving if spec.matches(installed[url])}
-            if not providers:
-                continue
-            if record.url in pinned:
-                providers_back |= providers
-            else:
-                dependents_out.add(record.url)
-        if not dependents_out and not providers_back:
-            return staying
-        pinned = pinned | providers_back  # what comes back stays back: no oscillation
-        leaving = (leaving | dependents_out) - pinned
-    return dict(installed)
-
-
 def _exact(record: RepoDataRecord) -> str:
     return f"{record_name(record)}=={record.version}={record.build}"
-
-
-def _reachable(records: list[RepoDataRecord], request: EngineRequest) -> list[RepoDataRecord]:
-    """The records needed by ``request.specs``: libsolv also keeps installed packages no
-    spec needs any more, which a declarative solve drops. A conditional dependency (or
-    spec) needs its package only when its condition holds in the result."""
-    by_name = {record_name(record): record for record in records}
-    machine = virtual_records(request.virtual_packages)
-
-    def present(spec: Spec) -> bool:
-        truth = virtual_truth(spec, machine)
-        if truth is not None:
-            return truth
-        record = by_name.get(spec.name)
-        return record is not None and MatchSpec(spec.text, strict=False).matches(record)
-
-    def needed(dependency: str) -> bool:
-        conditional = split_conditional(dependency)
-        return conditional is None or holds(conditional[1], present)
-
-    todo = [
-        spec.name.normalized
-        for spec in request.specs
-        if spec.name is not None
-        and (spec.condition is None or holds(parse_condition(spec.condition), present))
-    ]
-    seen: set[str] = set()
-    while todo:
-        name = todo.pop()
-        if name in seen or name not in by_name:
-            continue
-        seen.add(name)
-        todo.extend(dependency_name(dep) for dep in by_name[name].depends if needed(dep))
-        if name == "python" and request.add_pip_as_python_dependency:
-            todo.append("pip")
-    return [record for name, record in by_name.items() if name in seen]
 
 
 def _summarize(db, installed, outcome) -> dict:

@@ -16,6 +16,11 @@ followed here, is to start strict and loosen only what the engine proves in the 
 4. when that fails too, :func:`~conda_solver_plus.solving.diagnose.raise_for_failure`
    raises the error conda would.
 
+The engine is called with conda's rules around it
+(:func:`~conda_solver_plus.solving.engine_rules.with_conda_rules`): what of the prefix it
+may start from, the repairs of broken installed packages, and only what the specs need
+in the answer.
+
 One time limit covers every attempt, and what runs after them (pin diagnosis,
 ``--update-deps``): each engine call gets what is left of the solve's
 :class:`~conda_solver_plus.deadline.Deadline`, and running out is
@@ -33,6 +38,7 @@ from ..exceptions import SolveTimeoutError
 from ..repodata.model import Index
 from ..state import SolverInputState, SolverOutputState
 from .diagnose import raise_for_failure
+from .engine_rules import with_conda_rules
 from .options import SolveOptions
 from .request import build_request
 from .transforms import solve_on_engine
@@ -55,6 +61,9 @@ def run_attempts(
     """The records of the first attempt the engine solves; raises the error conda would
     when none does."""
     options = options.started()  # core.solve started it; a direct call starts it here
+    # every engine call from here on (attempts, pin diagnosis, feature solves) follows
+    # conda's rules that are no SAT question (engine_rules)
+    backend = with_conda_rules(backend)
     last_error: EngineUnsolvable | None = None
     for _ in range(max(1, min(len(sis.installed), MAX_ATTEMPTS))):
         try:
