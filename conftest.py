@@ -38,4 +38,5 @@ collect_ignore_glob: list[str] = []
 if importlib.util.find_spec("conda") is None:
     collect_ignore_glob.append("conda_solver_plus/conda/*")
 if not _engine_imports("conda_solver_plus.backends.libmamba"):
-    collect_ignore.append("conda_solver_plus/backends/libmamba.py")
+    # the engine is split by concept into libmamba*.py, each importing libmambapy
+    collect_ignore_glob.append("conda_solver_plus/backends/libmamba*.py")
