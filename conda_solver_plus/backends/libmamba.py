@@ -55,7 +55,7 @@ from . import EngineRequest, EngineUnsolvable
 from .child_process import run_bounded
 from .libmamba_binding import libsolv, mamba_solver, mamba_specs
 from .libmamba_conditions import GUARD_PREFIX, UntranslatableCondition, WhenTranslation
-from .libmamba_database import LoadedDatabase, database_filters_by_timestamp, load_database
+from .libmamba_database import DatabaseCache, LoadedDatabase, database_filters_by_timestamp
 from .libmamba_problems import summarize
 from .libmamba_records import exact_spec, mamba_spec, package_info, virtual_package_info
 from .rattler import RattlerBackend
@@ -81,6 +81,8 @@ class LibMambaBackend:
         #: problem lines as conda-libmamba-solver — and sparse above, where parsing
         #: everything would dominate the solve
         self.load = load or settings.libmamba_load()
+        #: one database for every call of a solve (attempts, pin diagnosis, ...)
+        self.databases = DatabaseCache()
 
     def solve(self, index: Index, request: EngineRequest) -> list[RepoDataRecord]:
         """libsolv's answer, or the rattler engine's where a conditional dependency has no
@@ -99,7 +101,7 @@ class LibMambaBackend:
         self, index: Index, request: EngineRequest, translation: WhenTranslation
     ) -> LoadedDatabase:
         cache_dir = self.cache_dir if self.cache_dir is not None else default_cache_dir()
-        return load_database(
+        return self.databases.database(
             index, request, translation, cache_dir=cache_dir, configured=self.load
         )
 

@@ -51,9 +51,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SPARSE_ABOVE_BYTES",
+    "DatabaseCache",
     "LoadedDatabase",
     "database_adds_pip_across_repos",
     "database_filters_by_timestamp",
+    "database_key",
     "load_database",
     "load_mode",
     "parseable_file",
@@ -403,3 +405,87 @@ def set_priority(db, info, index: Index, repo: SubdirRepo, channel_priority: str
         tiers = len(index.priority_tiers())
         priority = libsolv.Priorities(tiers - index.priority_rank(repo.channel), 1)
     db.set_repo_priority(info, priority)
+
+
+# -- one database for every call of a solve ---------------------------------------------------
+
+#: how many databases a libmamba engine keeps between its calls: a solve alternates between
+#: at most two indexes (the channels, and a legacy-feature rewrite of them)
+KEPT_DATABASES = 2
+
+
+def database_key(index: Index, request: EngineRequest, cache_dir: Path, configured: str) -> tuple:
+    """What a loaded database depends on besides the identity of ``index`` itself: the
+    load mode and what it reads (each repo, its file's size and mtime, the sparse path's
+    seed names), and the request's load options — channel priority (repo priorities),
+    ``add_pip_as_python_dependency``, the cutoff, and the virtual packages (the
+    conditional dependencies of the channels are decided for them while loading,
+    :class:`WhenTranslation`). Specs, locks, pins and the installed records are not part
+    of it: they reach libsolv as jobs and as the installed repo, added for each solve."""
+    native_cutoff = request.exclude_newer is not None and database_filters_by_timestamp()
+    mode = load_mode(index, request, native_cutoff, configured)
+    return (
+        mode,
+        str(cache_dir),
+        tuple(index.subdirs),
+        tuple(tuple(channel.url for channel in tier) for tier in index.priority_tiers()),
+        tuple(
+            (id(repo), repo.channel.url, repo.subdir, str(repo.path), _file_identity(repo.path))
+            for repo in index.repos
+        ),
+        request.channel_priority,
+        request.add_pip_as_python_dependency,
+        request.exclude_newer,
+        tuple(
+            (package.name.normalized, str(package.version), str(package.build_string))
+            for package in request.virtual_packages
+        ),
+        tuple(sparse_seeds(request)) if mode == "sparse" else (),
+    )
+
+
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    """``(size, mtime)`` of a repodata file, ``None`` where there is none (a channel
+    py-rattler fetched into its own cache)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_size, stat.st_mtime_ns
+
+
+class DatabaseCache:
+    """The databases a libmamba engine loaded, reused while the same index object and the
+    same :func:`database_key` come back: every attempt of a solve, its pin diagnosis and
+    ``--update-deps`` solve on one database, built once (conda-libmamba-solver builds its
+    index once per solve too). Another index — the legacy-feature rewrite, an
+    exclude-newer filtered copy, the derived build numbers of channel priority
+    ``disabled`` — is another object, so it gets a database of its own. At most
+    :data:`KEPT_DATABASES` are kept, the most recently used first."""
+
+    def __init__(self) -> None:
+        self._kept: list[tuple[Index, tuple, LoadedDatabase]] = []
+
+    def database(
+        self,
+        index: Index,
+        request: EngineRequest,
+        translation: WhenTranslation,
+        *,
+        cache_dir: Path,
+        configured: str,
+    ) -> LoadedDatabase:
+        """The database for ``request`` over ``index`` (:func:`load_database`), the kept
+        one when there is one; ``translation`` gets the guards it took either way."""
+        key = database_key(index, request, cache_dir, configured)
+        for position, (kept_index, kept_key, loaded) in enumerate(self._kept):
+            if kept_index is index and kept_key == key:
+                self._kept.insert(0, self._kept.pop(position))
+                translation.guards.update(loaded.guards)
+                return loaded
+        loaded = load_database(
+            index, request, translation, cache_dir=cache_dir, configured=configured
+        )
+        self._kept.insert(0, (index, key, loaded))
+        del self._kept[KEPT_DATABASES:]
+        return loaded
