@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from . import __version__, cache_command, progress
-from .backends import CHANNEL_PRIORITIES
+from .backends import CHANNEL_PRIORITIES, engine_names
 from .condarc import DEFAULT_CHANNELS, CondaConfig, Value, load_config
 from .exceptions import InvalidInputError, SolverPlusError, UnsatisfiableError
 from .exclude_newer import ExcludeNewer
@@ -153,7 +153,7 @@ def _add_solve_arguments(parser: argparse.ArgumentParser, config: CondaConfig) -
     parser.add_argument(
         "--backend",
         default=None,
-        choices=["auto", "rattler", "libmamba"],
+        choices=["auto", *engine_names()],  # the registry: backends.ENGINES
         help="engine (default: CONDA_SOLVER_PLUS_BACKEND, else plus_backend in .condarc, "
         "else auto = libmamba where libmambapy imports, else rattler)",
     )

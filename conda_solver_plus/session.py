@@ -39,7 +39,8 @@ class SolveSession:
         self.settings = settings
         self.backend: Backend = get_backend(settings.backend)
         if settings.cache_dir is not None and hasattr(self.backend, "cache_dir"):
-            # the libmamba engine keeps its .solv files beside the repodata cache
+            # an engine with files of its own keeps them beside the repodata cache (the
+            # libmamba engine its .solv files)
             self.backend.cache_dir = settings.cache_dir
 
     @property

@@ -16,7 +16,8 @@ history, pins, freezing and update modifiers — and phrases it as a declarative
 An engine answers with the list of records of the final environment, or raises
 :class:`EngineUnsolvable` carrying its own report and the package names it found in
 conflict. That is the whole contract; adding an engine is one more module here with a
-class that has ``name`` and ``solve()``, registered in :data:`ENGINES`.
+class that has ``name`` and ``solve()``, and one entry in :data:`ENGINES` — nothing else
+names the engines (tests/test_engine_registry.py adds one that way).
 """
 
 from __future__ import annotations
@@ -26,11 +27,13 @@ import importlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, Protocol, get_args
+from typing import TYPE_CHECKING, Protocol
 
 from rattler import Version, VersionSpec
 
 from ..exceptions import InvalidInputError
+from ..settings import CHANNEL_PRIORITIES as CHANNEL_PRIORITIES  # re-exported: the engine API
+from ..settings import ChannelPriority as ChannelPriority
 from ..settings import resolve_backend
 
 if TYPE_CHECKING:
@@ -40,12 +43,6 @@ if TYPE_CHECKING:
     from ..repodata.model import Index
 
 log = logging.getLogger(__name__)
-
-#: conda's ``channel_priority``: ``strict`` takes a name only from the first channel
-#: (tier) that has it, ``flexible`` prefers earlier channels but falls back, ``disabled``
-#: ranks every channel alike
-ChannelPriority = Literal["strict", "flexible", "disabled"]
-CHANNEL_PRIORITIES: tuple[ChannelPriority, ...] = get_args(ChannelPriority)
 
 
 @dataclass
@@ -135,6 +132,8 @@ class Backend(Protocol):
     #: the name users select it by (``CONDA_SOLVER_PLUS_BACKEND``, ``--backend``), the key
     #: of :data:`ENGINES`, shown in ``-v`` output and errors
     name: str
+    # optional: ``library``, the distribution that provides it (:func:`engine_library`);
+    # ``cache_dir``, set by SolveSession to the cache directory for files of its own
 
     def solve(self, index: Index, request: EngineRequest) -> list[RepoDataRecord]:
         """The records of the final environment for ``request`` over ``index``'s repos
@@ -150,11 +149,26 @@ class Backend(Protocol):
         ...
 
 
-#: engine name -> "module:Class"; ``auto`` picks the first that imports
+#: the registry: engine name -> "module:Class", in ``auto``'s order of preference (it picks
+#: the first that can be used). One entry is all an engine needs: ``--backend``'s choices,
+#: ``CONDA_SOLVER_PLUS_BACKEND``/``plus_backend``, the conda plugin's user agent and
+#: :class:`~conda_solver_plus.session.SolveSession` all read it from here
 ENGINES = {
     "libmamba": "conda_solver_plus.backends.libmamba:LibMambaBackend",
     "rattler": "conda_solver_plus.backends.rattler:RattlerBackend",
 }
+
+
+def engine_names() -> list[str]:
+    """The registered engines' names, in :data:`ENGINES` order (``--backend``'s choices
+    besides ``auto``)."""
+    return list(ENGINES)
+
+
+def engine_library(backend: Backend) -> str:
+    """The distribution whose version identifies ``backend`` in a user agent: its
+    ``library`` attribute (``libmambapy``, ``py-rattler``), else its name."""
+    return str(getattr(backend, "library", "") or backend.name)
 
 
 def _load(name: str) -> Backend:
@@ -208,7 +222,9 @@ def get_backend(name: str | None = None) -> Backend:
         return _first_usable_engine()
     if name not in ENGINES:
         raise InvalidInputError(
-            f"backend {name!r}", "unknown engine", f"choose one of auto, {', '.join(ENGINES)}"
+            f"backend {name!r}",
+            "unknown engine",
+            f"choose one of auto, {', '.join(engine_names())}",
         )
     backend = _load_or_explain(name)
     if isinstance(backend, Unavailable):

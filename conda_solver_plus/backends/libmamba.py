@@ -72,6 +72,8 @@ log = logging.getLogger(__name__)
 
 class LibMambaBackend:
     name = "libmamba"
+    #: the distribution that provides it (user agents name its version)
+    library = "libmambapy"
 
     def __init__(self, cache_dir: Path | None = None, load: str | None = None) -> None:
         self.cache_dir = cache_dir

@@ -259,6 +259,8 @@ def sources(index: Index) -> list:
 
 class RattlerBackend:
     name = "rattler"
+    #: the distribution that provides it (user agents name its version)
+    library = "py-rattler"
 
     def solve(self, index: Index, request: EngineRequest) -> list[RepoDataRecord]:
         timeout = datetime.timedelta(seconds=request.timeout) if request.timeout else None

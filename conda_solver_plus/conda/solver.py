@@ -105,7 +105,7 @@ from conda.models.version import VersionOrder
 from .. import __version__
 from .. import exceptions as plus_errors
 from ..backends import ChannelPriority as PlusChannelPriority
-from ..backends import get_backend
+from ..backends import engine_library, get_backend
 from ..exclude_newer import ExcludeNewer
 from ..explain import render_provenance
 from ..records import record_from_dict, record_key
@@ -242,10 +242,10 @@ class PlusSolver(CondaSolverBase):
         """``conda-solver-plus/<version>`` and the engine library conda will solve with."""
         agent = f"conda-solver-plus/{__version__}"
         try:
-            engine = get_backend(resolve_backend(condarc=condarc_values())).name
+            engine = get_backend(resolve_backend(condarc=condarc_values()))
         except plus_errors.SolverPlusError:
             return agent
-        distribution = {"rattler": "py-rattler", "libmamba": "libmambapy"}.get(engine, engine)
+        distribution = engine_library(engine)
         try:
             return f"{agent} {distribution}/{version(distribution)}"
         except PackageNotFoundError:
