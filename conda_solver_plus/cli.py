@@ -41,7 +41,7 @@ import os
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import __version__, cache_command, progress
 from .backends import CHANNEL_PRIORITIES, engine_names
@@ -59,6 +59,11 @@ from .settings import (
     resolve_backend,
     resolve_timeout,
 )
+
+if TYPE_CHECKING:
+    from rattler import GenericVirtualPackage, MatchSpec
+
+    from .state import SolverInputState
 
 log = logging.getLogger("conda_solver_plus")
 
@@ -614,7 +619,6 @@ def run_solve(args: argparse.Namespace, config: CondaConfig | None = None):
     from .lockfile import complete_records
     from .repodata.gateway import load_index
     from .specs import parse_spec
-    from .state import SolverInputState
     from .virtual import native_subdir
 
     config = config or CondaConfig()
@@ -628,13 +632,7 @@ def run_solve(args: argparse.Namespace, config: CondaConfig | None = None):
     virtual = _virtual(args, subdir)
     subdir = subdir or native_subdir()
     session = SolveSession(_settings(args, config))
-    command = (
-        "remove" if args.remove else "update" if args.update or args.update_all else "install"
-    )
-    deps_modifier = "no_deps" if args.no_deps else "only_deps" if args.only_deps else None
-    for spec in specs:  # conda adds channels named in specs (channel::pkg)
-        if spec.channel is not None and "::" in str(spec):
-            channels.append(str(spec).split("::", 1)[0])
+    channels.extend(_spec_channels(specs))
     locked_records = locked.records if locked is not None else []
     roots = request_roots(
         specs, args.prefix, _pins(args, config)[0], locked_records, args.aggressive_update
@@ -644,13 +642,48 @@ def run_solve(args: argparse.Namespace, config: CondaConfig | None = None):
     )
     if locked is not None:
         complete_records(locked, index)
+    sis = _input_state(args, config, specs, virtual)
+    args.solve_input = (sis, index, session)  # explain shows it when the solve fails
+    out = session.solve(sis, index)
+    if args.lock_out:
+        _write_lock_out(args, out, index, subdir)
+    return sis, out, index, session.backend
+
+
+def _command(args: argparse.Namespace) -> str:
+    """conda's command the solve stands for: ``remove``, ``update`` or ``install``."""
+    if args.remove:
+        return "remove"
+    return "update" if args.update or args.update_all else "install"
+
+
+def _spec_channels(specs: list[MatchSpec]) -> list[str]:
+    """The channels named in specs (``conda-forge::numpy``), which conda searches too."""
+    return [
+        str(spec).split("::", 1)[0]
+        for spec in specs
+        if spec.channel is not None and "::" in str(spec)
+    ]
+
+
+def _input_state(
+    args: argparse.Namespace,
+    config: CondaConfig,
+    specs: list[MatchSpec],
+    virtual: dict[str, GenericVirtualPackage],
+) -> SolverInputState:
+    """The solve's input state from the command line: the specs, the prefix (or the
+    lockfile read into ``args.lockfile``), pins, modifiers and virtual packages."""
+    from .state import SolverInputState
+
     pins, pins_source = _pins(args, config)
-    sis = SolverInputState(
+    locked = args.lockfile
+    return SolverInputState(
         args.prefix,
         specs,
-        command=command,
+        command=_command(args),
         update_modifier=_update_modifier(args),
-        deps_modifier=deps_modifier,
+        deps_modifier="no_deps" if args.no_deps else "only_deps" if args.only_deps else None,
         pinned_packages=pins,
         pinned_source=pins_source,
         aggressive_update_packages=args.aggressive_update,
@@ -661,11 +694,6 @@ def run_solve(args: argparse.Namespace, config: CondaConfig | None = None):
         locked=locked.by_name() if locked is not None else None,
         locked_source=str(args.locked),
     )
-    args.solve_input = (sis, index, session)  # explain shows it when the solve fails
-    out = session.solve(sis, index)
-    if args.lock_out:
-        _write_lock_out(args, out, index, subdir)
-    return sis, out, index, session.backend
 
 
 def _write_lock_out(args: argparse.Namespace, out, index, subdir: str) -> None:

@@ -17,19 +17,31 @@ candidate version. Users need two things from it:
   requested specs that cannot hold together. :func:`build_explanation` matches the names
   on the chains against the solver state and lists each culprit with the place it came
   from and one concrete hint.
+
+Why the packages of an *answer* are there (``explain``, ``why``) is
+:mod:`conda_solver_plus.provenance`, whose public names are re-exported here.
 """
 
 from __future__ import annotations
 
 import difflib
-import json
-import sys
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING
 
 from rattler import BuildString, MatchSpec, PackageRecord
 
 from .exceptions import ChainStep, ConflictChain, Culprit, Explanation
-from .records import dependency_name
+
+# the other half of explaining a solve, why the packages of an *answer* are there, lives
+# in .provenance; re-exported so the front ends import both halves from one place
+from .provenance import (
+    SpecProvenance,
+    explain_records,
+    print_why,
+    render_failed_provenance,
+    render_provenance,
+    spec_provenance,
+    why_package,
+)
 from .specs import is_name_only, spec_name
 
 if TYPE_CHECKING:
@@ -38,6 +50,21 @@ if TYPE_CHECKING:
     from .backends import EngineUnsolvable
     from .repodata.model import Index
     from .state import SolverInputState, SolverOutputState
+
+__all__ = [
+    "MAX_CHAINS",
+    "SpecProvenance",
+    "build_explanation",
+    "close_names",
+    "dedupe_chains",
+    "explain_records",
+    "print_why",
+    "render_failed_provenance",
+    "render_provenance",
+    "spec_provenance",
+    "virtual_blockers",
+    "why_package",
+]
 
 #: at most this many chains are shown (the engine's report has all of them)
 MAX_CHAINS = 8
@@ -108,25 +135,11 @@ def _priority_culprits(
     excluded = {chain.names[-1] for chain in chains if chain.problem == "excluded"}
     culprits = []
     for name in sorted(set(specs) | excluded):
-        if name.startswith("__"):
-            continue
-        channels: list[str] = []
-        matching: list[str] = []
         wanted = [MatchSpec(text, strict=False) for text in specs.get(name, ())]
-        for repo in index.repos:
-            if name not in repo.names:
-                continue
-            label = repo.channel.name
-            if label not in channels:
-                channels.append(label)
-            for record in repo.sparse.load_records(_pkg(name)):
-                if (not wanted or any(spec.matches(record) for spec in wanted)) and (
-                    label not in matching
-                ):
-                    matching.append(label)
-        if len(channels) < 2 or not matching or channels[0] in matching:
+        if name.startswith("__") or (name not in excluded and not wanted):
             continue
-        if name not in excluded and not wanted:
+        channels, matching = _channels_offering(name, wanted, index)
+        if len(channels) < 2 or not matching or channels[0] in matching:
             continue
         culprits.append(
             Culprit(
@@ -141,6 +154,27 @@ def _priority_culprits(
             )
         )
     return culprits
+
+
+def _channels_offering(
+    name: str, wanted: list[MatchSpec], index: Index
+) -> tuple[list[str], list[str]]:
+    """The channels that have ``name``, and those of them with a version that one of
+    ``wanted`` matches (any version when nothing is wanted), each in priority order."""
+    channels: list[str] = []
+    matching: list[str] = []
+    for repo in index.repos:
+        if name not in repo.names:
+            continue
+        label = repo.channel.name
+        if label not in channels:
+            channels.append(label)
+        if label not in matching and any(
+            not wanted or any(spec.matches(record) for spec in wanted)
+            for record in repo.sparse.load_records(_pkg(name))
+        ):
+            matching.append(label)
+    return channels, matching
 
 
 def _pkg(name: str):
@@ -178,18 +212,20 @@ def virtual_blockers(
             for record in repo.sparse.load_records(name)
             if spec.matches(record)
         ]
-        unmet_per_candidate = []
-        for record in candidates:
-            unmet = [
-                dep
-                for dep in record.depends
-                if dep.startswith("__")
-                and not any(MatchSpec(dep, strict=False).matches(v) for v in system)
-            ]
-            unmet_per_candidate.append(unmet)
+        unmet_per_candidate = [_unmet_virtual(record, system) for record in candidates]
         if candidates and all(unmet_per_candidate):
             blockers[name] = sorted({dep for unmet in unmet_per_candidate for dep in unmet})
     return blockers
+
+
+def _unmet_virtual(record: PackageRecord, system: list[PackageRecord]) -> list[str]:
+    """The virtual-package dependencies of ``record`` that none of ``system`` meets."""
+    return [
+        dep
+        for dep in record.depends
+        if dep.startswith("__")
+        and not any(MatchSpec(dep, strict=False).matches(virtual) for virtual in system)
+    ]
 
 
 def _chain_specs(chains: list[ConflictChain], sis: SolverInputState) -> dict[str, list[str]]:
@@ -257,58 +293,18 @@ def build_explanation(
     chains = dedupe_chains(error.chains)
     names = set(error.names) | {name for chain in chains for name in chain.names}
     specs = _chain_specs(list(error.chains), sis)
-    culprits: list[Culprit] = []
-    for name in sorted(names):
-        if name in sis.pinned:
-            pin = sis.pinned[name]
-            culprits.append(
-                Culprit(
-                    "pinned",
-                    name,
-                    str(pin),
-                    sis.pinned.reason(name) or "pins",
-                    "remove or widen the pin, or pass --ignore-pinned",
-                )
-            )
-        if name in sis.history and name not in sis.requested:
-            culprits.append(
-                Culprit(
-                    "history",
-                    name,
-                    str(sis.history[name]),
-                    sis.history.reason(name) or "history",
-                    f"you asked for {sis.history[name]} earlier; request {name} explicitly "
-                    "with a new constraint to change it",
-                )
-            )
-        if name in out.frozen and name not in sis.pinned:
-            record = out.frozen[name]
-            culprits.append(
-                Culprit(
-                    "frozen",
-                    name,
-                    f"{name}=={record.version}={record.build}",
-                    out.frozen.reason(name) or "installed",
-                    "drop --freeze-installed so it may change",
-                )
-            )
-        unmet = any(c.problem == "missing" and c.names[-1] == name for c in error.chains)
-        if name.startswith("__") and (unmet or name not in sis.virtual):
-            culprits.append(_virtual_culprit(name, specs.get(name, []), sis))
-        if name == "python" and "python" in out.constraints and "python" not in sis.requested:
-            spec = out.constraints["python"]
-            if "python" not in sis.pinned or is_name_only(sis.pinned["python"]):
-                installed = sis.installed.get("python")
-                culprits.append(
-                    Culprit(
-                        "installed",
-                        name,
-                        str(spec),
-                        f"installed python {installed.version}" if installed else "python",
-                        "python keeps its installed minor version; request "
-                        "python=<version> explicitly to change it",
-                    )
-                )
+    culprits = [
+        culprit
+        for name in sorted(names)
+        for culprit in (
+            _pin_culprit(name, sis),
+            _history_culprit(name, sis),
+            _frozen_culprit(name, sis, out),
+            _virtual_package_culprit(name, error, sis, specs),
+            _python_hold_culprit(name, sis, out),
+        )
+        if culprit is not None
+    ]
     culprits.extend(_priority_culprits(list(error.chains), specs, index, channel_priority))
     culprits.extend(_requested_culprits(list(error.chains), sis))
     conflicts = {name: str(spec) for name, spec in out.conflicts.items() if name in names}
@@ -321,252 +317,77 @@ def build_explanation(
     )
 
 
-# -- provenance: why each spec and each record ----------------------------------------
+def _pin_culprit(name: str, sis: SolverInputState) -> Culprit | None:
+    """A pin holds ``name`` (``conda-meta/pinned``, ``pinned_packages``, ``--pin``)."""
+    if name not in sis.pinned:
+        return None
+    return Culprit(
+        "pinned",
+        name,
+        str(sis.pinned[name]),
+        sis.pinned.reason(name) or "pins",
+        "remove or widen the pin, or pass --ignore-pinned",
+    )
 
 
-def explain_records(sis: SolverInputState, out: SolverOutputState) -> dict[str, str]:
-    """Why each record of the result is there: requested (or in the history, pinned,
-    always updated), else the first record that depends on it, with the ``depends``
-    entry that pulled it in (breadth first, so the shortest chain from a root)."""
-    records = dict(out.records.items())
-    why: dict[str, str] = {}
-    for name in records:
-        if name in sis.requested:
-            why[name] = f"requested as {sis.requested[name]}"
-        elif name in sis.history:
-            why[name] = f"in history as {sis.history[name]} ({sis.history.reason(name)})"
-        elif name in sis.pinned:
-            why[name] = f"pinned as {sis.pinned[name]} ({sis.pinned.reason(name)})"
-        elif name in sis.aggressive_updates:
-            why[name] = "aggressive_update_packages setting"
-    _explain_dependencies(records, why, list(why))
-    if "pip" in records and "pip" not in why and "python" in why:
-        why["pip"] = _PIP_WITH_PYTHON
-        _explain_dependencies(records, why, ["pip"])
-    for name in records:
-        if name not in why:
-            why[name] = (
-                "kept from the lockfile"
-                if name in sis.locked
-                else "kept from the installed environment"
-                if name in sis.installed
-                else "added by the engine (a run_constrained or feature record)"
-            )
-    return why
+def _history_culprit(name: str, sis: SolverInputState) -> Culprit | None:
+    """A spec the user asked for earlier (the history) holds ``name``, which this
+    request does not name."""
+    if name not in sis.history or name in sis.requested:
+        return None
+    return Culprit(
+        "history",
+        name,
+        str(sis.history[name]),
+        sis.history.reason(name) or "history",
+        f"you asked for {sis.history[name]} earlier; request {name} explicitly "
+        "with a new constraint to change it",
+    )
 
 
-#: why ``pip`` is in an environment nothing asked it for (conda's
-#: ``add_pip_as_python_dependency``, on by default)
-_PIP_WITH_PYTHON = "dependency of python (conda adds pip to python: add_pip_as_python_dependency)"
+def _frozen_culprit(name: str, sis: SolverInputState, out: SolverOutputState) -> Culprit | None:
+    """``--freeze-installed`` keeps the installed record of ``name`` (a pin, when there
+    is one, is the culprit instead)."""
+    if name not in out.frozen or name in sis.pinned:
+        return None
+    record = out.frozen[name]
+    return Culprit(
+        "frozen",
+        name,
+        f"{name}=={record.version}={record.build}",
+        out.frozen.reason(name) or "installed",
+        "drop --freeze-installed so it may change",
+    )
 
 
-def _explain_dependencies(records, why: dict[str, str], queue: list[str]) -> None:
-    """Breadth first from ``queue``: each record not explained yet is there as a
-    dependency of the first explained record that names it."""
-    while queue:
-        parent = queue.pop(0)
-        for dep in records[parent].depends:
-            name = dependency_name(dep)
-            if name in records and name not in why:
-                why[name] = (
-                    _PIP_WITH_PYTHON
-                    if (parent, name) == ("python", "pip")
-                    else f"dependency of {parent} via '{dep}'"
-                )
-                queue.append(name)
+def _virtual_package_culprit(
+    name: str, error: EngineUnsolvable, sis: SolverInputState, specs: dict[str, list[str]]
+) -> Culprit | None:
+    """The machine lacks the virtual package ``name``, or has a version the packages do
+    not take."""
+    if not name.startswith("__"):
+        return None
+    unmet = any(c.problem == "missing" and c.names[-1] == name for c in error.chains)
+    if not unmet and name in sis.virtual:
+        return None
+    return _virtual_culprit(name, specs.get(name, []), sis)
 
 
-def _attempts(changes) -> list[list]:
-    """A TrackedMap log split into solve attempts (each starts by clearing the map)."""
-    attempts: list[list] = [[]]
-    for change in changes:
-        if change.action == "pop" and change.reason == "new attempt":
-            if attempts[-1]:
-                attempts.append([])
-            continue
-        attempts[-1].append(change)
-    return [attempt for attempt in attempts if attempt]
-
-
-class SpecProvenance(TypedDict):
-    """One spec handed to the engine, as ``explain`` shows it (and ``--json`` prints it)."""
-
-    name: str
-    #: the spec, or ``None`` for a name that was only constrained
-    spec: str | None
-    reason: str | None
-    #: where the user's state mentions the name
-    sources: list[str]
-    #: how the solve loop changed it
-    changes: list[str]
-
-
-def spec_provenance(sis: SolverInputState, out: SolverOutputState) -> list[SpecProvenance]:
-    """For each spec handed to the engine in the last attempt: where it came from (the
-    user's state: request, history, pins, the installed environment, aggressive updates,
-    virtual packages) and how the solve loop changed it (relaxed after a conflict,
-    released, frozen, locked, neutered, constrained)."""
-    names = list(out.specs)
-    for key in out.constraints:
-        name = key.split()[0]
-        if name not in names:
-            names.append(name)
-    return [
-        SpecProvenance(
-            name=name,
-            spec=str(out.specs[name]) if name in out.specs else None,
-            reason=_spec_reason(sis, out, name),
-            sources=_spec_sources(sis, name),
-            changes=[_locked_wording(sis, name, text) for text in _spec_changes(out, name)],
-        )
-        for name in names
-    ]
-
-
-def _spec_reason(sis: SolverInputState, out: SolverOutputState, name: str) -> str | None:
-    if name not in out.specs:
-        return "constraint only"
-    reason = out.specs.reason(name)
-    return None if reason is None else _locked_wording(sis, name, reason)
-
-
-def _locked_wording(sis: SolverInputState, name: str, text: str) -> str:
-    """A record from ``--locked`` is kept like an installed one, but the user knows it as
-    the lockfile's: "installed (kept)" reads "from the lockfile (kept)"."""
-    if name not in sis.locked:
-        return text
-    if text.startswith("installed version preferred"):
-        return "locked version preferred, as an installed one would be"
-    return text.replace("installed", "from the lockfile")
-
-
-def _spec_sources(sis: SolverInputState, name: str) -> list[str]:
-    """Where the user's state mentions ``name``: request, history, pins, the installed
-    environment, aggressive updates, virtual packages."""
-    sources = []
-    if name in sis.requested:
-        sources.append(f"requested: {sis.requested[name]} ({sis.requested.reason(name)})")
-    if name in sis.history:
-        sources.append(f"history: {sis.history[name]} ({sis.history.reason(name)})")
-    if name in sis.pinned:
-        sources.append(f"pinned: {sis.pinned[name]} ({sis.pinned.reason(name)})")
-    if name in sis.locked:
-        record = sis.locked[name]
-        sources.append(
-            f"the lockfile: {record.version} {record.build} ({sis.locked.reason(name)})"
-        )
-    elif name in sis.installed:
-        record = sis.installed[name]
-        sources.append(f"installed: {record.version} {record.build}")
-    if name in sis.aggressive_updates:
-        sources.append("aggressive_update_packages setting")
-    if name in sis.virtual:
-        package = sis.virtual[name]
-        sources.append(f"virtual package: {package.version}={package.build_string}")
-    return sources
-
-
-def _spec_changes(out: SolverOutputState, name: str) -> list[str]:
-    """How the solve loop changed the spec of ``name``: between attempts, constrained,
-    released, frozen or locked, neutered for next time."""
-    changes = []
-    history = [
-        f"attempt {number}: {change.new} ({change.reason})"
-        for number, attempt in enumerate(_attempts(out.specs.history_of(name)), 1)
-        for change in attempt
-        if change.action in ("set", "update")
-    ]
-    if len({entry.split(": ", 1)[1] for entry in history}) > 1:
-        changes.extend(history)  # the spec changed between attempts
-    for key, spec in out.constraints.items():
-        if key.split()[0] == name:
-            changes.append(f"constrained to {spec} ({out.constraints.reason(key)})")
-    if name in out.conflicts:
-        changes.append(f"released: may change ({out.conflicts.reason(name)})")
-    if name in out.frozen:
-        changes.append(f"frozen as installed ({out.frozen.reason(name)})")
-    elif name in out.locked:
-        changes.append(f"installed version preferred ({out.locked.reason(name)})")
-    if name in out.neutered:
-        changes.append(f"history spec relaxed to {out.neutered[name]} for next time")
-    return changes
-
-
-def render_provenance(sis: SolverInputState, out: SolverOutputState) -> str:
-    """:func:`spec_provenance` and :func:`explain_records` as text."""
-    engine = f"the {out.engine} engine" if out.engine else "the engine"
-    lines = [f"Specs handed to {engine} (attempts: {out.attempts}):"]
-    lines.extend(_render_specs(spec_provenance(sis, out)))
-    if not out.current_solution:
-        return "\n".join(lines)
-    why = out.why or explain_records(sis, out)
-    lines.append("")
-    lines.append("Why each package of the result is there:")
-    for record in sorted(out.current_solution, key=lambda r: r.name.normalized):
-        label = f"{record.name.normalized}-{record.version}-{record.build}"
-        lines.append(f"  {label:<50} {why.get(record.name.normalized, '')}")
-    return "\n".join(lines)
-
-
-def _render_specs(provenance: list[SpecProvenance]) -> list[str]:
-    """One line per spec with its reason, then where else the user's state names it and
-    how the solve changed it. A source that only repeats the reason (``requested:
-    numpy (requested on the command line)`` under ``<- requested``) is folded into it."""
-    lines = []
-    for item in provenance:
-        spec = item["spec"] or f"({item['name']})"
-        reason = item["reason"] or ""
-        sources = []
-        for source in item["sources"]:
-            kind, _, rest = source.partition(": ")
-            if kind == reason.split(" ", 1)[0] and rest.startswith(f"{item['spec']} ("):
-                if reason == kind:  # the bare kind: the source says where from
-                    reason = rest[len(f"{item['spec']} (") : -1]
-                continue
-            sources.append(source)
-        lines.append(f"  {spec:<36} <- {reason}")
-        lines.extend(f"      from {source}" for source in sources)
-        lines.extend(f"      {change}" for change in item["changes"])
-    return lines
-
-
-def render_failed_provenance(sis: SolverInputState, out: SolverOutputState) -> str:
-    """For a request that cannot be met: the specs the first attempt handed to the engine
-    and where each came from (``out`` holds that request, built again after the
-    failure), so the error that follows can be read against them."""
-    lines = ["Specs handed to the engine (the request failed; the error follows):"]
-    lines.extend(_render_specs(spec_provenance(sis, out)))
-    return "\n".join(lines)
-
-
-def why_package(name: str, sis: SolverInputState, out: SolverOutputState) -> list[str]:
-    """The chain from a root (requested, history, pinned) to ``name`` in the result:
-    ``["numpy: requested as numpy", "libblas: dependency of numpy via 'libblas >=3.9'",
-    ...]``, or an empty list when ``name`` is not in the result."""
-    why = out.why or explain_records(sis, out)
-    chain: list[str] = []
-    seen: set[str] = set()
-    current = name.lower()
-    while current in why and current not in seen:
-        seen.add(current)
-        reason = why[current]
-        chain.append(f"{current}: {reason}")
-        if not reason.startswith("dependency of "):
-            break
-        current = reason.removeprefix("dependency of ").split(" ", 1)[0]
-    return list(reversed(chain))
-
-
-def print_why(
-    name: str, sis: SolverInputState, out: SolverOutputState, *, as_json: bool, where: str
-) -> int:
-    """``why NAME`` (the CLI's and ``conda plus why``): the chain that brings ``NAME`` in,
-    indented, or as JSON; "not in ``where``" on stderr and 1 when it is not in."""
-    chain = why_package(name, sis, out)
-    if as_json:
-        print(json.dumps({"package": name, "chain": chain}, indent=2))
-    elif chain:
-        print("\n".join(f"{'  ' * depth}{line}" for depth, line in enumerate(chain)))
-    else:
-        print(f"{name} is not in {where}", file=sys.stderr)
-    return 0 if chain else 1
+def _python_hold_culprit(
+    name: str, sis: SolverInputState, out: SolverOutputState
+) -> Culprit | None:
+    """python held to its installed minor version (not requested, not pinned to a
+    version)."""
+    if name != "python" or "python" not in out.constraints or "python" in sis.requested:
+        return None
+    if "python" in sis.pinned and not is_name_only(sis.pinned["python"]):
+        return None
+    installed = sis.installed.get("python")
+    return Culprit(
+        "installed",
+        name,
+        str(out.constraints["python"]),
+        f"installed python {installed.version}" if installed else "python",
+        "python keeps its installed minor version; request "
+        "python=<version> explicitly to change it",
+    )

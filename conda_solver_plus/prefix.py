@@ -84,37 +84,40 @@ def parse_history(path: Path) -> list[HistoryEntry]:
     current: HistoryEntry | None = None
     for lineno, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
-        if not line:
-            continue
         header = _HEADER.match(line)
         if header:
             current = HistoryEntry(date=header.group(1), line=lineno)
             entries.append(current)
-            continue
-        if current is None or not line.startswith("#"):
-            continue  # +/- dist lines: the record files are the truth for what is installed
-        cmd = _CMD_LINE.match(line)
-        if cmd:
-            current.cmd = cmd.group(1)
-            continue
-        specs_line = _SPECS_LINE.match(line)
-        if not specs_line:
-            continue
-        action, payload = specs_line.groups()
-        try:
-            specs = [s for s in _split_specs(payload) if s and not s.endswith("@")]
-        except (ValueError, SyntaxError):
-            log.debug("%s:%d: skipping unreadable specs line %r", path, lineno, line)
-            continue
-        if action in ("update", "install", "create"):
-            current.update_specs.extend(specs)
-            current.update_line = lineno
-        elif action in ("remove", "uninstall"):
-            current.remove_specs.extend(specs)
-        elif action == "neutered":
-            current.neutered_specs.extend(specs)
-            current.neutered_line = lineno
+        elif current is not None and line.startswith("#"):
+            _read_comment_line(current, line, path, lineno)
+        # else: +/- dist lines: the record files are the truth for what is installed
     return entries
+
+
+def _read_comment_line(entry: HistoryEntry, line: str, path: Path, lineno: int) -> None:
+    """Line ``lineno`` of ``path``, a ``# cmd:`` or ``# <action> specs: [...]`` line of
+    ``entry``'s block."""
+    cmd = _CMD_LINE.match(line)
+    if cmd:
+        entry.cmd = cmd.group(1)
+        return
+    specs_line = _SPECS_LINE.match(line)
+    if not specs_line:
+        return
+    action, payload = specs_line.groups()
+    try:
+        specs = [s for s in _split_specs(payload) if s and not s.endswith("@")]
+    except (ValueError, SyntaxError):
+        log.debug("%s:%d: skipping unreadable specs line %r", path, lineno, line)
+        return
+    if action in ("update", "install", "create"):
+        entry.update_specs.extend(specs)
+        entry.update_line = lineno
+    elif action in ("remove", "uninstall"):
+        entry.remove_specs.extend(specs)
+    elif action == "neutered":
+        entry.neutered_specs.extend(specs)
+        entry.neutered_line = lineno
 
 
 def requested_specs_from_history(

@@ -182,6 +182,20 @@ def _noarch(value: Any) -> Literal["python", "generic"] | None:
     return "generic" if value == "generic" else None
 
 
+def _optional_str(data: Mapping[str, Any], field: str) -> str | None:
+    """A free-text field (``license``): kept when it is a string, else dropped."""
+    value = data.get(field)
+    return value if isinstance(value, str) else None
+
+
+def _timestamp(value: Any) -> datetime.datetime | None:
+    """A repodata ``timestamp``: milliseconds since the epoch (old ones seconds)."""
+    if not isinstance(value, (int, float)) or value <= 0:
+        return None
+    seconds = value / 1000 if value > 253402300799 else value
+    return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
+
+
 def record_from_dict(
     data: Mapping[str, Any],
     *,
@@ -218,20 +232,16 @@ def record_from_dict(
             # (py-rattler's stub says list[str]; the binding takes repodata's string)
             features=" ".join(_str_list(data.get("features"), "features", source))  # type: ignore[arg-type]
             or None,
-            license=data.get("license") if isinstance(data.get("license"), str) else None,
-            license_family=data.get("license_family")
-            if isinstance(data.get("license_family"), str)
-            else None,
+            license=_optional_str(data, "license"),
+            license_family=_optional_str(data, "license_family"),
             python_site_packages_path=data.get("python_site_packages_path"),
         )
         track_features = _str_list(data.get("track_features"), "track_features", source)
         if track_features:
             package.track_features = track_features
-        timestamp = data.get("timestamp")
-        if isinstance(timestamp, (int, float)) and timestamp > 0:
-            # repodata timestamps are milliseconds since the epoch (old ones seconds)
-            seconds = timestamp / 1000 if timestamp > 253402300799 else timestamp
-            package.timestamp = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
+        timestamp = _timestamp(data.get("timestamp"))
+        if timestamp is not None:
+            package.timestamp = timestamp
         # no channel is conda's "<unknown>": the binding takes None (its stub says str)
         return RepoDataRecord(package, fn, url, channel or None)  # type: ignore[arg-type]
     except InvalidInputError:
@@ -382,6 +392,18 @@ def _parents(records: list[RepoDataRecord]) -> dict[str, set[str]]:
     return graph
 
 
+def _placement_graph(records: list[RepoDataRecord]) -> dict[str, set[str]]:
+    """name -> the names that must be placed before it: :func:`_parents` without a
+    record's edge to itself, and without python's to pip (the
+    ``add_pip_as_python_dependency`` cycle, which conda breaks the same way)."""
+    graph = _parents(records)
+    for name, parents in graph.items():
+        parents.discard(name)
+    if "python" in graph:
+        graph["python"].discard("pip")
+    return graph
+
+
 def toposort(records: Iterable[RepoDataRecord]) -> list[RepoDataRecord]:
     """Order records so dependencies come first, exactly as conda's ``PrefixGraph`` does.
 
@@ -392,24 +414,15 @@ def toposort(records: Iterable[RepoDataRecord]) -> list[RepoDataRecord]:
     """
     records = list(records)
     by_name = {record_name(r): r for r in records}
-    graph = _parents(records)
-    for name, parents in graph.items():
-        parents.discard(name)
-    if "python" in graph:
-        graph["python"].discard("pip")
+    graph = _placement_graph(records)
     is_parent = {parent for parents in graph.values() for parent in parents}
     ordered = sorted(n for n, parents in graph.items() if not parents and n not in is_parent)
     for name in ordered:
         del graph[name]
     while graph:
         ready = sorted(name for name, parents in graph.items() if not parents)
-        if not ready:
-            ready = [
-                min(
-                    graph,
-                    key=lambda n: (len(graph[n]), dist_str(by_name[n])),
-                )
-            ]
+        if not ready:  # a cycle: break it at the record with the fewest parents
+            ready = [min(graph, key=lambda n: (len(graph[n]), dist_str(by_name[n])))]
         for name in ready:
             ordered.append(name)
             del graph[name]

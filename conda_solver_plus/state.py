@@ -42,7 +42,7 @@ from rattler import GenericVirtualPackage, MatchSpec, RepoDataRecord
 
 from .exceptions import InvalidInputError, PackagesNotFoundError
 from .feature_names import removal_matches
-from .prefix import read_prefix
+from .prefix import PrefixState, read_prefix
 from .records import toposort
 from .specs import exact_spec_for, parse_spec, spec_name
 
@@ -278,29 +278,13 @@ class SolverInputState:
 
         on_disk = read_prefix(self.prefix)
         self.prefix_exists = on_disk.exists
-
-        self.installed: TrackedMap[str, RepoDataRecord] = TrackedMap("installed")
-        if installed is not None:
-            self.installed.update(installed, reason="given by caller")
-        else:
-            for name, record in on_disk.installed.items():
-                self.installed.set(name, record, reason=f"{self.prefix}/conda-meta")
+        self.installed: TrackedMap[str, RepoDataRecord] = self._installed(on_disk, installed)
         #: records read from a lockfile (also in ``installed``)
         self.locked: TrackedMap[str, RepoDataRecord] = TrackedMap("locked")
         for name, record in (locked or {}).items():
             self.locked.set(name, record, reason=f"locked in {locked_source}")
             self.installed.set(name, record, reason=f"locked in {locked_source}")
-
-        self.history: TrackedMap[str, MatchSpec] = TrackedMap("history")
-        if history is not None:
-            for name, spec, _ in _spec_items(history.values(), "history"):
-                if name in self.installed:
-                    self.history.set(name, spec, reason="history given by caller")
-        else:
-            for name, (spec, origin) in on_disk.history.items():
-                # conda forgets history specs of packages that are not installed
-                if name in self.installed:
-                    self.history.set(name, spec, reason=origin)
+        self.history: TrackedMap[str, MatchSpec] = self._history(on_disk, history)
 
         self.requested: TrackedMap[str, MatchSpec] = TrackedMap("requested")
         #: every requested spec, also several for one name (``numpy>=1.5`` ``numpy<2``)
@@ -315,13 +299,9 @@ class SolverInputState:
         for name, spec, _ in _spec_items(also_remove, "command line"):
             self.also_remove.set(name, spec, reason="removal requested with an install")
 
-        self.pinned: TrackedMap[str, MatchSpec] = TrackedMap("pinned")
-        if not self.ignore_pinned:
-            for spec, origin in on_disk.pinned:
-                self.pinned.set(spec_name(spec), spec, reason=origin)
-            for name, spec, _ in _spec_items(pinned_packages, pinned_source):
-                self.pinned.set(name, spec, reason=pinned_source)
-
+        self.pinned: TrackedMap[str, MatchSpec] = self._pinned(
+            on_disk, pinned_packages, pinned_source
+        )
         self.aggressive_updates: TrackedMap[str, MatchSpec] = TrackedMap("aggressive_updates")
         for name, spec, _ in _spec_items(
             aggressive_update_packages, "aggressive_update_packages setting"
@@ -329,6 +309,47 @@ class SolverInputState:
             self.aggressive_updates.set(name, spec, reason="aggressive_update_packages setting")
 
         self.virtual: dict[str, GenericVirtualPackage] = dict(virtual_packages or {})
+
+    def _installed(
+        self, on_disk: PrefixState, given: Mapping[str, RepoDataRecord] | None
+    ) -> TrackedMap[str, RepoDataRecord]:
+        """The installed records: the caller's, else those in ``conda-meta``."""
+        installed: TrackedMap[str, RepoDataRecord] = TrackedMap("installed")
+        if given is not None:
+            installed.update(given, reason="given by caller")
+        else:
+            for name, record in on_disk.installed.items():
+                installed.set(name, record, reason=f"{self.prefix}/conda-meta")
+        return installed
+
+    def _history(
+        self, on_disk: PrefixState, given: Mapping[str, str | MatchSpec] | None
+    ) -> TrackedMap[str, MatchSpec]:
+        """The history specs of installed packages: the caller's, else the prefix's
+        ``conda-meta/history`` (conda forgets those of packages not installed)."""
+        history: TrackedMap[str, MatchSpec] = TrackedMap("history")
+        if given is not None:
+            for name, spec, _ in _spec_items(given.values(), "history"):
+                if name in self.installed:
+                    history.set(name, spec, reason="history given by caller")
+        else:
+            for name, (spec, origin) in on_disk.history.items():
+                if name in self.installed:
+                    history.set(name, spec, reason=origin)
+        return history
+
+    def _pinned(
+        self, on_disk: PrefixState, configured: Iterable[str | MatchSpec], source: str
+    ) -> TrackedMap[str, MatchSpec]:
+        """``conda-meta/pinned``, then the configured pins (none with ``ignore_pinned``)."""
+        pinned: TrackedMap[str, MatchSpec] = TrackedMap("pinned")
+        if self.ignore_pinned:
+            return pinned
+        for spec, origin in on_disk.pinned:
+            pinned.set(spec_name(spec), spec, reason=origin)
+        for name, spec, _ in _spec_items(configured, source):
+            pinned.set(name, spec, reason=source)
+        return pinned
 
     # -- derived views ------------------------------------------------------------------
     @property

@@ -79,17 +79,7 @@ def check_requested_exist(
     available: dict[str, list[str]] = {}
     names: list[str] | None = None
     for name, group in by_name.items():
-        if name.startswith("__") or "*" in name or feature_of(name) is not None:
-            continue  # virtual packages, globs and features (mkl@) are not in channels
-        candidates = [
-            record
-            for record in matching_records(index, group[0])
-            if cutoff is None or record.timestamp is None or record.timestamp <= cutoff
-        ]
-        installed = sis.installed.get(name)
-        if installed is not None:
-            candidates.append(installed)
-        if any(all(spec.matches(record) for spec in group) for record in candidates):
+        if not _from_channels(name) or _can_be_met(sis, index, name, group, cutoff):
             continue
         text = ", ".join(str(spec) for spec in group)
         missing.append(text)
@@ -109,6 +99,32 @@ def check_requested_exist(
             suggestions=suggestions,
             available=available,
         )
+
+
+def _from_channels(name: str) -> bool:
+    """Is ``name`` one channels serve? Virtual packages, globs and features (``mkl@``)
+    are not."""
+    return not (name.startswith("__") or "*" in name or feature_of(name) is not None)
+
+
+def _can_be_met(
+    sis: SolverInputState,
+    index: Index,
+    name: str,
+    group: list[MatchSpec],
+    cutoff: datetime.datetime | None,
+) -> bool:
+    """Does a record published by ``cutoff`` (or the installed one) match every spec of
+    ``group``, the requested specs for ``name``?"""
+    candidates = [
+        record
+        for record in matching_records(index, group[0])
+        if cutoff is None or record.timestamp is None or record.timestamp <= cutoff
+    ]
+    installed = sis.installed.get(name)
+    if installed is not None:
+        candidates.append(installed)
+    return any(all(spec.matches(record) for spec in group) for record in candidates)
 
 
 def versions_available(index: Index, name: str) -> list[str]:

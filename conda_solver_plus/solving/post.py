@@ -25,9 +25,9 @@ from rattler import MatchSpec, RepoDataRecord
 
 from ..consistency import unmet_dependencies
 from ..exceptions import SolverPlusError
-from ..explain import explain_records as _record_reasons
-from ..repodata.model import Index
+from ..provenance import explain_records as _record_reasons
 from ..records import dependency_closure, dependency_names, dist_str, record_name
+from ..repodata.model import Index
 from ..specs import spec_name
 from ..state import DepsModifier, SolverInputState, SolverOutputState, UpdateModifier
 from .candidates import matching_records
