@@ -49,7 +49,27 @@ sys.path.insert(0, str(HERE))
 import run  # noqa: E402  (benchmarks/run.py: the grown channel, the RSS launcher)
 from channel_server import Traffic, serve  # noqa: E402
 
-SPECS = ["python=3.12", "numpy", "scipy", "pandas"]
+#: the requests a run can time (``--request``): the data-science stack, and the 259-package
+#: one issue 23 profiled through conda
+REQUESTS = {
+    "data-science": ["python=3.12", "numpy", "scipy", "pandas"],
+    "large": [
+        "python=3.12",
+        "numpy",
+        "scipy",
+        "pandas",
+        "matplotlib-base",
+        "scikit-learn",
+        "jupyterlab",
+        "pytorch",
+        "polars",
+        "pyarrow",
+        "networkx",
+        "plotly",
+        "sympy",
+    ],
+}
+SPECS = REQUESTS["data-science"]
 SUBDIRS = ("linux-64", "noarch")
 
 
@@ -191,8 +211,13 @@ def main(argv: list[str] | None = None) -> int:
         help="run conda --solver=SOLVER with another interpreter (its own environment)",
     )
     parser.add_argument("--only", action="append", help="rows whose label contains this")
+    parser.add_argument(
+        "--request", choices=sorted(REQUESTS), default="data-science", help="what to solve"
+    )
     parser.add_argument("--json-out", type=Path)
     args = parser.parse_args(argv)
+    global SPECS
+    SPECS = REQUESTS[args.request]
     if not run.UNION.is_dir():
         print(f"shared channel data not found at {run.UNION}", file=sys.stderr)
         return 2

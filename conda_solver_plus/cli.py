@@ -436,11 +436,13 @@ def run_query(args: argparse.Namespace, config: CondaConfig) -> int:
     from .repodata.roots import query_roots
     from .virtual import native_subdir
 
+    settings = Settings(cache_dir=_cache_dir(args))  # the environment read once, here
     index = load_index(
         _channels(args, config),
         [_subdir(args) or native_subdir()],
-        cache_dir=Path(args.cache_dir).expanduser() if args.cache_dir else None,
+        cache_dir=settings.cache_dir,
         offline=args.offline,
+        fetch_timeout=settings.fetch_timeout,
         roots=query_roots(args.command, args.query),
     )
     if args.command == "search":
@@ -545,7 +547,7 @@ def _settings(args: argparse.Namespace, config: CondaConfig) -> Settings:
         channel_priority=args.channel_priority,
         add_pip_as_python_dependency=args.add_pip,
         exclude_newer=_exclude_newer(args, config),
-        cache_dir=Path(args.cache_dir).expanduser() if args.cache_dir else None,
+        cache_dir=_cache_dir(args),
     )
 
 
@@ -638,7 +640,12 @@ def run_solve(args: argparse.Namespace, config: CondaConfig | None = None):
         specs, args.prefix, _pins(args, config)[0], locked_records, args.aggressive_update
     )
     index = load_index(
-        channels, [subdir], cache_dir=session.settings.cache_dir, offline=args.offline, roots=roots
+        channels,
+        [subdir],
+        cache_dir=session.settings.cache_dir,
+        offline=args.offline,
+        roots=roots,
+        fetch_timeout=session.settings.fetch_timeout,
     )
     if locked is not None:
         complete_records(locked, index)

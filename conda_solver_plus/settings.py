@@ -51,7 +51,7 @@ import datetime
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, get_args
 
@@ -97,7 +97,9 @@ class Settings:
     Built once per front end (:func:`conda_solver_plus.cli.run_solve`,
     :meth:`conda_solver_plus.conda.solver.PlusSolver.settings`) and turned into an engine
     and :class:`~conda_solver_plus.core.SolveOptions` by
-    :class:`conda_solver_plus.session.SolveSession`.
+    :class:`conda_solver_plus.session.SolveSession`. Every value is resolved when it is
+    built — what is not given is read from the environment then, by the functions below
+    — so nothing downstream reads the environment again.
     """
 
     #: engine name (``auto``, ``libmamba``, ``rattler``), checked when the engine loads
@@ -108,8 +110,14 @@ class Settings:
     add_pip_as_python_dependency: bool = False
     #: a global cutoff, or conda's whole exclude-newer policy
     exclude_newer: ExcludeNewer | datetime.datetime | None = None
-    #: where remote repodata and derived files go; ``None``: :func:`default_cache_dir`
-    cache_dir: Path | None = None
+    #: where remote repodata and derived files go (:func:`default_cache_dir` unless given)
+    cache_dir: Path = field(default_factory=lambda: default_cache_dir())
+    #: seconds for one repodata download (:func:`fetch_timeout`)
+    fetch_timeout: int = field(default_factory=lambda: fetch_timeout())
+    #: check each answer for consistency (:func:`verify_requested`)
+    verify: bool = field(default_factory=lambda: verify_requested())
+    #: how the libmamba engine loads repodata (:func:`libmamba_load`)
+    libmamba_load: str = field(default_factory=lambda: libmamba_load())
 
 
 def _text(value: object) -> str | None:

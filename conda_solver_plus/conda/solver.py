@@ -119,7 +119,6 @@ from ..session import SolveSession
 from ..settings import (
     CONDARC_KEYS,
     Settings,
-    default_cache_dir,
     resolve_backend,
     resolve_timeout,
 )
@@ -285,9 +284,10 @@ class PlusSolver(CondaSolverBase):
         #: the conda Channel (credentials included) of each loaded subdir, by clean URL
         self._subdir_channels: dict[str, Channel] = {}
         #: conda 26.7+ passes its shard traversal when ``repodata_use_shards`` is on; plus
-        #: takes it as the switch to read sharded channels (:mod:`.shards`), through
-        #: conda's caches, with a leaner traversal of its own
+        #: takes it as the switch to read sharded channels (:mod:`.shard_subsets`), through
+        #: conda's caches, with the one reduction of :mod:`conda_solver_plus.repodata`
         self._use_shards = build_repodata_subset is not None
+        self._settings: Settings | None = None
 
     # -- conda -> core ----------------------------------------------------------------
     def _removing_only(self) -> bool:
@@ -409,7 +409,7 @@ class PlusSolver(CondaSolverBase):
         subdir_channels = self._channels_for()
         self._subdir_channels = {_clean_url(sub): sub for sub in subdir_channels}
         plans = [(sub, *self._channel_ref(sub)) for sub in subdir_channels]
-        cache_dir = default_cache_dir()
+        cache_dir = self.settings().cache_dir
         fetch = ShardFetch(offline=bool(context.offline))
         sharded = self._sharded_subdirs(plans, cache_dir, fetch) if self._use_shards else {}
         sources: dict[int, Source] = dict(sharded)
@@ -555,9 +555,15 @@ class PlusSolver(CondaSolverBase):
 
     def settings(self) -> Settings:
         """plus's settings for this solve: ``plus_backend``/``plus_timeout`` (or their
-        environment variables) and conda's channel priority, pip and exclude-newer
-        settings. Raises :class:`~conda_solver_plus.exceptions.InvalidInputError` for a
-        value the rules of :mod:`conda_solver_plus.settings` refuse."""
+        environment variables), the cache directory and conda's channel priority, pip and
+        exclude-newer settings, resolved on the first call and kept. Raises
+        :class:`~conda_solver_plus.exceptions.InvalidInputError` for a value the rules of
+        :mod:`conda_solver_plus.settings` refuse."""
+        if self._settings is None:
+            self._settings = self._resolve_settings()
+        return self._settings
+
+    def _resolve_settings(self) -> Settings:
         condarc = condarc_values()
         return Settings(
             backend=resolve_backend(condarc=condarc),
@@ -599,12 +605,13 @@ class PlusSolver(CondaSolverBase):
         sis: SolverInputState | None = None
         use_conda_reporter()  # plus's long work (shard caches) shown by conda's reporters
         try:
+            settings = self.settings()  # resolved once for the whole solve
             # plus's cache held while it is read and written: `cache clean` waits for it
-            with in_use(default_cache_dir()):
+            with in_use(settings.cache_dir):
                 sis, index = self._state_and_index(
                     update_modifier, deps_modifier, prune, ignore_pinned, force_remove
                 )
-                session = SolveSession(self.settings())
+                session = SolveSession(settings)
                 engine = session.backend.name
                 log.info("conda-solver-plus %s using the %s engine", __version__, engine)
                 with nullcontext() if index is None else _spinner("Solving environment"):

@@ -1,35 +1,18 @@
 """
-The index: which packages the channels offer, loaded for an engine.
+The standalone CLI's way in: channels as users write them, to sources, to the reduction.
 
-A *channel* is a directory tree (local, ``file://`` or ``http(s)://``) with one folder per
-*subdir* (platform: ``linux-64``, ``osx-arm64``, ... plus the platform-independent
-``noarch``). Each subdir holds a ``repodata.json`` listing every package file with its
-metadata, under ``packages`` (``.tar.bz2``) and ``packages.conda`` (``.conda``); servers
-usually also offer ``repodata.json.zst``.
+:func:`load_index` resolves each channel (:mod:`.channels`: a path, a ``file://`` or
+``http(s)://`` URL, or a name under the channel alias, credentials split off), asks every
+channel x subdir for a CEP-16 shard index first (:mod:`.sharded`, checked in parallel) and
+reads the monolithic repodata of the rest — local files in place (:mod:`.local`), remote
+ones through py-rattler (:mod:`.remote`). Each subdir becomes a source of the one reduction
+(:func:`.reduce.reduce`), which gives the :class:`~.model.Index` the engines read. The conda
+adapter builds its sources from conda's caches instead and calls the same reduction.
 
-Loading is *lazy*: a subdir becomes a py-rattler ``SparseRepoData``, which memory-maps the
-JSON and only parses the records of package names the solver actually reaches. A request
-touching 40 names therefore parses a few thousand records, not conda-forge's 460k.
-
-- local directories and ``file://`` URLs are read in place; a subdir that only has
-  ``repodata.json.zst``/``.bz2`` is decompressed once into the cache directory;
-- ``http(s)://`` channels are fetched through py-rattler (conditional requests, ``.zst``,
-  an on-disk cache under the cache directory with file locks, and an offline mode that
-  never touches the network);
-- a name like ``conda-forge`` is a channel under the channel alias
-  (``https://conda.anaconda.org/``);
-- a private channel's credentials — a token (``https://host/t/TOKEN/channel``) or basic
-  auth (``https://user:password@host/channel``) — are split off the URL when it is resolved
-  (:mod:`conda_solver_plus.credentials`): the channel, its records and its cache are known
-  by the clean URL, and only the repodata requests carry the credentials (the token through
-  a py-rattler mirror of the clean URL, the password as an ``Authorization`` header).
-
-The order of :attr:`Index.repos` is the channel priority order: under *strict* priority a
-package name found in an earlier channel is never taken from a later one. Channels that
-belong to one conda *multichannel* (``defaults`` = ``pkgs/main`` + ``pkgs/r``, or a
-``custom_multichannels`` entry in ``.condarc``) form one priority *tier*
-(:meth:`Index.priority_tiers`): a name found in the first member may still come from a
-later member when only that one has a fitting version, as conda-libmamba-solver does.
+With the request's root names (:mod:`.roots`), sharded subdirs and large monolithic files
+are read only as far as the roots reach; without them, monolithic files are read whole (a
+subdir's monolithic file, where there is one, is cheaper than all of its shards) and a
+shards-only subdir fetches every shard once.
 """
 
 from __future__ import annotations
@@ -40,7 +23,7 @@ from pathlib import Path
 
 from ..exceptions import InvalidInputError
 from ..records import DEFAULT_CHANNEL_ALIAS
-from ..settings import default_cache_dir
+from ..settings import DEFAULT_FETCH_TIMEOUT, default_cache_dir
 from .channels import resolve_channel
 from .local import LargeFile, check_local_root, load_local
 from .model import ChannelRef, Index, SubdirRepo, open_sparse
@@ -59,6 +42,7 @@ def load_index(
     offline: bool = False,
     channel_alias: str = DEFAULT_CHANNEL_ALIAS,
     roots: RootNames = None,
+    fetch_timeout: int = DEFAULT_FETCH_TIMEOUT,
 ) -> Index:
     """Load ``channels`` x ``subdirs`` (``noarch`` is always added) in priority order.
 
@@ -67,6 +51,9 @@ def load_index(
     large monolithic one through its local split (:mod:`.split`); each repo then holds the
     reached records while :attr:`SubdirRepo.names` still lists every name. Without
     ``roots`` monolithic subdirs are read whole and sharded ones fetch every shard.
+    ``cache_dir`` and ``fetch_timeout`` (seconds for one download) come from the front
+    end's :class:`~conda_solver_plus.settings.Settings`; the defaults serve callers of the
+    API.
     """
     if not channels:
         raise InvalidInputError("channels", "no channel given", "pass at least one -c CHANNEL")
@@ -76,7 +63,7 @@ def load_index(
     for ref in refs:
         if ref.is_local:
             check_local_root(ref)
-    sharded, index_failed = _open_sharded(refs, subdirs, cache_dir, offline)
+    sharded, index_failed = _open_sharded(refs, subdirs, cache_dir, offline, fetch_timeout)
     # reading every name (no roots), a subdir's monolithic file, where there is one, is
     # cheaper than all of its shards; with roots the shards are
     whole_too = roots is None
@@ -88,7 +75,11 @@ def load_index(
         if whole_too or (ref.url, subdir) not in sharded
     ]
     has_shards = {url for url, _subdir in sharded}
-    fetched = load_remote(remote, cache_dir, offline, has_shards, index_failed) if remote else {}
+    fetched = (
+        load_remote(remote, cache_dir, offline, fetch_timeout, has_shards, index_failed)
+        if remote
+        else {}
+    )
     sources = _sources(refs, subdirs, sharded, fetched, cache_dir, roots is not None)
     return Index(channels=refs, subdirs=subdirs, repos=reduce(sources, roots, cache_dir))
 
@@ -148,7 +139,7 @@ def _as_source(entry: SubdirRepo | LargeFile, cache_dir: Path, may_split: bool) 
 
 
 def _open_sharded(
-    refs: list[ChannelRef], subdirs: list[str], cache_dir: Path, offline: bool
+    refs: list[ChannelRef], subdirs: list[str], cache_dir: Path, offline: bool, timeout: int
 ) -> tuple[dict[tuple[str, str], ShardedSubdir], dict[tuple[str, str], ShardIndexUnavailable]]:
     """The subdirs that have a CEP-16 shard index (checked in parallel), by (URL, subdir),
     and those whose server failed to answer for one (their monolithic repodata must exist)."""
@@ -156,7 +147,7 @@ def _open_sharded(
 
     def open_one(pair: tuple[ChannelRef, str]) -> ShardedSubdir | ShardIndexUnavailable | None:
         try:
-            return open_sharded(pair[0], pair[1], cache_dir, offline)
+            return open_sharded(pair[0], pair[1], cache_dir, offline, timeout)
         except ShardIndexUnavailable as exc:
             return exc
 

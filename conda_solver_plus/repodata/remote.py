@@ -26,7 +26,6 @@ from urllib.parse import urlparse
 
 from .. import progress, rattler_async
 from ..exceptions import InvalidInputError
-from ..settings import fetch_timeout
 from .cache_files import atomic_write, temporary_cache
 from .credentials import redact_text
 from .model import ChannelRef, CheckedSparseRepoData, SubdirRepo
@@ -271,6 +270,7 @@ def load_remote(
     pairs: list[tuple[ChannelRef, str]],
     cache_dir: Path,
     offline: bool,
+    timeout: int,
     has_shards: frozenset[str] | set[str] = frozenset(),
     index_failed: dict[tuple[str, str], ShardIndexUnavailable] | None = None,
 ) -> dict[str, list[SubdirRepo]]:
@@ -281,7 +281,6 @@ def load_remote(
     (its other subdirs are sharded)."""
     cache = _rattler_cache_dir(cache_dir)
     channels = list(dict.fromkeys(channel for channel, _subdir in pairs))
-    timeout = fetch_timeout()
     clients = ChannelClients(channels, timeout)
     results = _fetch_pairs(pairs, cache, offline, clients)
     results = _check_fetched(pairs, results, cache, offline, clients)

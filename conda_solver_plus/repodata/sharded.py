@@ -51,7 +51,6 @@ from urllib.parse import unquote, urljoin, urlparse
 
 from .. import progress
 from ..exceptions import InvalidInputError
-from ..settings import fetch_timeout
 from .cache_files import keep_cache_file, mark_used
 from .credentials import is_below, redact_url
 from .model import ChannelRef, SubdirRepo, open_sparse
@@ -196,17 +195,19 @@ class _CredentialsStayHome(urllib.request.HTTPRedirectHandler):
         return new
 
 
-def _get(channel: ChannelRef, url: str, headers: dict[str, str] | None = None) -> _Response:
+def _get(
+    channel: ChannelRef, url: str, limit: int, headers: dict[str, str] | None = None
+) -> _Response:
     """One GET of ``url`` (an HTTP error status is a response, not an exception), within
-    the fetch time limit from connecting to the last byte. The channel's credentials go
-    only to URLs below the channel (:func:`~conda_solver_plus.credentials.is_below`)."""
+    the fetch time limit (``limit`` seconds) from connecting to the last byte. The
+    channel's credentials go only to URLs below the channel
+    (:func:`~conda_solver_plus.repodata.credentials.is_below`)."""
     request = urllib.request.Request(_request_url(channel, url), headers=dict(headers or {}))
     request.add_header("User-Agent", "conda-solver-plus")
     basic = channel.credentials.basic_auth if channel.credentials else None
     if basic is not None and is_below(channel.url, url):
         secret = base64.b64encode(":".join(basic).encode()).decode()
         request.add_header("Authorization", f"Basic {secret}")
-    limit = fetch_timeout()
     with _Download(limit) as download:
         opener = urllib.request.build_opener(
             _WatchedHTTP(download), _WatchedHTTPS(download), _CredentialsStayHome(channel.url)
@@ -312,6 +313,8 @@ class ShardedSubdir:
     hint: str
     store: ShardStore
     offline: bool
+    #: seconds for one download, from connecting to the last byte
+    timeout: int
     #: the shards read so far, by package name
     loaded: dict[str, Shard] = field(default_factory=dict)
     #: bytes fetched over the network (shards; the index is counted by :func:`open_sharded`)
@@ -421,7 +424,7 @@ class ShardedSubdir:
                     "on the channel",
                 ) from None
             return name, self._parse(data, sha, name, str(path))
-        response = _get(self.channel, url)
+        response = _get(self.channel, url, self.timeout)
         if response.status != 200:
             raise InvalidInputError(
                 f"channel {self.channel.given}",
@@ -520,7 +523,9 @@ def _cached_answer(
     raise NotSharded(url)  # nothing cached: the monolithic cache may still answer
 
 
-def _remote_index(channel: ChannelRef, subdir: str, store: ShardStore, offline: bool) -> bytes:
+def _remote_index(
+    channel: ChannelRef, subdir: str, store: ShardStore, offline: bool, timeout: int
+) -> bytes:
     """The shard index of a remote subdir: from the cache while fresh (or offline), else
     fetched with a conditional request. :class:`NotSharded` when the server has none."""
     url = _index_url(channel, subdir)
@@ -536,7 +541,7 @@ def _remote_index(channel: ChannelRef, subdir: str, store: ShardStore, offline: 
             for header, key in (("If-None-Match", "etag"), ("If-Modified-Since", "last_modified"))
             if state.get(key)
         }
-    response = _get(channel, url, headers)
+    response = _get(channel, url, timeout, headers)
     now = time.time()
     if response.status == 304 and data is not None:
         store.write(state_path, json.dumps({**state, "checked": now}).encode())
@@ -574,7 +579,7 @@ def _remote_index(channel: ChannelRef, subdir: str, store: ShardStore, offline: 
 
 
 def open_sharded(
-    channel: ChannelRef, subdir: str, cache_dir: Path, offline: bool
+    channel: ChannelRef, subdir: str, cache_dir: Path, offline: bool, timeout: int
 ) -> ShardedSubdir | None:
     """``channel/subdir`` as a sharded source, or ``None`` when it has no shard index (the
     caller reads its monolithic repodata instead). :class:`ShardIndexUnavailable` when the
@@ -590,8 +595,8 @@ def open_sharded(
                 ("re-run `python -m conda_solver_plus shard` on the channel"),
             )
         else:
-            data = _remote_index(channel, subdir, store, offline)
+            data = _remote_index(channel, subdir, store, offline, timeout)
             where, hint = redact_url(url), _refresh_hint(store.index_paths(url)[0])
     except NotSharded:
         return None
-    return ShardedSubdir(channel, subdir, url, data, where, hint, store, offline)
+    return ShardedSubdir(channel, subdir, url, data, where, hint, store, offline, timeout)
