@@ -91,10 +91,10 @@ from .feature_names import (
     split_features,
     tracked_features,
 )
-from .repodata.model import ChannelRef, Index, SubdirRepo, open_sparse
-from .settings import default_cache_dir
 from .records import dependency_names, record_name
+from .repodata.model import ChannelRef, Index, SubdirRepo, open_sparse
 from .rewrite import Entry, Originals, changed_record, entry, reachable_records, write_repodata
+from .settings import default_cache_dir
 
 # the naming half lives in .feature_names (low-level modules use it without this one);
 # it is re-exported here so the whole feature story has one public address

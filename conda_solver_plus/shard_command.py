@@ -23,9 +23,14 @@ from pathlib import Path
 
 from . import progress
 from .exceptions import InvalidInputError
-from .repodata.model import REPODATA_FILENAMES
 from .repodata.cache_files import atomic_write
-from .repodata.shards import SHARD_INDEX_FILENAME, WrittenSubdir, parse_shard_index, write_subdir_shards
+from .repodata.model import REPODATA_FILENAMES
+from .repodata.shards import (
+    SHARD_INDEX_FILENAME,
+    WrittenSubdir,
+    parse_shard_index,
+    write_subdir_shards,
+)
 
 #: the one line ``python -m conda_solver_plus --help`` shows for the command
 HELP = "write CEP-16 sharded repodata for a local channel (every subdir)"

@@ -34,9 +34,9 @@ from pathlib import Path
 from rattler import MatchSpec, RepoDataRecord
 
 from conda_solver_plus.backends import EngineRequest, EngineUnsolvable
-from conda_solver_plus.repodata.model import ChannelRef, Index
-from conda_solver_plus.repodata.gateway import index_from_files
 from conda_solver_plus.records import dependency_name, record_from_dict, record_name
+from conda_solver_plus.repodata.gateway import index_from_files
+from conda_solver_plus.repodata.model import ChannelRef, Index
 from conda_solver_plus.specs import spec_name
 
 CHANNEL = "https://fake.invalid/channel"

@@ -16,9 +16,9 @@ from conda_solver_plus.exclude_newer import (
     channel_selector_matches,
     parse_cutoff,
 )
-from conda_solver_plus.repodata.gateway import load_index
 from conda_solver_plus.lockfile import read_lockfile
 from conda_solver_plus.records import record_name
+from conda_solver_plus.repodata.gateway import load_index
 from conda_solver_plus.solving.transforms import apply_to_index
 from conda_solver_plus.state import SolverInputState
 from conda_solver_plus.virtual import virtual_packages

@@ -23,8 +23,8 @@ from conda_solver_plus.exceptions import (
     UnsatisfiableError,
 )
 from conda_solver_plus.explain import dedupe_chains, spec_provenance, why_package
-from conda_solver_plus.repodata.gateway import load_index
 from conda_solver_plus.query import search
+from conda_solver_plus.repodata.gateway import load_index
 from conda_solver_plus.state import SolverInputState
 from conda_solver_plus.virtual import virtual_packages
 

@@ -25,9 +25,9 @@ from rattler import PackageName, Version
 from conda_solver_plus.backends import get_backend
 from conda_solver_plus.core import SolveOptions, solve
 from conda_solver_plus.exceptions import InvalidInputError, UnsatisfiableError
-from conda_solver_plus.repodata.model import ChannelRef, Index
-from conda_solver_plus.repodata.gateway import load_index
 from conda_solver_plus.repodata.channels import looks_like_path, resolve_channel
+from conda_solver_plus.repodata.gateway import load_index
+from conda_solver_plus.repodata.model import ChannelRef, Index
 from conda_solver_plus.specs import parse_spec
 from conda_solver_plus.state import SolverInputState
 from conda_solver_plus.virtual import make_virtual

@@ -26,9 +26,9 @@ from conda_solver_plus.backends.libmamba import (  # noqa: E402
     LibMambaBackend,
 )
 from conda_solver_plus.core import SolveOptions, solve  # noqa: E402
-from conda_solver_plus.repodata.gateway import load_index  # noqa: E402
 from conda_solver_plus.lockfile import read_lockfile  # noqa: E402
 from conda_solver_plus.records import dist_str  # noqa: E402
+from conda_solver_plus.repodata.gateway import load_index  # noqa: E402
 from conda_solver_plus.state import SolverInputState  # noqa: E402
 from conda_solver_plus.virtual import virtual_packages  # noqa: E402
 

@@ -18,7 +18,6 @@ from conda_solver_plus.backends import get_backend
 from conda_solver_plus.consistency import unmet_dependencies
 from conda_solver_plus.core import SolveOptions, solve
 from conda_solver_plus.exceptions import InvalidInputError
-from conda_solver_plus.repodata.gateway import load_index
 from conda_solver_plus.lockfile import (
     CONDA_LOCK,
     EXPLICIT,
@@ -32,6 +31,7 @@ from conda_solver_plus.lockfile import (
     write_lockfile,
 )
 from conda_solver_plus.records import dependency_name, record_name
+from conda_solver_plus.repodata.gateway import load_index
 from conda_solver_plus.state import SolverInputState
 from conda_solver_plus.virtual import virtual_packages
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from conda_solver_plus.exceptions import InvalidInputError, PackagesNotFoundError
-from conda_solver_plus.repodata.gateway import load_index
 from conda_solver_plus.query import depends, render_depends, search, whoneeds
+from conda_solver_plus.repodata.gateway import load_index
 
 DEMO = Path(__file__).resolve().parent / "data" / "demo-channel"
 

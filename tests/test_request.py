@@ -20,8 +20,8 @@ from rattler import MatchSpec, RepoDataRecord
 from conda_solver_plus.backends import EngineRequest, EngineTimeout, EngineUnsolvable
 from conda_solver_plus.core import SolveOptions, build_request, solve
 from conda_solver_plus.exceptions import SolveTimeoutError, UnsatisfiableError
-from conda_solver_plus.repodata.model import Index
 from conda_solver_plus.records import record_name
+from conda_solver_plus.repodata.model import Index
 from conda_solver_plus.solving.attempts import MAX_ATTEMPTS
 from conda_solver_plus.state import (
     DepsModifier,

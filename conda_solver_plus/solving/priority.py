@@ -35,8 +35,8 @@ from pathlib import Path
 from rattler import RepoDataRecord, Version
 
 from ..backends import EngineRequest
-from ..repodata.model import Index
 from ..records import record_name
+from ..repodata.model import Index
 from ..rewrite import Originals, changed_record, entry, reachable_records, write_repodata
 
 __all__ = ["channels_before_builds"]

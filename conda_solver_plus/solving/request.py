@@ -50,8 +50,8 @@ from rattler import MatchSpec, RepoDataRecord
 from ..backends import ChannelPriority, EngineRequest
 from ..exclude_newer import ExcludeNewer
 from ..feature_names import feature_of, tracked_features
-from ..repodata.model import Index
 from ..records import dependency_closure, dependency_names, dependents
+from ..repodata.model import Index
 from ..specs import is_name_only, spec_name, strictness
 from ..state import SolverInputState, SolverOutputState, TrackedMap, UpdateModifier
 from .candidates import has_better, higher_channel_has

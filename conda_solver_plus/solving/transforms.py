@@ -41,12 +41,11 @@ from rattler import RepoDataRecord
 
 from .. import features
 from ..backends import Backend, EngineRequest
-from ..repodata.cache_files import mark_used
 from ..exceptions import InvalidInputError
 from ..exclude_newer import ExcludeNewer
+from ..repodata.cache_files import mark_used, write_cache_file
 from ..repodata.model import Index, SubdirRepo
 from ..settings import default_cache_dir
-from ..repodata.cache_files import write_cache_file
 from . import priority
 from .options import SolveOptions
 
