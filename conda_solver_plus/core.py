@@ -33,7 +33,6 @@ from here by the front ends, the benchmarks and the tests.
 from __future__ import annotations
 
 from .backends import Backend
-from .consistency import verify_requested
 from .repodata.model import Index
 from .solving import attempts, diagnose, installed, post
 from .solving.options import SolveOptions
@@ -68,7 +67,7 @@ def solve(
     out.held_back = post.held_back(sis, out, index)
     out.neuter_history()
     post.explain_records(sis, out)
-    if verify_requested() and sis.deps_modifier is not DepsModifier.NO_DEPS:
+    if options.verify and sis.deps_modifier is not DepsModifier.NO_DEPS:
         post.verify_consistent(sis, out)
     return out
 

@@ -94,7 +94,6 @@ from .feature_names import (
 from .records import dependency_names, record_name
 from .repodata.model import ChannelRef, Index, SubdirRepo, open_sparse
 from .rewrite import Entry, Originals, changed_record, entry, reachable_records, write_repodata
-from .settings import default_cache_dir
 
 # the naming half lives in .feature_names (low-level modules use it without this one);
 # it is re-exported here so the whole feature story has one public address
@@ -133,7 +132,7 @@ def solve(
     backend: Backend,
     index: Index,
     request: EngineRequest,
-    cache_dir: Path | None = None,
+    cache_dir: Path,
     deadline: Deadline | None = None,
 ) -> list[RepoDataRecord]:
     """``backend.solve(index, request)`` with legacy features honoured (see the module).
@@ -151,7 +150,7 @@ def solve(
         "legacy features %s: solving with featured builds tied to their trackers",
         ", ".join(sorted(universe.features)) or "(none reachable)",
     )
-    cache = Path(cache_dir) if cache_dir else default_cache_dir()
+    cache = Path(cache_dir)
     request = _requested_versions_first(
         backend, universe, request, requested, removed, cache, deadline
     )

@@ -38,10 +38,12 @@ class SolveSession:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.backend: Backend = get_backend(settings.backend)
-        if settings.cache_dir is not None and hasattr(self.backend, "cache_dir"):
+        if hasattr(self.backend, "cache_dir"):
             # an engine with files of its own keeps them beside the repodata cache (the
             # libmamba engine its .solv files)
             self.backend.cache_dir = settings.cache_dir
+        if hasattr(self.backend, "load"):  # how the libmamba engine loads repodata
+            self.backend.load = settings.libmamba_load
 
     @property
     def options(self) -> SolveOptions:
@@ -53,6 +55,7 @@ class SolveSession:
             exclude_newer=settings.exclude_newer,
             add_pip_as_python_dependency=settings.add_pip_as_python_dependency,
             cache_dir=settings.cache_dir,
+            verify=settings.verify,
         )
 
     def solve(self, sis: SolverInputState, index: Index | None) -> SolverOutputState:

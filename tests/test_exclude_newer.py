@@ -91,10 +91,12 @@ def test_inactive_policy_and_global_only_stay_native():
     assert not ExcludeNewer.from_values(None, {"numpy": False}).active
     assert not ExcludeNewer.from_values("", {"numpy": "false"}).active
     assert ExcludeNewer.from_values("0", now=NOW).cutoff == NOW  # global 0: no delay
-    assert apply_to_index("index", ExcludeNewer.from_values(None)) == ("index", None)
+    unused = Path("unused")  # nothing is filtered, nothing written
+    assert apply_to_index("index", ExcludeNewer.from_values(None), unused) == ("index", None)
     policy = ExcludeNewer.from_values("2025-01-01")
     assert not policy.has_overrides
-    assert apply_to_index("index", policy) == ("index", datetime.datetime(2025, 1, 2, tzinfo=UTC))
+    cutoff = datetime.datetime(2025, 1, 2, tzinfo=UTC)
+    assert apply_to_index("index", policy, unused) == ("index", cutoff)
 
 
 @pytest.mark.parametrize(
@@ -123,7 +125,9 @@ def test_channel_selectors(selector, url, expected):
 def _solve(specs, policy, backend, channels=("conda-forge",), tmp_path=None, **kwargs):
     index = load_index([UNION / c for c in channels], ["linux-64"])
     sis = SolverInputState(None, specs, virtual_packages=virtual_packages("linux-64"), **kwargs)
-    options = SolveOptions(exclude_newer=policy, cache_dir=tmp_path)
+    options = SolveOptions(exclude_newer=policy)
+    if tmp_path is not None:  # the filtered repodata written there, to look at
+        options.cache_dir = tmp_path
     out = solve(sis, index, backend, options)
     return {record_name(r): r for r in out.records.values()}
 

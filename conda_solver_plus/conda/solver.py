@@ -105,7 +105,7 @@ from conda.models.version import VersionOrder
 from .. import __version__
 from .. import exceptions as plus_errors
 from ..backends import ChannelPriority as PlusChannelPriority
-from ..backends import engine_library, get_backend
+from ..backends import engine_library
 from ..exclude_newer import ExcludeNewer
 from ..explain import render_provenance
 from ..records import record_from_dict, record_key
@@ -240,11 +240,11 @@ class PlusSolver(CondaSolverBase):
     def user_agent() -> str:
         """``conda-solver-plus/<version>`` and the engine library conda will solve with."""
         agent = f"conda-solver-plus/{__version__}"
-        try:
-            engine = get_backend(resolve_backend(condarc=condarc_values()))
+        try:  # the engine a solve's session would pick (SolveSession picks engines)
+            engine = SolveSession(Settings(backend=resolve_backend(condarc=condarc_values())))
         except plus_errors.SolverPlusError:
             return agent
-        distribution = engine_library(engine)
+        distribution = engine_library(engine.backend)
         try:
             return f"{agent} {distribution}/{version(distribution)}"
         except PackageNotFoundError:

@@ -22,6 +22,7 @@ from pathlib import Path
 from ..backends import ChannelPriority
 from ..deadline import Deadline
 from ..exclude_newer import ExcludeNewer
+from ..settings import default_cache_dir, verify_requested
 
 __all__ = ["SolveOptions"]
 
@@ -37,8 +38,12 @@ class SolveOptions:
     #: a global cutoff, or conda's whole policy (see :mod:`conda_solver_plus.exclude_newer`)
     exclude_newer: datetime.datetime | ExcludeNewer | None = None
     add_pip_as_python_dependency: bool = False
-    #: where derived files (exclude-newer's filtered repodata) go; default: the user cache
-    cache_dir: Path | None = None
+    #: where derived files (exclude-newer's filtered repodata, ...) go; the front ends pass
+    #: their :class:`~conda_solver_plus.settings.Settings`' (the default is resolved when
+    #: the options are built, by the same rule)
+    cache_dir: Path = dataclasses.field(default_factory=default_cache_dir)
+    #: check each answer for consistency (``CONDA_SOLVER_PLUS_VERIFY``, resolved likewise)
+    verify: bool = dataclasses.field(default_factory=verify_requested)
     #: when ``timeout`` runs out; set by :meth:`started`, not by the front ends
     deadline: Deadline | None = None
 

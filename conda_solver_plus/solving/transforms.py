@@ -45,7 +45,6 @@ from ..exceptions import InvalidInputError
 from ..exclude_newer import ExcludeNewer
 from ..repodata.cache_files import mark_used, write_cache_file
 from ..repodata.model import Index, SubdirRepo
-from ..settings import default_cache_dir
 from . import priority
 from .options import SolveOptions
 
@@ -70,7 +69,7 @@ def apply_exclude_newer(
 def apply_to_index(
     index: Index,
     policy: ExcludeNewer | datetime.datetime | None,
-    cache_dir: Path | None = None,
+    cache_dir: Path,
     kept: Iterable[RepoDataRecord] = (),
 ) -> tuple[Index, datetime.datetime | None]:
     """``(index, engine_cutoff)`` for a solve under ``policy``.
@@ -89,7 +88,6 @@ def apply_to_index(
         cutoff = policy.cutoff
         if not any(r.timestamp and cutoff and r.timestamp > cutoff for r in kept):
             return index, cutoff
-    cache = Path(cache_dir) if cache_dir else default_cache_dir()
     repos: list[SubdirRepo] = []
     for repo in index.repos:
         if not _needs_filter(policy, repo.channel.url):
@@ -101,7 +99,7 @@ def apply_to_index(
                 "per-channel/per-package exclude-newer needs the repodata file on disk",
                 "use a local channel or only a global --exclude-newer",
             )
-        path = _filtered_repodata(repo.path, repo.channel.url, policy, cache)
+        path = _filtered_repodata(repo.path, repo.channel.url, policy, cache_dir)
         repos.append(repo.served_from(path))
     return Index(channels=index.channels, subdirs=index.subdirs, repos=repos), None
 
@@ -158,7 +156,7 @@ def solve_on_engine(
     """Ask ``backend`` for the records of ``request`` with classic's channel order under
     disabled priority and legacy features honoured; the one place the solve loop calls an
     engine. Every engine call this makes gets only what is left of ``options.deadline``."""
-    cache = Path(options.cache_dir) if options.cache_dir else default_cache_dir()
+    cache = Path(options.cache_dir)
     deadline = options.deadline
     ordered = priority.channels_before_builds(index, request, cache)
     if ordered is None:
