@@ -37,8 +37,9 @@ from rattler import PackageName, SparseRepoData
 
 from ..conditions import Spec
 from ..exceptions import InvalidInputError
-from ..records import dependency_names, is_package_entry, record_name
+from ..records import is_package_entry, record_name
 from ..repodata.cache_files import write_cache_file
+from ..repodata.roots import root_names
 from . import EngineRequest
 from .libmamba_binding import VERSION, libsolv, mamba_specs
 from .libmamba_conditions import WhenTranslation, mentions_conditions
@@ -275,15 +276,16 @@ def load_mode(index: Index, request: EngineRequest, native_cutoff: bool, configu
 
 
 def sparse_seeds(request: EngineRequest) -> list[str]:
-    """The names the sparse path starts from: the requested, installed and locked names
-    and what their records depend on (pip with python when it is added), sorted."""
-    names = {spec.name.normalized for spec in request.specs if spec.name is not None}
-    for record in [*request.installed, *request.locked, *request.pinned]:
-        names.add(record_name(record))
-        names.update(dependency_names(record))
-    if request.add_pip_as_python_dependency:
-        names.add("pip")
-    return sorted(name for name in names if not name.startswith("__"))
+    """The names the sparse path starts from (:func:`~..repodata.roots.root_names`): the
+    requested, installed and locked names and what their records depend on (pip with
+    python when it is added), sorted."""
+    records = [*request.installed, *request.locked, *request.pinned]
+    names = root_names(
+        specs=[spec.name.normalized for spec in request.specs if spec.name is not None],
+        installed=[(record_name(record), record.depends) for record in records],
+        add_pip=request.add_pip_as_python_dependency,
+    )
+    return sorted(names)
 
 
 def reachable_subsets(index: Index, request: EngineRequest) -> list[list[RepoDataRecord]]:
