@@ -6,7 +6,12 @@ process, :mod:`.child_process`): the ``(name, url, filename)`` of each package o
 environment, or the unsolvable report — the message (libsolv's problem lines, which
 conda-libmamba-solver users know, then libmamba's tree), the package names in conflict,
 the specs without candidates and the paths from the requested specs to the clash
-(:func:`graph_chains`), all read from libmamba's problems graph.
+(:func:`graph_names`, :func:`graph_missing`, :func:`graph_chains`), all read from
+libmamba's problems graph (``UnSolvable.problems_graph``: package, constraint and
+unresolved-dependency nodes, the specs on its edges). libsolv's problem lines are text
+for people; they are parsed only as a fallback — where the graph names nothing
+(:func:`line_facts`), and for two chains the graph leaves out ("nothing provides X needed
+by D", "D is excluded by strict repo priority").
 """
 
 from __future__ import annotations
@@ -20,7 +25,11 @@ from .libmamba_conditions import GUARD_PREFIX
 __all__ = ["graph_chains", "summarize"]
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-#: libsolv's problem lines: "nothing provides [requested ]SPEC[ needed by DIST]"
+# libsolv's problem lines, read only where the problems graph has nothing (line_facts) and
+# for the chains it leaves out (_GraphPaths.line_chains); tests/test_engine_reports.py
+# checks each on a real report
+#: "nothing provides [requested ]SPEC[ needed by DIST]" (libmamba 2.8.1 writes "requested"
+#: for none of this engine's jobs: a missing requested spec is an "unsupported request")
 _NOTHING_PROVIDES = re.compile(r"nothing provides (?:requested )?(.+?)(?: needed by |$)")
 #: a package as libsolv prints it: name-version-build (the name may contain dashes)
 _DIST = re.compile(r"^([A-Za-z0-9_][A-Za-z0-9_.\-]*?)-[^-\s]+-[^-\s]+$")
@@ -46,6 +55,8 @@ def summarize(db, installed, outcome) -> dict:
 
 
 def _unsolvable(db, outcome) -> dict:
+    """The unsolvable report as plain data: the message, and what the problems graph says
+    (:func:`graph_names`, :func:`graph_missing`, :func:`graph_chains`)."""
     # libsolv's own lines ("Encountered problems while solving:\n  - nothing provides ..."),
     # which conda-libmamba-solver users know, then libmamba's tree
     problems = [
@@ -55,22 +66,58 @@ def _unsolvable(db, outcome) -> dict:
     ]
     tree = _ANSI.sub("", outcome.explain_problems(db, mamba_solver.ProblemsMessageFormat()))
     graph = outcome.problems_graph(db)
+    names = graph_names(graph)
+    missing = graph_missing(graph)
+    if not names:  # a graph that names nothing: libsolv's lines are all there is
+        names, missing = line_facts(problems)
+    message = "\n".join([*problems, tree] if len(problems) > 1 else [tree])
+    chains = [chain.to_json() for chain in graph_chains(graph, problems)]
+    return {"message": message, "names": sorted(names), "missing": missing, "chains": chains}
+
+
+def _reported(name: str) -> bool:
+    """A package name worth reporting: not the dummy package behind a ``Pin`` job
+    (libmamba names it ``pin-<hash>``), not a guard standing for a conditional dependency
+    (:class:`~.libmamba_conditions.WhenTranslation`)."""
+    return bool(name) and not name.startswith(("pin-", "pin on ", GUARD_PREFIX))
+
+
+def graph_names(graph) -> set[str]:
+    """The package names in libmamba's problems graph: of every package, constraint and
+    unresolved-dependency node, and of the spec on every edge."""
     nodes, edges = graph.graph()
+    Graph = mamba_solver.ProblemsGraph
+    names = {
+        str(node.name).lower() for node in nodes.values() if not isinstance(node, Graph.RootNode)
+    }
+    names.update(str(spec.name).lower() for spec in edges.values())
+    return {name for name in names if _reported(name)}
+
+
+def graph_missing(graph) -> list[str]:
+    """The specs without any candidate: the unresolved-dependency nodes of the problems
+    graph, those the request asks for directly first, each once. A requested one is
+    written as libmamba writes the spec (``nonexistent>=1``), a dependency as libsolv's
+    problem lines write it (``__cuda >=9.0``), which is how they read before the graph
+    was the source."""
+    nodes, edges = graph.graph()
+    root = graph.root_node()
+    unresolved = [
+        (node_id, node)
+        for node_id, node in sorted(nodes.items())
+        if isinstance(node, mamba_solver.ProblemsGraph.UnresolvedDependencyNode)
+    ]
+    requested = [str(node) for node_id, node in unresolved if (root, node_id) in edges]
+    others = [_spec_text(node) for node_id, node in unresolved if (root, node_id) not in edges]
+    return list(dict.fromkeys([*requested, *others]))
+
+
+def line_facts(problems: list[str]) -> tuple[set[str], list[str]]:
+    """The fallback where the graph names nothing: package names and specs without
+    candidates read from libsolv's problem lines ("nothing provides [requested ]SPEC[
+    needed by DIST]", and each ``name-version-build`` mentioned)."""
     names: set[str] = set()
     missing: list[str] = []
-    root = graph.root_node()
-    Graph = mamba_solver.ProblemsGraph
-    for node_id, node in nodes.items():
-        if isinstance(node, Graph.RootNode):
-            continue
-        name = str(node.name)
-        # libmamba names the dummy package behind a Pin job "pin-<hash>"; a guard stands
-        # for a conditional dependency (WhenTranslation)
-        if name and not name.startswith(("pin-", GUARD_PREFIX)):
-            names.add(name.lower())
-        if isinstance(node, Graph.UnresolvedDependencyNode) and (root, node_id) in edges:
-            missing.append(str(node))
-    # the graph is simplified; libsolv's own lines still name every package involved
     for line in problems:
         found = _NOTHING_PROVIDES.search(line)
         if found:
@@ -80,11 +127,9 @@ def _unsolvable(db, outcome) -> dict:
                 missing.append(spec)
         for token in line.replace(",", " ").split():
             dist = _DIST.match(token)
-            if dist and dist.group(1) != "pin" and not dist.group(1).startswith(GUARD_PREFIX):
+            if dist and dist.group(1) != "pin" and _reported(dist.group(1)):
                 names.add(dist.group(1).lower())
-    message = "\n".join([*problems, tree] if len(problems) > 1 else [tree])
-    chains = [chain.to_json() for chain in graph_chains(graph, problems)]
-    return {"message": message, "names": sorted(names), "missing": missing, "chains": chains}
+    return names, missing
 
 
 _EXCLUDED = re.compile(r"package (\S+) is excluded by (.+)$")

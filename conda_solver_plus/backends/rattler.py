@@ -12,7 +12,10 @@ of a conda multichannel reach resolvo as one ``MultiSource`` (one priority tier,
 
 On failure resolvo explains the conflict as a tree; we keep that text (deduplicated), pull
 out the package names it mentions for the core's retry loop, and turn the tree into
-chains from the requested specs to the clash (:func:`report_chains`).
+chains from the requested specs to the clash (:func:`report_chains`). The text is all
+there is: py-rattler's ``SolverError`` carries no structured cause (0.28: nothing but its
+message), so :func:`parse_report` is the documented way in, and
+tests/test_engine_reports.py checks each of its patterns on a report from a real solve.
 """
 
 from __future__ import annotations
