@@ -21,11 +21,15 @@ and ``why`` print (and their ``--json``):
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypedDict
 
 from .records import dependency_name
+from .specs import spec_name
+from .state import NEW_ATTEMPT, Change, RecordReason
 
 if TYPE_CHECKING:
     from .state import SolverInputState, SolverOutputState
@@ -34,6 +38,7 @@ __all__ = [
     "SpecProvenance",
     "explain_records",
     "print_why",
+    "record_reasons",
     "render_failed_provenance",
     "render_provenance",
     "spec_provenance",
@@ -41,43 +46,63 @@ __all__ = [
 ]
 
 
-def explain_records(sis: SolverInputState, out: SolverOutputState) -> dict[str, str]:
+def record_reasons(sis: SolverInputState, out: SolverOutputState) -> dict[str, RecordReason]:
     """Why each record of the result is there: requested (or in the history, pinned,
     always updated), else the first record that depends on it, with the ``depends``
     entry that pulled it in (breadth first, so the shortest chain from a root)."""
     records = dict(out.records.items())
-    why: dict[str, str] = {}
+    why: dict[str, RecordReason] = {}
     for name in records:
-        if name in sis.requested:
-            why[name] = f"requested as {sis.requested[name]}"
-        elif name in sis.history:
-            why[name] = f"in history as {sis.history[name]} ({sis.history.reason(name)})"
-        elif name in sis.pinned:
-            why[name] = f"pinned as {sis.pinned[name]} ({sis.pinned.reason(name)})"
-        elif name in sis.aggressive_updates:
-            why[name] = "aggressive_update_packages setting"
+        root = _root_reason(sis, name)
+        if root is not None:
+            why[name] = RecordReason(root)
     _explain_dependencies(records, why, list(why))
     if "pip" in records and "pip" not in why and "python" in why:
         why["pip"] = _PIP_WITH_PYTHON
         _explain_dependencies(records, why, ["pip"])
     for name in records:
         if name not in why:
-            why[name] = (
-                "kept from the lockfile"
-                if name in sis.locked
-                else "kept from the installed environment"
-                if name in sis.installed
-                else "added by the engine (a run_constrained or feature record)"
-            )
+            why[name] = RecordReason(_kept_reason(sis, name))
     return why
+
+
+def explain_records(sis: SolverInputState, out: SolverOutputState) -> dict[str, str]:
+    """:func:`record_reasons` as the text users read."""
+    return {name: reason.text for name, reason in record_reasons(sis, out).items()}
+
+
+def _root_reason(sis: SolverInputState, name: str) -> str | None:
+    """Why ``name`` is in the result on its own account (requested, in the history,
+    pinned, always updated), or ``None`` when nothing of the user's asks for it."""
+    if name in sis.requested:
+        return f"requested as {sis.requested[name]}"
+    if name in sis.history:
+        return f"in history as {sis.history[name]} ({sis.history.reason(name)})"
+    if name in sis.pinned:
+        return f"pinned as {sis.pinned[name]} ({sis.pinned.reason(name)})"
+    if name in sis.aggressive_updates:
+        return "aggressive_update_packages setting"
+    return None
+
+
+def _kept_reason(sis: SolverInputState, name: str) -> str:
+    """Why a record neither asked for nor needed by one that is is there."""
+    if name in sis.locked:
+        return "kept from the lockfile"
+    if name in sis.installed:
+        return "kept from the installed environment"
+    return "added by the engine (a run_constrained or feature record)"
 
 
 #: why ``pip`` is in an environment nothing asked it for (conda's
 #: ``add_pip_as_python_dependency``, on by default)
-_PIP_WITH_PYTHON = "dependency of python (conda adds pip to python: add_pip_as_python_dependency)"
+_PIP_WITH_PYTHON = RecordReason(
+    "dependency of python (conda adds pip to python: add_pip_as_python_dependency)",
+    parent="python",
+)
 
 
-def _explain_dependencies(records, why: dict[str, str], queue: list[str]) -> None:
+def _explain_dependencies(records, why: dict[str, RecordReason], queue: list[str]) -> None:
     """Breadth first from ``queue``: each record not explained yet is there as a
     dependency of the first explained record that names it."""
     while queue:
@@ -88,16 +113,16 @@ def _explain_dependencies(records, why: dict[str, str], queue: list[str]) -> Non
                 why[name] = (
                     _PIP_WITH_PYTHON
                     if (parent, name) == ("python", "pip")
-                    else f"dependency of {parent} via '{dep}'"
+                    else RecordReason(f"dependency of {parent} via '{dep}'", parent=parent)
                 )
                 queue.append(name)
 
 
-def _attempts(changes) -> list[list]:
+def _attempts(changes: list[Change]) -> list[list[Change]]:
     """A TrackedMap log split into solve attempts (each starts by clearing the map)."""
-    attempts: list[list] = [[]]
+    attempts: list[list[Change]] = [[]]
     for change in changes:
-        if change.action == "pop" and change.reason == "new attempt":
+        if change.action == "pop" and change.reason == NEW_ATTEMPT:
             if attempts[-1]:
                 attempts.append([])
             continue
@@ -118,23 +143,75 @@ class SpecProvenance(TypedDict):
     changes: list[str]
 
 
+@dataclass(frozen=True)
+class _Source:
+    """One place of the user's state that names a package (``requested: numpy (requested
+    on the command line)``), as data."""
+
+    #: which place: ``requested``, ``history``, ``pinned``, ``the lockfile``,
+    #: ``installed``, ``aggressive_update_packages setting``, ``virtual package``
+    kind: str
+    #: what the place says of the package (empty where naming it is all it does)
+    detail: str = ""
+    #: the spec the place asks for, as written there (requests, history, pins)
+    spec: str | None = None
+    #: where that spec was found (the command line, a history file's line, a pins file)
+    origin: str = ""
+
+    @classmethod
+    def of_spec(cls, kind: str, spec: object, origin: str | None) -> _Source:
+        return cls(kind, f"{spec} ({origin})", str(spec), f"{origin}")
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.detail}" if self.detail else self.kind
+
+
+@dataclass(frozen=True)
+class _SpecOrigins:
+    """One spec handed to the engine with its provenance, as data: what
+    :class:`SpecProvenance` and the ``explain`` text are made from."""
+
+    name: str
+    spec: str | None
+    reason: str | None
+    #: the place of the user's state the spec repeats as written there, if it does
+    #: (:meth:`~conda_solver_plus.state.TrackedMap.source`)
+    reason_source: str | None
+    sources: list[_Source]
+    changes: list[str]
+
+    def to_json(self) -> SpecProvenance:
+        return SpecProvenance(
+            name=self.name,
+            spec=self.spec,
+            reason=self.reason,
+            sources=[str(source) for source in self.sources],
+            changes=self.changes,
+        )
+
+
 def spec_provenance(sis: SolverInputState, out: SolverOutputState) -> list[SpecProvenance]:
     """For each spec handed to the engine in the last attempt: where it came from (the
     user's state: request, history, pins, the installed environment, aggressive updates,
     virtual packages) and how the solve loop changed it (relaxed after a conflict,
     released, frozen, locked, neutered, constrained)."""
+    return [item.to_json() for item in _spec_origins(sis, out)]
+
+
+def _spec_origins(sis: SolverInputState, out: SolverOutputState) -> list[_SpecOrigins]:
     names = list(out.specs)
-    for key in out.constraints:
-        name = key.split()[0]
+    for spec in out.constraints.values():
+        name = spec_name(spec)
         if name not in names:
             names.append(name)
     return [
-        SpecProvenance(
+        _SpecOrigins(
             name=name,
             spec=str(out.specs[name]) if name in out.specs else None,
             reason=_spec_reason(sis, out, name),
+            reason_source=out.specs.source(name),
             sources=_spec_sources(sis, name),
-            changes=[_locked_wording(sis, name, text) for text in _spec_changes(out, name)],
+            changes=_spec_changes(sis, out, name),
         )
         for name in names
     ]
@@ -144,106 +221,119 @@ def _spec_reason(sis: SolverInputState, out: SolverOutputState, name: str) -> st
     if name not in out.specs:
         return "constraint only"
     reason = out.specs.reason(name)
-    return None if reason is None else _locked_wording(sis, name, reason)
+    return None if reason is None else _lockfile_wording(sis, name, reason)
 
 
-def _locked_wording(sis: SolverInputState, name: str, text: str) -> str:
+def _lockfile_wording(sis: SolverInputState, name: str, text: str) -> str:
     """A record from ``--locked`` is kept like an installed one, but the user knows it as
     the lockfile's: "installed (kept)" reads "from the lockfile (kept)"."""
-    if name not in sis.locked:
-        return text
-    if text.startswith("installed version preferred"):
-        return "locked version preferred, as an installed one would be"
-    return text.replace("installed", "from the lockfile")
+    return text.replace("installed", "from the lockfile") if name in sis.locked else text
 
 
-def _spec_sources(sis: SolverInputState, name: str) -> list[str]:
+def _spec_sources(sis: SolverInputState, name: str) -> list[_Source]:
     """Where the user's state mentions ``name``: request, history, pins, the installed
     environment, aggressive updates, virtual packages."""
     sources = []
     if name in sis.requested:
-        sources.append(f"requested: {sis.requested[name]} ({sis.requested.reason(name)})")
+        sources.append(
+            _Source.of_spec("requested", sis.requested[name], sis.requested.reason(name))
+        )
     if name in sis.history:
-        sources.append(f"history: {sis.history[name]} ({sis.history.reason(name)})")
+        sources.append(_Source.of_spec("history", sis.history[name], sis.history.reason(name)))
     if name in sis.pinned:
-        sources.append(f"pinned: {sis.pinned[name]} ({sis.pinned.reason(name)})")
+        sources.append(_Source.of_spec("pinned", sis.pinned[name], sis.pinned.reason(name)))
     if name in sis.locked:
         record = sis.locked[name]
-        sources.append(
-            f"the lockfile: {record.version} {record.build} ({sis.locked.reason(name)})"
-        )
+        detail = f"{record.version} {record.build} ({sis.locked.reason(name)})"
+        sources.append(_Source("the lockfile", detail))
     elif name in sis.installed:
         record = sis.installed[name]
-        sources.append(f"installed: {record.version} {record.build}")
+        sources.append(_Source("installed", f"{record.version} {record.build}"))
     if name in sis.aggressive_updates:
-        sources.append("aggressive_update_packages setting")
+        sources.append(_Source("aggressive_update_packages setting"))
     if name in sis.virtual:
         package = sis.virtual[name]
-        sources.append(f"virtual package: {package.version}={package.build_string}")
+        sources.append(_Source("virtual package", f"{package.version}={package.build_string}"))
     return sources
 
 
-def _spec_changes(out: SolverOutputState, name: str) -> list[str]:
+def _spec_changes(sis: SolverInputState, out: SolverOutputState, name: str) -> list[str]:
     """How the solve loop changed the spec of ``name``: between attempts, constrained,
     released, frozen or locked, neutered for next time."""
-    changes = []
-    history = [
-        f"attempt {number}: {change.new} ({change.reason})"
+    worded = functools.partial(_lockfile_wording, sis, name)
+    changes = [worded(text) for text in _attempt_changes(out, name)]
+    changes += [
+        worded(f"constrained to {spec} ({out.constraints.reason(key)})")
+        for key, spec in out.constraints.items()
+        if spec_name(spec) == name
+    ]
+    if name in out.conflicts:
+        changes.append(worded(f"released: may change ({out.conflicts.reason(name)})"))
+    if name in out.frozen:
+        changes.append(worded(f"frozen as installed ({out.frozen.reason(name)})"))
+    elif name in out.locked:
+        changes.append(_preferred(sis, out, name))
+    if name in out.neutered:
+        changes.append(worded(f"history spec relaxed to {out.neutered[name]} for next time"))
+    return changes
+
+
+def _attempt_changes(out: SolverOutputState, name: str) -> list[str]:
+    """The spec of ``name`` in each attempt, when it changed between attempts."""
+    handed = [
+        (number, change)
         for number, attempt in enumerate(_attempts(out.specs.history_of(name)), 1)
         for change in attempt
         if change.action in ("set", "update")
     ]
-    if len({entry.split(": ", 1)[1] for entry in history}) > 1:
-        changes.extend(history)  # the spec changed between attempts
-    for key, spec in out.constraints.items():
-        if key.split()[0] == name:
-            changes.append(f"constrained to {spec} ({out.constraints.reason(key)})")
-    if name in out.conflicts:
-        changes.append(f"released: may change ({out.conflicts.reason(name)})")
-    if name in out.frozen:
-        changes.append(f"frozen as installed ({out.frozen.reason(name)})")
-    elif name in out.locked:
-        changes.append(f"installed version preferred ({out.locked.reason(name)})")
-    if name in out.neutered:
-        changes.append(f"history spec relaxed to {out.neutered[name]} for next time")
-    return changes
+    if len({(str(change.new), change.reason) for _, change in handed}) < 2:
+        return []
+    return [f"attempt {number}: {change.new} ({change.reason})" for number, change in handed]
+
+
+def _preferred(sis: SolverInputState, out: SolverOutputState, name: str) -> str:
+    """The installed record of ``name`` is preferred (a ``--locked`` one, the user knows
+    as the lockfile's)."""
+    if name in sis.locked:
+        return "locked version preferred, as an installed one would be"
+    return f"installed version preferred ({out.locked.reason(name)})"
 
 
 def render_provenance(sis: SolverInputState, out: SolverOutputState) -> str:
     """:func:`spec_provenance` and :func:`explain_records` as text."""
     engine = f"the {out.engine} engine" if out.engine else "the engine"
     lines = [f"Specs handed to {engine} (attempts: {out.attempts}):"]
-    lines.extend(_render_specs(spec_provenance(sis, out)))
+    lines.extend(_render_specs(_spec_origins(sis, out)))
     if not out.current_solution:
         return "\n".join(lines)
-    why = out.why or explain_records(sis, out)
+    why = out.record_reasons or record_reasons(sis, out)
     lines.append("")
     lines.append("Why each package of the result is there:")
     for record in sorted(out.current_solution, key=lambda r: r.name.normalized):
         label = f"{record.name.normalized}-{record.version}-{record.build}"
-        lines.append(f"  {label:<50} {why.get(record.name.normalized, '')}")
+        reason = why.get(record.name.normalized)
+        lines.append(f"  {label:<50} {reason.text if reason else ''}")
     return "\n".join(lines)
 
 
-def _render_specs(provenance: list[SpecProvenance]) -> list[str]:
+def _render_specs(provenance: list[_SpecOrigins]) -> list[str]:
     """One line per spec with its reason, then where else the user's state names it and
     how the solve changed it. A source that only repeats the reason (``requested:
     numpy (requested on the command line)`` under ``<- requested``) is folded into it."""
     lines = []
     for item in provenance:
-        spec = item["spec"] or f"({item['name']})"
-        reason = item["reason"] or ""
+        spec = item.spec or f"({item.name})"
+        reason = item.reason or ""
         sources = []
-        for source in item["sources"]:
-            kind, _, rest = source.partition(": ")
-            if kind == reason.split(" ", 1)[0] and rest.startswith(f"{item['spec']} ("):
-                if reason == kind:  # the bare kind: the source says where from
-                    reason = rest[len(f"{item['spec']} (") : -1]
+        for source in item.sources:
+            if source.kind == item.reason_source and source.spec == item.spec:
+                if reason == source.kind:  # the bare kind: the source says where from
+                    reason = source.origin
                 continue
             sources.append(source)
         lines.append(f"  {spec:<36} <- {reason}")
         lines.extend(f"      from {source}" for source in sources)
-        lines.extend(f"      {change}" for change in item["changes"])
+        lines.extend(f"      {change}" for change in item.changes)
     return lines
 
 
@@ -252,25 +342,24 @@ def render_failed_provenance(sis: SolverInputState, out: SolverOutputState) -> s
     and where each came from (``out`` holds that request, built again after the
     failure), so the error that follows can be read against them."""
     lines = ["Specs handed to the engine (the request failed; the error follows):"]
-    lines.extend(_render_specs(spec_provenance(sis, out)))
+    lines.extend(_render_specs(_spec_origins(sis, out)))
     return "\n".join(lines)
 
 
 def why_package(name: str, sis: SolverInputState, out: SolverOutputState) -> list[str]:
     """The chain from a root (requested, history, pinned) to ``name`` in the result:
     ``["numpy: requested as numpy", "libblas: dependency of numpy via 'libblas >=3.9'",
-    ...]``, or an empty list when ``name`` is not in the result."""
-    why = out.why or explain_records(sis, out)
+    ...]``, or an empty list when ``name`` is not in the result. Each step follows the
+    record that pulled the previous one in (:attr:`RecordReason.parent`)."""
+    why = out.record_reasons or record_reasons(sis, out)
     chain: list[str] = []
     seen: set[str] = set()
-    current = name.lower()
+    current: str | None = name.lower()
     while current in why and current not in seen:
         seen.add(current)
         reason = why[current]
-        chain.append(f"{current}: {reason}")
-        if not reason.startswith("dependency of "):
-            break
-        current = reason.removeprefix("dependency of ").split(" ", 1)[0]
+        chain.append(f"{current}: {reason.text}")
+        current = reason.parent
     return list(reversed(chain))
 
 

@@ -83,7 +83,15 @@ class Change:
     old: Any
     new: Any
     reason: str
+    #: the part of the user's state the value repeats as it is there (``requested``,
+    #: ``history``), if it does: what provenance folds together, known without
+    #: reading ``reason``
+    source: str | None = None
 
+
+#: the reason :meth:`SolverOutputState.reset_request` clears the engine's specs with: in a
+#: map's log, a new solve attempt starts there
+NEW_ATTEMPT = "new attempt"
 
 _MISSING = object()
 
@@ -134,16 +142,26 @@ class TrackedMap(MutableMapping, Generic[K, V]):
         return f"TrackedMap({self.name!r}, {self._data!r})"
 
     # -- tracked operations -----------------------------------------------------------
-    def set(self, key: K, value: V, *, reason: str, overwrite: bool = True) -> None:
+    def set(
+        self,
+        key: K,
+        value: V,
+        *,
+        reason: str,
+        overwrite: bool = True,
+        source: str | None = None,
+    ) -> None:
         """Set ``key``; with ``overwrite=False`` an existing value is kept (and that is
-        logged too, so the log shows what was *not* applied)."""
+        logged too, so the log shows what was *not* applied). ``source`` names the part
+        of the user's state the value repeats, if it does (see :attr:`Change.source`)."""
         old = self._data.get(key, _MISSING)
         if old is not _MISSING and not overwrite:
-            self.log.append(Change("kept", key, old, value, reason))
+            self.log.append(Change("kept", key, old, value, reason, source))
             return
         self._data[key] = value
         action = "set" if old is _MISSING else "update"
-        self.log.append(Change(action, key, None if old is _MISSING else old, value, reason))
+        previous = None if old is _MISSING else old
+        self.log.append(Change(action, key, previous, value, reason, source))
         log.debug("%s[%r] %s -> %r (%s)", self.name, key, action, value, reason)
 
     # MutableMapping.update takes keys as keywords; here the keywords are ``reason`` and
@@ -188,10 +206,20 @@ class TrackedMap(MutableMapping, Generic[K, V]):
 
     def reason(self, key: K) -> str | None:
         """The reason of the change that produced the current value of ``key``."""
+        change = self._current_change(key)
+        return None if change is None else change.reason
+
+    def source(self, key: K) -> str | None:
+        """The part of the user's state the current value of ``key`` repeats, if any."""
+        change = self._current_change(key)
+        return None if change is None else change.source
+
+    def _current_change(self, key: K) -> Change | None:
+        """The change that produced the current value of ``key`` (``None`` when it has
+        none: never set, or popped)."""
         for change in reversed(self.log):
             if change.key == key and change.action != "kept":
-                # a popped key has no current value, so no reason either
-                return change.reason if change.action in ("set", "update") else None
+                return change if change.action in ("set", "update") else None
         return None
 
 
@@ -397,6 +425,21 @@ class SolverInputState:
         }
 
 
+@dataclass(frozen=True)
+class RecordReason:
+    """Why one record is in a solve's result: the sentence users read and, for a record
+    a dependency brought in, the record whose ``depends`` names it — the link ``why``
+    follows from a package back to what the user asked for."""
+
+    text: str
+    #: the record that pulled this one in as a dependency (``None`` for a root: requested,
+    #: in the history, pinned, updated, kept)
+    parent: str | None = None
+
+    def __str__(self) -> str:
+        return self.text
+
+
 class SolverOutputState:
     """What the solve loop builds: engine specs (with reasons), learnt conflicts, records,
     history updates and neutered specs."""
@@ -426,7 +469,7 @@ class SolverOutputState:
         #: history specs relaxed because the result no longer satisfies them
         self.neutered: TrackedMap[str, MatchSpec] = TrackedMap("neutered")
         #: why each record of the result is there (filled after a solve)
-        self.why: dict[str, str] = {}
+        self.record_reasons: dict[str, RecordReason] = {}
         #: requested packages that stayed at their installed version although a channel
         #: has a newer one (something in the environment holds them back), with that version
         self.held_back: dict[str, str] = {}
@@ -434,7 +477,13 @@ class SolverOutputState:
 
     def reset_request(self) -> None:
         for mapping in (self.specs, self.constraints, self.locked, self.frozen):
-            mapping.clear(reason="new attempt")
+            mapping.clear(reason=NEW_ATTEMPT)
+
+    @property
+    def why(self) -> dict[str, str]:
+        """Why each record of the result is there, as users read it (``explain``,
+        ``--json``): :attr:`record_reasons` as text."""
+        return {name: reason.text for name, reason in self.record_reasons.items()}
 
     @property
     def current_solution(self) -> list[RepoDataRecord]:

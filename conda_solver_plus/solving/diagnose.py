@@ -202,7 +202,7 @@ def raise_for_pins(
         return
     request = build_request(sis, out, index, options)
     request.constraints = [
-        spec for key, spec in out.constraints.items() if key.split()[0] not in pins
+        spec for spec in out.constraints.values() if spec_name(spec) not in pins
     ]
     request.pinned = [record for name, record in out.frozen.items() if name not in pins]
     try:

@@ -25,7 +25,7 @@ from rattler import MatchSpec, RepoDataRecord
 
 from ..consistency import unmet_dependencies
 from ..exceptions import SolverPlusError
-from ..provenance import explain_records as _record_reasons
+from ..provenance import record_reasons
 from ..records import dependency_closure, dependency_names, dist_str, record_name
 from ..repodata.model import Index
 from ..specs import spec_name
@@ -192,9 +192,9 @@ def held_back(sis: SolverInputState, out: SolverOutputState, index: Index) -> di
 
 
 def explain_records(sis: SolverInputState, out: SolverOutputState) -> None:
-    """Fill ``out.why``: requested, or a dependency of which record (see
-    :func:`conda_solver_plus.explain.explain_records`)."""
-    out.why = _record_reasons(sis, out)
+    """Fill ``out.record_reasons``: requested, or a dependency of which record (see
+    :func:`conda_solver_plus.provenance.record_reasons`)."""
+    out.record_reasons = record_reasons(sis, out)
 
 
 def verify_consistent(sis: SolverInputState, out: SolverOutputState) -> None:

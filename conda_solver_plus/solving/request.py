@@ -147,11 +147,13 @@ class RequestBuilder:
     def __post_init__(self) -> None:
         self.always_update = self.sis.always_update
 
-    def require(self, name: str, spec: MatchSpec, reason: str) -> None:
-        """Require ``spec`` (bound to a loaded channel); the first reason for a name wins."""
+    def require(self, name: str, spec: MatchSpec, reason: str, source: str | None = None) -> None:
+        """Require ``spec`` (bound to a loaded channel); the first reason for a name wins.
+        ``source`` is the part of the user's state it comes from as written there
+        (``requested``, ``history``), for provenance."""
         spec = bind_spec_channel(spec, self.index)
         self.specs.append(spec)
-        self.out.specs.set(name, spec, reason=reason, overwrite=False)
+        self.out.specs.set(name, spec, reason=reason, overwrite=False, source=source)
 
     def conflicting(self, name: str) -> bool:
         """Did an earlier attempt release ``name``?"""
@@ -242,7 +244,7 @@ def _cleanable(b: RequestBuilder) -> set[str]:
 def require_requested(b: RequestBuilder) -> None:
     """conda's ``specs_to_add``: every requested spec is required as written."""
     for spec in b.sis.requested_specs:
-        b.require(spec_name(spec), spec, "requested")
+        b.require(spec_name(spec), spec, "requested", source="requested")
 
 
 def forbid_removed(b: RequestBuilder, names: set[str]) -> None:
@@ -386,13 +388,14 @@ def keep_history(b: RequestBuilder, name: str) -> bool:
     conflicting = b.conflicting(name)
     reason = f"history ({sis.history.reason(name)})"
     if installed is None:
-        b.require(name, history, reason)  # asked for before, not installed now
+        b.require(name, history, reason, source="history")  # asked for, not installed now
     elif conflicting and b.removed:
         pass  # may have to go with what the request removes
     elif conflicting and strictness(history) == 3:
-        b.require(name, neuter(name, history), f"history {history} relaxed after a conflict")
+        relaxed = f"history {history} relaxed after a conflict"
+        b.require(name, neuter(name, history), relaxed, source="history")
     else:
-        b.require(name, history, reason)
+        b.require(name, history, reason, source="history")
         if not conflicting:
             b.out.locked.set(name, installed, reason="installed, in history")
     return True
@@ -441,7 +444,7 @@ def keep_on_removal(b: RequestBuilder, name: str) -> None:
     elif not conflicting:
         history = sis.history.get(name)
         if history is not None:
-            b.require(name, history, f"history ({sis.history.reason(name)})")
+            b.require(name, history, f"history ({sis.history.reason(name)})", source="history")
         elif name in sis.do_not_remove:
             b.require(name, MatchSpec(name), "never removed implicitly")
         b.out.locked.set(name, installed, reason="installed")
