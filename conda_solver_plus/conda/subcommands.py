@@ -49,13 +49,24 @@ QUERY_COMMANDS = ("search", "depends", "whoneeds")
 def target_solver(specs: list[str]) -> PlusSolver:
     """The solver ``conda install SPEC...`` would use in the target environment
     (``-n``/``-p``), with conda's configured channels and subdirs."""
+    # conda hands a solver its shard traversal when `repodata_use_shards` is on (conda
+    # 26.7+, plugins/manager.py), and plus takes that as the switch to read shards; here
+    # the subcommand is the one building the solver, so it follows the same setting
+    use_shards = bool(getattr(context, "repodata_use_shards", False))
     return PlusSolver(
         context.target_prefix,
         context.channels,
         context.subdirs,
         specs_to_add=[MatchSpec(spec) for spec in specs],
         command="install",
+        build_repodata_subset=_shards_on if use_shards else None,
     )
+
+
+def _shards_on(*_args: object, **_kwargs: object) -> None:
+    """What ``build_repodata_subset`` stands for in plus: "read sharded channels" (plus
+    reads conda's shard caches itself and never calls it)."""
+    raise NotImplementedError("plus reads shards itself")
 
 
 def solve_specs(specs: list[str]) -> tuple[SolverInputState, SolverOutputState, Backend]:
