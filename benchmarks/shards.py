@@ -81,6 +81,8 @@ class Row:
     env: dict[str, str] = field(default_factory=dict)
     python: str = sys.executable
     channel: str = "grown"  # or "tiny"
+    #: the checkout plus is imported from (``--plus-source``): this one by default
+    source: Path = HERE.parent
     cold: tuple | None = None
     warm: list[tuple] = field(default_factory=list)
     cold_bytes: int = 0
@@ -123,6 +125,19 @@ def tiny_channel(data: Path) -> Path:
     if not (target / "linux-64" / "repodata.json").exists():
         write_package_channel(target, "linux-64")
     return target
+
+
+def source_rows(sources: dict[str, Path]) -> list[Row]:
+    """plus from other checkouts (``--plus-source LABEL=PATH``: a commit to compare with,
+    e.g. a ``git worktree``), on both engines and both repodata paths, interleaved with
+    this checkout's rows."""
+    out = []
+    for label, path in sources.items():
+        for engine in ("libmamba", "rattler"):
+            for kind, shards in (("shards", "true"), ("monolithic", "false")):
+                env = {"CONDA_REPODATA_USE_SHARDS": shards, "ENGINE": engine}
+                out.append(Row(f"plus[{engine}] {label}", "plus", kind, env, source=path))
+    return out
 
 
 def rows(pythons: dict[str, str]) -> list[Row]:
@@ -185,7 +200,7 @@ def environment(row: Row, work: Path) -> dict[str, str]:
     if engine:
         env["CONDA_SOLVER_PLUS_BACKEND"] = engine
     if row.solver == "plus" and row.python == sys.executable:
-        env["PYTHONPATH"] = str(HERE.parent)
+        env["PYTHONPATH"] = str(row.source)
     return env
 
 
@@ -212,6 +227,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--only", action="append", help="rows whose label contains this")
     parser.add_argument(
+        "--plus-source",
+        action="append",
+        default=[],
+        metavar="LABEL=PATH",
+        help="also time plus imported from another checkout (before/after a change)",
+    )
+    parser.add_argument(
         "--request", choices=sorted(REQUESTS), default="data-science", help="what to solve"
     )
     parser.add_argument("--json-out", type=Path)
@@ -224,7 +246,8 @@ def main(argv: list[str] | None = None) -> int:
     channel = sharded_channel(args.data)
     tiny = tiny_channel(args.data)
     pythons = dict(item.split("=", 1) for item in args.conda_python)
-    table = rows(pythons)
+    sources = {label: Path(path) for label, path in (i.split("=", 1) for i in args.plus_source)}
+    table = rows(pythons) + source_rows(sources)
     if args.only:
         table = [r for r in table if any(o in f"{r.label} {r.path}" for o in args.only)]
     works = {id(row): Path(tempfile.mkdtemp(prefix="plus-shards-bench-")) for row in table}
