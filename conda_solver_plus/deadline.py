@@ -18,13 +18,14 @@ stay translators: they never see the deadline, only their share of it. When noth
 left, the call is not made and :class:`~conda_solver_plus.backends.EngineTimeout` is
 raised as if the engine had run out, so every caller handles one kind of "time's up".
 
-What the limit bounds is the engines' search, the part that can run away. The work
-between engine calls (the checks, the repodata the legacy-feature and channel-order
-transforms write) and an engine's own set-up before its search (the libmamba engine
-builds libsolv's database and translates the request, then searches under the timeout)
-is not interrupted: each takes as long as its size, and the next engine call gets what
-is left. Loading the channels happens before the solve starts and has its own time
-limit per download (``CONDA_SOLVER_PLUS_FETCH_TIMEOUT``).
+What the limit bounds is every engine call, its set-up included: the libmamba engine counts
+building libsolv's database and translating the request against its share and searches
+with what is left of it (a conditional dependency libsolv cannot take goes to the rattler
+engine with what is left too). The work between engine calls (the checks, the repodata the
+legacy-feature and channel-order transforms write) is not interrupted: each takes as long
+as its size, and the next engine call gets what is left. Loading the channels happens
+before the solve starts and has its own time limit per download
+(``CONDA_SOLVER_PLUS_FETCH_TIMEOUT``).
 """
 
 from __future__ import annotations

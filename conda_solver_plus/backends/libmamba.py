@@ -39,8 +39,10 @@ The engine is split by concept:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -51,7 +53,7 @@ from .. import settings
 from ..exceptions import ConflictChain
 from ..records import record_name
 from ..settings import default_cache_dir
-from . import EngineRequest, EngineUnsolvable
+from . import EngineRequest, EngineTimeout, EngineUnsolvable
 from .child_process import run_bounded
 from .libmamba_binding import libsolv, mamba_solver, mamba_specs
 from .libmamba_conditions import GUARD_PREFIX, UntranslatableCondition, WhenTranslation
@@ -88,16 +90,20 @@ class LibMambaBackend:
 
     def solve(self, index: Index, request: EngineRequest) -> list[RepoDataRecord]:
         """libsolv's answer, or the rattler engine's where a conditional dependency has no
-        sound translation for libsolv (:class:`WhenTranslation`; one warning says why)."""
+        sound translation for libsolv (:class:`WhenTranslation`; one warning says why).
+        ``request.timeout`` covers all of it: building the database and translating the
+        request count, and the solve (or the rattler engine's) gets what is left."""
+        started = time.monotonic()
         try:
-            return self._solve(index, request)
+            return self._solve(index, request, started)
         except UntranslatableCondition as exc:
             log.warning(
                 "conda-solver-plus: %s, which libsolv cannot take; "
                 "this request is solved by the rattler engine",
                 exc,
             )
-            return RattlerBackend().solve(index, request)
+            left = _time_left(request, started)
+            return RattlerBackend().solve(index, dataclasses.replace(request, timeout=left))
 
     def _database(
         self, index: Index, request: EngineRequest, translation: WhenTranslation
@@ -107,7 +113,7 @@ class LibMambaBackend:
             index, request, translation, cache_dir=cache_dir, configured=self.load
         )
 
-    def _solve(self, index: Index, request: EngineRequest) -> list[RepoDataRecord]:
+    def _solve(self, index: Index, request: EngineRequest, started: float) -> list[RepoDataRecord]:
         translation = WhenTranslation(request.virtual_packages)
         loaded = self._database(index, request, translation)
         db = loaded.db
@@ -127,11 +133,23 @@ class LibMambaBackend:
             def run() -> dict:
                 return summarize(db, installed, libsolv.Solver().solve(db, solve_request))
 
-            summary = run_bounded(run, request.timeout) if request.timeout else run()
+            left = _time_left(request, started)
+            summary = run_bounded(run, left) if left is not None else run()
         if "unsolvable" in summary:
             raise unsolvable_error(summary["unsolvable"], translation)
         known = {**loaded.loaded, **start}
         return records_for(summary["packages"], loaded.repos, known)
+
+
+def _time_left(request: EngineRequest, started: float) -> float | None:
+    """What is left of ``request.timeout`` since ``started`` (``None``: no limit);
+    :class:`EngineTimeout` when nothing is."""
+    if not request.timeout:
+        return None
+    elapsed = time.monotonic() - started
+    if elapsed >= request.timeout:
+        raise EngineTimeout(elapsed)
+    return request.timeout - elapsed
 
 
 def starting_records(request: EngineRequest) -> dict[str, RepoDataRecord]:
