@@ -56,7 +56,7 @@ from typing import Any
 from .exceptions import InvalidInputError
 from .output import columns
 from .repodata import split
-from .repodata.cache_files import IN_USE_LOCK, held_without_waiting, in_sole_use
+from .repodata.cache_files import IN_USE_LOCK, held_without_waiting, in_sole_use, last_used
 from .repodata.credentials import redact_url
 from .settings import ENV_CACHE, default_cache_dir
 
@@ -218,7 +218,7 @@ def _measure(entry: Entry) -> Entry:
                 continue
             entry.files += 1
             entry.bytes += stat.st_size
-            entry.used = max(entry.used, stat.st_mtime)
+            entry.used = max(entry.used, last_used(stat))
     return entry
 
 

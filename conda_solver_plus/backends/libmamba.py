@@ -43,11 +43,11 @@ import dataclasses
 import functools
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rattler import PackageName
+from rattler import MatchSpec, PackageName
 
 from .. import settings
 from ..exceptions import ConflictChain
@@ -152,6 +152,27 @@ def _time_left(request: EngineRequest, started: float) -> float | None:
     return request.timeout - elapsed
 
 
+def _read_chosen(repo: SubdirRepo, chosen: list[tuple[str, ...]]) -> dict[str, RepoDataRecord]:
+    """The records of ``repo`` libsolv chose, by URL: read by exact spec in one call; a
+    version or build no spec can state exactly is read by name (every version of it)."""
+    try:
+        specs = [MatchSpec(f"{name}=={version}={build}") for name, _, _, version, build in chosen]
+        matching = repo.sparse.load_matching_records(specs)
+    except Exception:  # an unusual version string: the slow path below
+        matching = []
+    by_file = {record.file_name: record for record in matching}
+    found = {}
+    for name, url, filename, *_ in chosen:
+        record = by_file.get(filename)
+        if record is None:
+            records = repo.sparse.load_records(PackageName(name))
+            record = next((r for r in records if r.file_name == filename), None)
+        if record is None:
+            raise RuntimeError(f"libmamba returned unknown {url}")
+        found[url] = record
+    return found
+
+
 def starting_records(request: EngineRequest) -> dict[str, RepoDataRecord]:
     """The installed repo's records by URL: the request's starting point, or without one
     every locked, pinned and installed record."""
@@ -241,25 +262,24 @@ def unsolvable_error(report: dict, translation: WhenTranslation) -> EngineUnsolv
 
 
 def records_for(
-    packages: Iterable[tuple[str, str, str]],
+    packages: Iterable[Sequence[str]],
     repos: dict[str, SubdirRepo],
     known: dict[str, RepoDataRecord],
 ) -> list[RepoDataRecord]:
-    """Our records for libsolv's ``(name, package_url, filename)`` answers: a ``known``
-    one by URL (installed, or handed to libsolv by the sparse path), else read from its
-    repo."""
-    by_name: dict[str, RepoDataRecord] = {}
-    for name, url, filename in packages:
-        record = known.get(url)
-        if record is None:
-            repo = repos.get(url.rsplit("/", 1)[0])
-            if repo is None:
-                raise RuntimeError(f"libmamba returned {url}, outside every repo")
-            for candidate in repo.sparse.load_records(PackageName(name)):
-                if candidate.file_name == filename:
-                    record = candidate
-                    break
-            else:
-                raise RuntimeError(f"libmamba returned unknown {url}")
-        by_name[name] = record
+    """Our records for libsolv's ``(name, package_url, filename, version, build)``
+    answers: a ``known`` one by URL (installed, or handed to libsolv by the sparse path),
+    else read from its repo — each repo once, for the exact versions libsolv chose
+    (py-rattler then makes Python records of those alone, not of every version)."""
+    answer = [tuple(package) for package in packages]
+    wanted: dict[str, list[tuple[str, ...]]] = {}
+    for package in answer:
+        if package[1] not in known:
+            wanted.setdefault(package[1].rsplit("/", 1)[0], []).append(package)
+    found = dict(known)
+    for base, chosen in wanted.items():
+        repo = repos.get(base)
+        if repo is None:
+            raise RuntimeError(f"libmamba returned {chosen[0][1]}, outside every repo")
+        found.update(_read_chosen(repo, chosen))
+    by_name = {package[0]: found[package[1]] for package in answer}
     return list(by_name.values())

@@ -37,7 +37,8 @@ _DIST = re.compile(r"^([A-Za-z0-9_][A-Za-z0-9_.\-]*?)-[^-\s]+-[^-\s]+$")
 
 def summarize(db, installed, outcome) -> dict:
     """libsolv's answer as plain data (it may have to cross a process boundary): the
-    final environment's ``(name, url, filename)`` or the unsolvable report."""
+    final environment's ``(name, url, filename, version, build)`` or the unsolvable
+    report."""
     if not isinstance(outcome, mamba_solver.Solution):
         return {"unsolvable": _unsolvable(db, outcome)}
     removed = {(p.package_url, p.filename) for p in outcome.to_remove()}
@@ -46,7 +47,7 @@ def summarize(db, installed, outcome) -> dict:
     ]
     return {
         "packages": [
-            (p.name, p.package_url, p.filename)
+            (p.name, p.package_url, p.filename, p.version, p.build_string)
             for p in [*kept, *outcome.to_install()]
             # virtual packages and the dummies behind Pin jobs have no URL
             if p.package_url

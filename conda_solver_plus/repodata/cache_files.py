@@ -150,10 +150,18 @@ def keep_cache_file(cache: Path, path: Path, data: bytes) -> bool:
 
 
 def mark_used(path: Path) -> None:
-    """Set ``path`` 's modification time to now: a cache file in use is never pruned as
-    unused. A cache that cannot be written cannot be pruned either, so a failure is fine."""
+    """Set ``path`` 's access time to now: a cache file in use is never pruned as unused
+    (:func:`last_used`). Only the access time: the modification time says which version
+    of a file this is (the subset manifest's and the libmamba engine's ``.solv`` keys read
+    it), and a file read again is the same version. A cache that cannot be written cannot
+    be pruned either, so a failure is fine."""
     with contextlib.suppress(OSError):
-        os.utime(path)
+        os.utime(path, ns=(time.time_ns(), path.stat().st_mtime_ns))
+
+
+def last_used(stat: os.stat_result) -> float:
+    """When a cache file was last written or used (:func:`mark_used`), in seconds."""
+    return max(stat.st_atime, stat.st_mtime)
 
 
 @contextlib.contextmanager
@@ -296,7 +304,7 @@ def prune(cache_dir: Path, now: float | None = None, keep: Iterable[Path] = ()) 
             if str(path) in kept:
                 continue
             with contextlib.suppress(OSError):
-                if path.stat().st_mtime < cutoff:
+                if last_used(path.stat()) < cutoff:
                     path.unlink()
                     removed += 1
     with contextlib.suppress(OSError):
