@@ -80,21 +80,7 @@ import shards  # noqa: E402  (the grown sharded channel, the 4-record channel)
 from channel_server import serve  # noqa: E402
 
 #: the issue's request through conda on the grown sharded channel (259 packages)
-BIG = [
-    "python=3.12",
-    "numpy",
-    "scipy",
-    "pandas",
-    "matplotlib-base",
-    "scikit-learn",
-    "jupyterlab",
-    "pytorch",
-    "polars",
-    "pyarrow",
-    "networkx",
-    "plotly",
-    "sympy",
-]
+BIG = shards.REQUESTS["large"]
 SUBDIR = "linux-64"
 #: what a case may take before it counts as ``timeout`` (the grown channel, cold)
 CASE_TIMEOUT = 300.0

@@ -81,6 +81,16 @@ def repodata_entry(
     }
 
 
+def openssl_prefix(prefix: Path, channel: Path) -> Path:
+    """A prefix with openssl 3.3.2 installed as asked for (in the history) and
+    ca-certificates with it, from the demo ``channel``."""
+    install_record(prefix, channel, "noarch", "ca-certificates-2025.1.31-hbcca054_0.conda")
+    install_record(
+        prefix, channel, "linux-64", "openssl-3.3.2-hb9d3cd8_0.conda", history_spec="openssl"
+    )
+    return prefix
+
+
 def install_record(
     prefix: Path, channel: Path, subdir: str, fn: str, history_spec: str | None = None
 ) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from .channels import install_record, loopback_server
+from .channels import loopback_server, openssl_prefix
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "tests" / "data" / "demo-channel"
@@ -354,12 +354,7 @@ def _snapshot(root: Path) -> dict[str, tuple[bytes | None, int]]:
 
 @pytest.fixture
 def prefix(tmp_path) -> Path:
-    prefix = tmp_path / "env"
-    install_record(prefix, DEMO, "noarch", "ca-certificates-2025.1.31-hbcca054_0.conda")
-    install_record(
-        prefix, DEMO, "linux-64", "openssl-3.3.2-hb9d3cd8_0.conda", history_spec="openssl"
-    )
-    return prefix
+    return openssl_prefix(tmp_path / "env", DEMO)
 
 
 def test_prefix_installed_record_is_kept(env, prefix):

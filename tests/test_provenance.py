@@ -29,7 +29,7 @@ from conda_solver_plus.settings import Settings
 from conda_solver_plus.state import RecordReason, SolverInputState, TrackedMap
 from conda_solver_plus.virtual import virtual_packages
 
-from .channels import install_record
+from .channels import openssl_prefix
 from .engines import engine_params
 
 DEMO = Path(__file__).resolve().parent / "data" / "demo-channel"
@@ -43,12 +43,7 @@ def demo_index():
 @pytest.fixture
 def prefix(tmp_path) -> Path:
     """openssl 3.3.2 installed as asked for (in the history), ca-certificates with it."""
-    prefix = tmp_path / "env"
-    install_record(prefix, DEMO, "noarch", "ca-certificates-2025.1.31-hbcca054_0.conda")
-    install_record(
-        prefix, DEMO, "linux-64", "openssl-3.3.2-hb9d3cd8_0.conda", history_spec="openssl"
-    )
-    return prefix
+    return openssl_prefix(tmp_path / "env", DEMO)
 
 
 def solved(engine: str, index, tmp_path: Path, specs: list[str], **state):
