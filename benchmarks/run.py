@@ -377,17 +377,24 @@ _LAUNCHER = (
 
 
 def run_measured(
-    command: list[str], env: dict[str, str], timeout: float
+    command: list[str], env: dict[str, str], timeout: float, cwd: Path | None = None
 ) -> tuple[float | None, float | None, int | None, str]:
     """``(seconds, peak RSS MB, packages linked, note)`` of one ``conda create --dry-run
     --json``; the peak RSS and the time are the command's own, taken by the launcher
     (:data:`_LAUNCHER`), which waits for it blocking: ``Popen.wait(timeout)`` polls with
-    sleeps of up to 50 ms, which would round every time up by as much."""
+    sleeps of up to 50 ms, which would round every time up by as much. ``cwd`` matters
+    for ``python -m``, which puts it first on ``sys.path``: a checkout there shadows the
+    one ``PYTHONPATH`` names."""
     with tempfile.TemporaryFile() as out, tempfile.NamedTemporaryFile("r") as rss:
         launched = [sys.executable, "-c", _LAUNCHER, rss.name, *command]
         started = time.perf_counter()
         proc = subprocess.Popen(
-            launched, stdout=out, stderr=subprocess.DEVNULL, env=env, start_new_session=True
+            launched,
+            stdout=out,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+            cwd=cwd,
         )
         try:
             code = proc.wait(timeout)

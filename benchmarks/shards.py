@@ -207,7 +207,11 @@ def environment(row: Row, work: Path) -> dict[str, str]:
 def measure(row: Row, work: Path, url: str, tiny: Path, traffic: Traffic, timeout: float):
     channel = tiny.as_uri() if row.channel == "tiny" else url
     traffic.reset()
-    result = run.run_measured(command(row, channel, "bench-x"), environment(row, work), timeout)
+    # run in the row's work directory: `python -m` puts the working directory first on
+    # sys.path, where a checkout would shadow the one the row's PYTHONPATH names
+    result = run.run_measured(
+        command(row, channel, "bench-x"), environment(row, work), timeout, cwd=work
+    )
     return result, traffic.body_bytes, traffic.requests
 
 
