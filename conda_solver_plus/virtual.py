@@ -74,8 +74,18 @@ def _env_override(name: str) -> str | None:
 
 def _detect_native() -> dict[str, GenericVirtualPackage]:
     from rattler import VirtualPackage, VirtualPackageOverrides
+    from rattler.exceptions import DetectVirtualPackageError, VirtualPackageOverrideError
 
-    detected = VirtualPackage.detect(VirtualPackageOverrides.from_env())
+    try:
+        detected = VirtualPackage.detect(VirtualPackageOverrides.from_env())
+    except (DetectVirtualPackageError, VirtualPackageOverrideError) as exc:
+        # a CONDA_OVERRIDE_* value this machine's detection cannot take: the user's to fix
+        overrides = sorted(name for name in os.environ if name.startswith("CONDA_OVERRIDE_"))
+        raise InvalidInputError(
+            ", ".join(overrides) or "virtual packages",
+            f"cannot detect this machine's virtual packages: {exc}",
+            "fix or unset the CONDA_OVERRIDE_* variable",
+        ) from None
     result = {}
     for package in detected:
         generic = package.into_generic()

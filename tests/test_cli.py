@@ -897,3 +897,10 @@ def test_verbose_logs_go_to_stderr(env):
     assert proc.returncode == 0, proc.stderr
     json.loads(proc.stdout)  # stdout stays machine-readable
     assert "INFO" in proc.stderr
+
+
+def test_an_override_the_detection_refuses_is_one_error_naming_it(env):
+    """``CONDA_OVERRIDE_ARCHSPEC=1`` is no microarchitecture: py-rattler's detection refuses
+    it. That is the user's to fix (exit 2, naming the variable), not an internal error."""
+    proc = cli({**env, "CONDA_OVERRIDE_ARCHSPEC": "1"}, "solve", "openssl", subdir="")
+    assert_one_line_error(proc, "CONDA_OVERRIDE_ARCHSPEC", "'1'", "unset")
