@@ -481,14 +481,17 @@ def test_plus_timeout_sources(tmp_path, monkeypatch):
     condarc = tmp_path / "condarc"
     condarc.write_text("plus_timeout: 7\n")
     reset_context([condarc])
-    solver = demo_solver(tmp_path / "env")
-    assert solver.settings().timeout == 7
+    # a solver resolves its settings once (PlusSolver.settings): a new one for each case
+    assert demo_solver(tmp_path / "env").settings().timeout == 7
     monkeypatch.setenv("CONDA_SOLVER_PLUS_TIMEOUT", "2.5")
+    solver = demo_solver(tmp_path / "env")
     assert solver.settings().timeout == 2.5
+    monkeypatch.setenv("CONDA_SOLVER_PLUS_TIMEOUT", "60")
+    assert solver.settings().timeout == 2.5  # resolved once, for the whole solve
     monkeypatch.setenv("CONDA_SOLVER_PLUS_TIMEOUT", "")
-    assert solver.settings().timeout == 7
+    assert demo_solver(tmp_path / "env").settings().timeout == 7
     reset_context([])
-    assert solver.settings().timeout is None
+    assert demo_solver(tmp_path / "env").settings().timeout is None
 
 
 # -- custom multichannels share one channel priority (conda/conda#15750) --------------------
