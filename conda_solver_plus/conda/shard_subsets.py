@@ -66,7 +66,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
-from ..repodata.cache_files import keep_cache_file, mark_used, write_cache_file
+from ..repodata.cache_files import file_key, keep_cache_file, mark_used, write_cache_file
 from ..repodata.model import ChannelRef, SubdirRepo, open_sparse
 from ..repodata.shards import (
     MAX_SHARD_INDEX_BYTES,
@@ -265,7 +265,7 @@ class ShardedSubdir:
     @cached_property
     def identity(self) -> str:
         """This index version: conda rewrites the file for every new index."""
-        return file_identity(self.index_path)
+        return file_key(self.index_path)
 
     @cached_property
     def lookup(self) -> NameLookup:
@@ -283,10 +283,6 @@ class ShardedSubdir:
         keep_cache_file(self.lookup_path.parent.parent, self.lookup_path, data)
         return NameLookup(data)
 
-    def names(self) -> list[str]:
-        """Every package name the subdir lists ("did you mean", strict priority)."""
-        return self.lookup.names()
-
     # -- a source of the reduction (conda_solver_plus.repodata.reduce.Source) --
 
     @property
@@ -298,11 +294,12 @@ class ShardedSubdir:
         return name in self.lookup
 
     def listed(self) -> frozenset[str]:
+        """Every package name the subdir lists ("did you mean", strict priority)."""
         return self._listed
 
     @cached_property
     def _listed(self) -> frozenset[str]:
-        return frozenset(self.names())
+        return frozenset(self.lookup.names())
 
     def dependencies(self, names: Collection[str]) -> dict[str, set[str]]:
         """Read the shards of ``names`` — from conda's shard cache in one query, the rest
@@ -408,19 +405,13 @@ class ShardedSubdir:
         return None if digest is None else f"{self.shards_base_url}{digest}.msgpack.zst"
 
 
-def file_identity(path: Path) -> str:
-    """A cached file as its path, size and modification time (conda rewrites its cache
-    files whole, so a new version has a new identity)."""
-    stat = path.stat()
-    return f"{path}:{stat.st_size}:{stat.st_mtime_ns}"
-
-
 def lookup_path(cache_dir: Path, index_path: Path) -> Path:
     """Where the :class:`NameLookup` of the index at ``index_path``, as it is now, lives in
     plus's cache: ``shards/<index path hash>-<version hash>.names`` (a version is the
-    file's :func:`file_identity`), so the versions of one index are found together."""
+    file's :func:`~conda_solver_plus.repodata.cache_files.file_key`: conda rewrites its
+    cache files whole), so the versions of one index are found together."""
     place = hashlib.sha256(str(index_path).encode()).hexdigest()[:16]
-    version = hashlib.sha256(file_identity(index_path).encode()).hexdigest()[:16]
+    version = file_key(index_path)[:16]
     return cache_dir / "shards" / f"{place}-{version}.names"
 
 

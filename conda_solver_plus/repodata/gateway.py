@@ -80,7 +80,7 @@ def load_index(
         if remote
         else {}
     )
-    sources = _sources(refs, subdirs, sharded, fetched, cache_dir, roots is not None)
+    sources = _sources(refs, subdirs, sharded, has_shards, fetched, cache_dir, roots is not None)
     return Index(channels=refs, subdirs=subdirs, repos=reduce(sources, roots, cache_dir))
 
 
@@ -88,6 +88,7 @@ def _sources(
     refs: list[ChannelRef],
     subdirs: list[str],
     sharded: dict[tuple[str, str], ShardedSubdir],
+    has_shards: set[str],
     fetched: dict[str, list[SubdirRepo]],
     cache_dir: Path,
     reduced: bool,
@@ -95,7 +96,6 @@ def _sources(
     """Every channel subdir as a source, in priority order: its shards where it has them
     and a request reduces them, else its monolithic repodata (local or fetched)."""
     sources: list[Source] = []
-    has_shards = {url for url, _subdir in sharded}
     for ref in refs:
         if ref.is_local:
             local = [s for s in subdirs if not reduced or (ref.url, s) not in sharded]
