@@ -410,8 +410,9 @@ class PlusSolver(CondaSolverBase):
         self._subdir_channels = {_clean_url(sub): sub for sub in subdir_channels}
         plans = [(sub, *self._channel_ref(sub)) for sub in subdir_channels]
         cache_dir = self.settings().cache_dir
-        fetch = ShardFetch(offline=bool(context.offline))
-        sharded = self._sharded_subdirs(plans, cache_dir, fetch) if self._use_shards else {}
+        # conda's shard cache is opened only where shards are read
+        fetch = ShardFetch(offline=bool(context.offline)) if self._use_shards else None
+        sharded = self._sharded_subdirs(plans, cache_dir, fetch) if fetch is not None else {}
         sources: dict[int, Source] = dict(sharded)
         for position, path in self._monolithic_files(plans, sharded).items():
             _, ref, subdir = plans[position]
@@ -427,7 +428,8 @@ class PlusSolver(CondaSolverBase):
         except ShardsUnavailable as exc:
             raise shards_error(exc) from None
         finally:
-            fetch.store.close()
+            if fetch is not None:
+                fetch.store.close()
         channels = list(dict.fromkeys(repo.channel for repo in repos))
         subdirs = list(dict.fromkeys(repo.subdir for repo in repos))
         return Index(channels=channels, subdirs=subdirs, repos=repos)
