@@ -213,6 +213,12 @@ class ShardFetch:
     missing: dict[str, list[str]] = field(default_factory=dict)
     _finished: bool = False
 
+    @staticmethod
+    def close(fetch: ShardFetch | None) -> None:
+        """Close conda's shard cache if a solve opened one."""
+        if fetch is not None:
+            fetch.store.close()
+
     def finish(self) -> None:
         """After the walk: keep what was fetched in conda's cache; offline, one
         :class:`ShardsNotCached` naming every shard the cache lacks."""

@@ -410,9 +410,7 @@ class PlusSolver(CondaSolverBase):
         self._subdir_channels = {_clean_url(sub): sub for sub in subdir_channels}
         plans = [(sub, *self._channel_ref(sub)) for sub in subdir_channels]
         cache_dir = self.settings().cache_dir
-        # conda's shard cache is opened only where shards are read
-        fetch = ShardFetch(offline=bool(context.offline)) if self._use_shards else None
-        sharded = self._sharded_subdirs(plans, cache_dir, fetch) if fetch is not None else {}
+        sharded, fetch = self._sharded_subdirs(plans, cache_dir)
         sources: dict[int, Source] = dict(sharded)
         for position, path in self._monolithic_files(plans, sharded).items():
             _, ref, subdir = plans[position]
@@ -428,8 +426,7 @@ class PlusSolver(CondaSolverBase):
         except ShardsUnavailable as exc:
             raise shards_error(exc) from None
         finally:
-            if fetch is not None:
-                fetch.store.close()
+            ShardFetch.close(fetch)
         channels = list(dict.fromkeys(repo.channel for repo in repos))
         subdirs = list(dict.fromkeys(repo.subdir for repo in repos))
         return Index(channels=channels, subdirs=subdirs, repos=repos)
@@ -494,10 +491,14 @@ class PlusSolver(CondaSolverBase):
                 raise exc
 
     def _sharded_subdirs(
-        self, plans: list[tuple[Channel, ChannelRef, str]], cache_dir: Path, fetch: ShardFetch
-    ) -> dict[int, ShardedSubdir]:
+        self, plans: list[tuple[Channel, ChannelRef, str]], cache_dir: Path
+    ) -> tuple[dict[int, ShardedSubdir], ShardFetch | None]:
         """The subdirs that serve shards, by position (conda's rules and caches; a local
-        channel with a ``repodata.json`` is read in place instead)."""
+        channel with a ``repodata.json`` is read in place instead), and what they share;
+        with conda's shards off, none (and conda's shard cache is not opened)."""
+        if not self._use_shards:
+            return {}, None
+        fetch = ShardFetch(offline=bool(context.offline))
         candidates = [
             (position, sub, ref, subdir)
             for position, (sub, ref, subdir) in enumerate(plans)
@@ -516,7 +517,7 @@ class PlusSolver(CondaSolverBase):
                 opened = [open_one(item) for item in candidates]
         except ShardsUnavailable as exc:
             raise shards_error(exc) from None
-        return {position: found for position, found in opened if found is not None}
+        return {position: found for position, found in opened if found is not None}, fetch
 
     def root_names(self) -> set[str]:
         """The package names a walk over sharded or split repodata starts from
