@@ -50,7 +50,7 @@ reads the same in every form and on any port; an unsolvable request gives
 ``{"error": kind}`` (the CLI's error type, conda's exception name, ``timeout`` or
 ``exit N``). Run times and each failing case's output go to ``meta``, which ``--compare``
 ignores. ``--compare`` shows apart, and does not count, differences that unchanged code
-gives from run to run (:data:`UNSTABLE`, :data:`HWLOC_TIE`).
+gives from run to run (:data:`UNSTABLE`).
 """
 
 from __future__ import annotations
@@ -615,26 +615,12 @@ def solve_all(out: Path, data: Path, jobs: int, only: list[str] | None) -> int:
 
 # -- comparing two runs ---------------------------------------------------------------------
 
-#: tests/test_conda_agreement.py's ``hwloc_tie``: in the pytorch environments resolvo (the
-#: rattler engine) takes libhwloc 2.11.2 (libxml2 < 2.14, icu 75) or 2.11.1 (the newest
-#: libxml2, icu 78) from run to run on the same input; the names that hang on that choice
-HWLOC_TIE = {"libhwloc", "icu", "libxml2", "libxml2-16", "libsqlite", "tbb"}
 
-
-def record_name(record: str) -> str:
-    """The package name of a ``[+-]channel/subdir::name-version-build`` record."""
-    return record.split("::", 1)[1].rsplit("-", 2)[0]
-
-
-def unstable_because(case_id: str, first: dict, second: dict) -> str:
+def unstable_because(case_id: str) -> str:
     """Why a difference in ``case_id`` may come from unchanged code ("" where it cannot)."""
     for pattern, why in UNSTABLE.items():
         if fnmatch(case_id, pattern):
             return why
-    if case_id.endswith("/rattler") and "records" in first and "records" in second:
-        changed = {record_name(r) for r in set(first["records"]) ^ set(second["records"])}
-        if "libhwloc" in changed and changed <= HWLOC_TIE:
-            return "resolvo's libhwloc tie"
     return ""
 
 
@@ -652,7 +638,7 @@ def differences(a: dict, b: dict) -> Iterable[tuple[str, str, str]]:
                 what = f"first only {gone}; second only {new}"
             else:
                 what = f"{_short(first)} -> {_short(second)}"
-            yield case_id, what, unstable_because(case_id, first, second)
+            yield case_id, what, unstable_because(case_id)
 
 
 def _short(answer: dict) -> str:

@@ -129,16 +129,18 @@ def run_conda(
     engine: str | None = None,
     cuda: str = "",
     extra_env: dict[str, str] | None = None,
+    root: Path = UNION,
 ) -> Answer:
-    """``conda COMMAND -p PREFIX ARGS --dry-run --json`` on the union channels with
-    ``solver`` (and plus's ``engine``); fails the test with conda's output on an error."""
+    """``conda COMMAND -p PREFIX ARGS --dry-run --json`` on the union channels (or those
+    under ``root``) with ``solver`` (and plus's ``engine``); fails the test with conda's
+    output on an error."""
     env = conda_env(tmp_path, cuda, **(extra_env or {}))
     if engine is not None:
         env["CONDA_SOLVER_PLUS_BACKEND"] = engine
     cmd = [sys.executable, "-m", "conda", command, "-p", str(prefix), *args]
     cmd += ["--dry-run", "--json", f"--solver={solver}", "--override-channels"]
     for channel in channels:
-        cmd += ["-c", (UNION / channel).as_uri()]
+        cmd += ["-c", (root / channel).as_uri()]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, f"{' '.join(cmd)}\n{proc.stdout}\n{proc.stderr}"
     actions = json.loads(proc.stdout).get("actions", {})  # none: nothing to do
@@ -285,38 +287,6 @@ def installed_record(prefix: Path, name: str) -> dict:
     raise AssertionError(f"{name} is not installed in {prefix}")
 
 
-def hwloc_tie(expected: Answer, actual: Answer) -> set[str]:
-    """Names that may differ because of a tie resolvo breaks differently from run to run.
-
-    In the pytorch environments two answers are equally good: libhwloc 2.11.2 (which takes
-    libxml2 < 2.14 and so icu 75) or libhwloc 2.11.1 with the newest libxml2 and icu 78.
-    libsolv always takes the same one; py-rattler's resolvo takes either (same input, same
-    PYTHONHASHSEED: the order comes from inside py-rattler). Returns the differing packages
-    connected to libhwloc through depends where libhwloc differs, else nothing."""
-    linked = {p[0]: p for p in expected.link}
-    other = {p[0]: p for p in actual.link}
-    if linked.get("libhwloc") in (None, other.get("libhwloc")) or "libhwloc" not in other:
-        return set()
-    # the packages that differ and hang together with libhwloc through depends (either
-    # direction, in either answer's records)
-    changed = changed_names(expected, actual)
-    edges = [
-        (record["name"], dep.split()[0])
-        for answer in (expected, actual)
-        for record in answer.fetch.values()
-        for dep in record.get("depends", [])
-    ]
-    tie, todo = set(), ["libhwloc"]
-    while todo:
-        name = todo.pop()
-        if name in tie:
-            continue
-        tie.add(name)
-        todo += [b for a, b in edges if a == name and b in changed]
-        todo += [a for a, b in edges if b == name and a in changed]
-    return tie
-
-
 def pip_as_python_dependency(context: Context) -> None:
     """conda adds ``pip`` to every python 2/3 record's depends by default
     (``add_pip_as_python_dependency: true``; classic conda does, the rattler engine does
@@ -326,21 +296,17 @@ def pip_as_python_dependency(context: Context) -> None:
     conda#16125). plus's libmamba engine adds pip to python's depends itself
     (``backends.libmamba.with_pip_for_python``), so both engines follow the setting.
 
-    The difference must be exactly pip and what it pulls in, added (beside the
-    :func:`hwloc_tie`); and with the setting off, the engine must give
-    conda-libmamba-solver's answer (up to that tie)."""
+    The difference must be exactly pip and what it pulls in, added; and with the setting
+    off, the engine must give conda-libmamba-solver's answer."""
     expected, actual = context.expected, context.actual
-    tie = hwloc_tie(expected, actual)
-    names = {package[0] for package in actual.link - expected.link} - tie
+    names = {package[0] for package in actual.link - expected.link}
     assert "pip" in names, f"listed pip difference no longer shows:\n{context.diff()}"
-    assert not {p[0] for p in expected.link - actual.link} - tie, context.diff()
+    assert not {p[0] for p in expected.link - actual.link}, context.diff()
     assert actual.unlink == expected.unlink, context.diff()
     pulled_in = dependency_closure(["pip"], actual.fetch) - {p[0] for p in expected.link}
-    assert names == pulled_in - tie, context.diff()
+    assert names == pulled_in, context.diff()
     without = context.rerun(extra_env={"CONDA_ADD_PIP_AS_PYTHON_DEPENDENCY": "false"})
-    assert changed_names(expected, without) <= hwloc_tie(expected, without), "\n".join(
-        without.lines()
-    )
+    assert not changed_names(expected, without), "\n".join(without.lines())
 
 
 def python_kept_by_update_all(context: Context) -> set[str]:
@@ -442,3 +408,123 @@ def test_plus_gives_conda_libmamba_solvers_package_set(
         known(context)
     else:
         assert context.actual == expected, context.diff()
+
+
+# ---- one answer, whatever chance decides ------------------------------------------------
+
+#: realistic requests whose answer must not depend on chance (issue 25): pytorch with a
+#: tie between two equally good answers (libhwloc 2.11.2 with icu 75, or 2.11.1 with icu
+#: 78) that used to go either way through conda, the data-science stack, and ``update
+#: --all`` of the year-old locked environment
+REPRODUCIBLE = (
+    next(r for r in REQUESTS if r.id == "pytorch-channel-cuda"),
+    Request(
+        "data-science",
+        "create",
+        ("python=3.12", "numpy", "scipy", "pandas", "matplotlib", "scikit-learn"),
+        ("conda-forge",),
+    ),
+    next(r for r in REQUESTS if r.id == "locked-update-all"),
+)
+#: per run: the hash seed, and the copy of the channels (0: the union itself)
+RUNS = (("0", 0), ("1", 1), ("4242", 2))
+
+
+@pytest.fixture(scope="module")
+def reordered_unions(tmp_path_factory) -> list[Path]:
+    """The union channels, then two copies as another writer could serve them: the records
+    of every repodata.json in another (seeded) order, the second copy also with
+    ``packages.conda`` before ``packages``. Same records, same answer expected."""
+    import random
+
+    roots = [UNION]
+    for copy in (1, 2):
+        root = tmp_path_factory.mktemp(f"union-reordered-{copy}")
+        shuffle = random.Random(copy)
+        for channel in ("conda-forge", "pytorch", "nvidia"):
+            for source in (UNION / channel).glob("*/repodata.json"):
+                repodata = json.loads(source.read_text())
+                keys = list(repodata)[:: -1 if copy == 2 else 1]
+                reordered = {}
+                for key in keys:
+                    value = repodata[key]
+                    if key in ("packages", "packages.conda"):
+                        entries = list(value.items())
+                        shuffle.shuffle(entries)
+                        value = dict(entries)
+                    reordered[key] = value
+                target = root / channel / source.parent.name / "repodata.json"
+                target.parent.mkdir(parents=True)
+                target.write_text(json.dumps(reordered))
+        roots.append(root)
+    return roots
+
+
+def final_environment(prefix: Path, answer: Answer) -> frozenset[tuple[str, str, str]]:
+    """(name, version, build) of the environment ``answer`` leaves in ``prefix``."""
+    meta = prefix / "conda-meta"
+    installed = (
+        {
+            (record["name"], record["version"], record["build"])
+            for record in (json.loads(path.read_text()) for path in meta.glob("*.json"))
+        }
+        if meta.is_dir()
+        else set()
+    )
+    removed = {package[:3] for package in answer.unlink}
+    return frozenset((installed - removed) | {package[:3] for package in answer.link})
+
+
+def cli_environment(
+    request: Request, prefix: Path, engine: str, root: Path, seed: str, tmp_path: Path
+) -> frozenset[tuple[str, str, str]]:
+    """The standalone CLI's answer to ``request`` (same virtual packages as the conda runs)."""
+    cmd = [sys.executable, "-m", "conda_solver_plus", "solve", "--json", "--backend", engine]
+    cmd += ["--subdir", "linux-64", "--virtual", "__glibc=2.28", "--virtual"]
+    cmd += [f"__cuda={request.cuda}", "--override-channels", "--cache-dir", str(tmp_path)]
+    for channel in request.channels:
+        cmd += ["-c", (root / channel).as_uri()]
+    if request.command == "create":
+        cmd += list(request.args)
+    else:
+        cmd += ["-p", str(prefix), "--update-all"]
+    env = {**conda_subprocess_env(tmp_path), "PYTHONHASHSEED": seed}
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, f"{' '.join(cmd)}\n{proc.stdout}\n{proc.stderr}"
+    records = json.loads(proc.stdout)["records"]
+    return frozenset((r["name"], r["version"], r["build"]) for r in records)
+
+
+@pytest.mark.parametrize("request_", REPRODUCIBLE, ids=[r.id for r in REPRODUCIBLE])
+def test_one_answer_whatever_the_hash_seed_or_the_order_of_records(
+    request_: Request, engine_name: str, reordered_unions, locked_prefix, tmp_path: Path
+) -> None:
+    """The same request on the same records gives one environment on each engine, through
+    conda and standalone, in processes with different ``PYTHONHASHSEED`` (conda keeps the
+    requested specs in a frozenset, whose order changes with it) over copies of the
+    channels with the records in other orders (libsolv breaks ties by the order records
+    were added). The union itself is the first run."""
+    prefix = locked_prefix(request_.locked) if request_.locked else tmp_path / "env"
+    answers: dict[str, set[frozenset]] = {"conda": set(), "standalone": set()}
+    for seed, copy in RUNS:
+        root = reordered_unions[copy]
+        work = tmp_path / f"run-{seed}"
+        answer = solve(
+            request_,
+            work,
+            prefix,
+            solver="plus",
+            engine=engine_name,
+            root=root,
+            extra_env={"PYTHONHASHSEED": seed},
+        )
+        answers["conda"].add(final_environment(prefix, answer))
+        cli = cli_environment(request_, prefix, engine_name, root, seed, work)
+        answers["standalone"].add(cli)
+    for front_end, seen in answers.items():
+        assert len(seen) == 1, f"{front_end}: {len(seen)} answers in {len(RUNS)} runs: " + str(
+            [sorted(a ^ min(seen, key=sorted)) for a in seen]
+        )
+    assert answers["conda"] == answers["standalone"], sorted(
+        next(iter(answers["conda"])) ^ next(iter(answers["standalone"]))
+    )

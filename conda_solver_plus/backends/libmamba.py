@@ -35,6 +35,15 @@ The engine is split by concept:
   conflict, the specs without candidates and the paths to the clash, from libmamba's
   problems graph;
 - :mod:`.child_process`: the solve in a child process that the time limit can kill.
+
+libsolv has one version policy, the highest: no job of libmambapy 2.8.1's ``Request``
+(``Install``, ``Update``, ``UpdateAll``, ``Remove``, ``Keep``, ``Freeze``, ``Pin``) and no
+flag asks for the lowest, and the old ``Solver.add_jobs``/``add_global_job`` (where
+libsolv's ``SOLVER_FAVOR``/``SOLVER_DISFAVOR`` would go) raise "All jobs need to be passed
+in the libmambapy.solver.Request". A request with the ``lowest`` or ``lowest-direct``
+strategy is therefore solved by the rattler engine, with one warning line; docs/backends.md
+has the emulation that was measured instead (track_features penalties: the same answers,
+15 to 40 times slower) and why it was not taken.
 """
 
 from __future__ import annotations
@@ -87,6 +96,8 @@ class LibMambaBackend:
         self.load = load or settings.libmamba_load()
         #: one database for every call of a solve (attempts, pin diagnosis, ...)
         self.databases = DatabaseCache()
+        #: the strategy's warning is said once per engine (a solve may call it many times)
+        self._strategy_warned = False
 
     def solve(self, index: Index, request: EngineRequest) -> list[RepoDataRecord]:
         """libsolv's answer, or the rattler engine's where a conditional dependency has no
@@ -95,13 +106,17 @@ class LibMambaBackend:
         request count, and the solve (or the rattler engine's) gets what is left."""
         started = time.monotonic()
         try:
+            if request.strategy != "highest":
+                raise UntranslatableStrategy(request.strategy)
             return self._solve(index, request, started)
-        except UntranslatableCondition as exc:
-            log.warning(
-                "conda-solver-plus: %s, which libsolv cannot take; "
-                "this request is solved by the rattler engine",
-                exc,
-            )
+        except (UntranslatableCondition, UntranslatableStrategy) as exc:
+            if not isinstance(exc, UntranslatableStrategy) or not self._strategy_warned:
+                log.warning(
+                    "conda-solver-plus: %s, which libsolv cannot take; "
+                    "this request is solved by the rattler engine",
+                    exc,
+                )
+            self._strategy_warned |= isinstance(exc, UntranslatableStrategy)
             left = _time_left(request, started)
             return RattlerBackend().solve(index, dataclasses.replace(request, timeout=left))
 
@@ -139,6 +154,14 @@ class LibMambaBackend:
             raise unsolvable_error(summary["unsolvable"], translation)
         known = {**loaded.loaded, **start}
         return records_for(summary["packages"], loaded.repos, known)
+
+
+class UntranslatableStrategy(Exception):
+    """A solve strategy other than ``highest``: libsolv only prefers the highest version
+    (see the module docstring), so the rattler engine solves the request."""
+
+    def __init__(self, strategy: str) -> None:
+        super().__init__(f"the solve strategy {strategy!r} asks for lowest versions")
 
 
 def _time_left(request: EngineRequest, started: float) -> float | None:
@@ -180,7 +203,8 @@ def starting_records(request: EngineRequest) -> dict[str, RepoDataRecord]:
     if start is None:
         start = [*request.locked, *request.pinned, *request.installed]
     by_url: dict[str, RepoDataRecord] = {}
-    for record in start:
+    # in one order whatever order the prefix was read in (libsolv may break ties by it)
+    for record in sorted(start, key=lambda record: (record.name.normalized, record.url)):
         by_url.setdefault(record.url, record)
     return by_url
 

@@ -69,8 +69,9 @@ log = logging.getLogger(__name__)
 SPARSE_ABOVE_BYTES = 32 * 1024 * 1024
 #: bump when what we put into a ``.solv`` file changes
 # 2: pip added to python in the parsed file; 3: entries that are no package record left out;
-# 4: never written for a file with conditional dependencies (a hit means it has none)
-_SOLV_FORMAT = "4"
+# 4: never written for a file with conditional dependencies (a hit means it has none);
+# 5: records in file-name order (parseable_file)
+_SOLV_FORMAT = "5"
 
 
 @functools.cache
@@ -109,7 +110,9 @@ def parseable_file(
     add_pip: bool,
     translation: WhenTranslation | None = None,
 ) -> Iterator[Path]:
-    """``source`` as libmamba should parse it: a temporary copy in ``scratch_dir`` without
+    """``source`` as libmamba should parse it: a temporary copy in ``scratch_dir`` with
+    each group's records in file-name order (libsolv breaks ties by the order records were
+    added: the sparse path sorts likewise), without
     the entries that are no package record (:func:`~conda_solver_plus.records.is_package_entry`:
     py-rattler skips them, so both engines see the same records), with ``translation``
     its conditional dependencies translated (:class:`WhenTranslation`) and, with ``add_pip``
@@ -134,6 +137,13 @@ def parseable_file(
         group = repodata.get(key)
         if not isinstance(group, dict):
             continue
+        if not _in_file_name_order(group):
+            # libsolv breaks ties between equally good answers by the order packages were
+            # added: in file-name order, the order of records in the file (which a channel
+            # does not promise: conda index sorts them, other writers need not) cannot
+            # change the answer
+            group = repodata[key] = dict(sorted(group.items()))
+            changed = True
         for file_name, record in list(group.items()):
             if not is_package_entry(file_name, record):
                 del group[file_name]
@@ -160,6 +170,16 @@ def parseable_file(
         yield copy
     finally:
         copy.unlink(missing_ok=True)
+
+
+def _in_file_name_order(group: dict) -> bool:
+    names = iter(group)
+    previous = next(names, "")
+    for name in names:
+        if name < previous:
+            return False
+        previous = name
+    return True
 
 
 def _pip(request: EngineRequest) -> libsolv.PipAsPythonDependency:

@@ -28,7 +28,8 @@ mapping; every rule lives in the conda-free core:
   back in their ``url`` (conda downloads from ``record.url`` as it is, as classic's and
   conda-libmamba-solver's records carry them), but conda prints them through their
   ``dump()``, which masks the token and drops the password (:class:`CredentialedRecord`);
-- **settings**: plus's own ``.condarc`` keys (``plus_backend``, ``plus_timeout``) and
+- **settings**: plus's own ``.condarc`` keys (``plus_backend``, ``plus_timeout``,
+  ``plus_solve_strategy``) and
   conda's ``channel_priority``, ``add_pip_as_python_dependency`` and exclude-newer
   settings become one :class:`~conda_solver_plus.settings.Settings`
   (:meth:`PlusSolver.settings`), checked by the same rules as the CLI's;
@@ -120,6 +121,7 @@ from ..settings import (
     CONDARC_KEYS,
     Settings,
     resolve_backend,
+    resolve_strategy,
     resolve_timeout,
 )
 from ..state import SolverInputState, SolverOutputState
@@ -262,6 +264,11 @@ class PlusSolver(CondaSolverBase):
         build_repodata_subset=None,
         **kwargs,
     ):
+        # conda keeps the specs in frozensets, whose order changes from run to run; the
+        # lists it passes here are in the order the user gave them (command line, file)
+        specs_to_add, specs_to_remove = list(specs_to_add), list(specs_to_remove)
+        #: the order the specs came in, to hand the core the same order on every run
+        self._given_order = _spec_positions([*specs_to_add, *specs_to_remove])
         if specs_to_remove and not specs_to_add and command is NULL:
             command = "remove"
         super().__init__(
@@ -290,6 +297,19 @@ class PlusSolver(CondaSolverBase):
         self._settings: Settings | None = None
 
     # -- conda -> core ----------------------------------------------------------------
+    def _in_given_order(self, specs: Iterable[MatchSpec]) -> list[MatchSpec]:
+        """``specs`` (one of conda's frozensets) in the order they were given to the solver,
+        any it did not see (set later by a caller) after them, by their text.
+
+        The order matters: an engine meets the specs in the order it gets them, and where
+        two answers are equally good (py-rattler's resolvo with pytorch: libhwloc 2.11.1 with
+        icu 78, or 2.11.2 with icu 75) the first spec decides. A frozenset's order changes
+        from one run to the next (a ``MatchSpec``'s hash includes ``hash(None)``, an
+        address), so conda's own sets would make the answer a matter of chance; in the
+        order given, conda and the standalone CLI agree."""
+        order = getattr(self, "_given_order", {})
+        return sorted(specs, key=lambda spec: (order.get(str(spec), len(order)), str(spec)))
+
     def _removing_only(self) -> bool:
         """A removal (conda may pass both lists: an install that also removes packages)."""
         return bool(self.specs_to_remove) and not self.specs_to_add
@@ -325,7 +345,9 @@ class PlusSolver(CondaSolverBase):
         }
         removing_only = self._removing_only()
         requested = self.unmerged_specs_to_remove if removing_only else self.unmerged_specs_to_add
-        also_remove = [] if removing_only else [str(s) for s in self.specs_to_remove]
+        also_remove = (
+            [] if removing_only else [str(s) for s in self._in_given_order(self.specs_to_remove)]
+        )
         virtual = {}
         for vrec in context.plugin_manager.get_virtual_package_records():
             virtual[vrec.name] = make_virtual(vrec.name, str(vrec.version), vrec.build or "0")
@@ -334,7 +356,7 @@ class PlusSolver(CondaSolverBase):
             command = "remove"
         return SolverInputState(
             prefix,
-            [_conda_spec_str(spec) for spec in requested],
+            [_conda_spec_str(spec) for spec in self._in_given_order(requested)],
             command=command,
             update_modifier=_enum_value(pick(update_modifier, context.update_modifier)),
             deps_modifier=_enum_value(pick(deps_modifier, context.deps_modifier)),
@@ -557,8 +579,8 @@ class PlusSolver(CondaSolverBase):
         )
 
     def settings(self) -> Settings:
-        """plus's settings for this solve: ``plus_backend``/``plus_timeout`` (or their
-        environment variables), the cache directory and conda's channel priority, pip and
+        """plus's settings for this solve: ``plus_backend``/``plus_timeout``/
+        ``plus_solve_strategy`` (or their environment variables), the cache directory and conda's channel priority, pip and
         exclude-newer settings, resolved on the first call and kept. Raises
         :class:`~conda_solver_plus.exceptions.InvalidInputError` for a value the rules of
         :mod:`conda_solver_plus.settings` refuse."""
@@ -571,6 +593,7 @@ class PlusSolver(CondaSolverBase):
         return Settings(
             backend=resolve_backend(condarc=condarc),
             timeout=resolve_timeout(condarc=condarc),
+            strategy=resolve_strategy(condarc=condarc),
             channel_priority=CHANNEL_PRIORITY.get(context.channel_priority, "flexible"),
             add_pip_as_python_dependency=context.add_pip_as_python_dependency,
             exclude_newer=self.exclude_newer_settings(),
@@ -785,6 +808,14 @@ def _spinner(message: str) -> AbstractContextManager[Any]:
 def _enum_value(value) -> str:
     """conda passes modifiers as its enums or as their plain string values."""
     return str(getattr(value, "value", value))
+
+
+def _spec_positions(specs: Iterable[Any]) -> dict[str, int]:
+    """Each spec's text (as conda's ``MatchSpec`` prints it) by its first position."""
+    positions: dict[str, int] = {}
+    for spec in specs:
+        positions.setdefault(str(MatchSpec(spec)), len(positions))
+    return positions
 
 
 def _conda_spec_str(spec: MatchSpec) -> str:
