@@ -9,7 +9,7 @@ inputs its own way and then hands them to one :class:`SolveSession`:
 1. :class:`~conda_solver_plus.settings.Settings` → the engine
    (:func:`~conda_solver_plus.backends.get_backend`) and the
    :class:`~conda_solver_plus.core.SolveOptions` (time limit, channel priority,
-   exclude-newer, ``add_pip_as_python_dependency``, cache directory);
+   exclude-newer, ``add_pip_as_python_dependency``, solve strategy, cache directory);
 2. the :class:`~conda_solver_plus.state.SolverInputState` and the
    :class:`~conda_solver_plus.index.Index` → :func:`conda_solver_plus.core.solve`, which
    applies conda's rules and calls the engine.
@@ -54,6 +54,7 @@ class SolveSession:
             timeout=settings.timeout,
             exclude_newer=settings.exclude_newer,
             add_pip_as_python_dependency=settings.add_pip_as_python_dependency,
+            strategy=settings.strategy,
             cache_dir=settings.cache_dir,
             verify=settings.verify,
         )

@@ -5,6 +5,8 @@ A setting can come from three places, and each front end sees a subset of them:
 
 - the engine: ``--backend``, ``CONDA_SOLVER_PLUS_BACKEND``, ``plus_backend`` in ``.condarc``;
 - the time limit of a solve: ``--timeout``, ``CONDA_SOLVER_PLUS_TIMEOUT``, ``plus_timeout``;
+- the solve strategy: ``--strategy``, ``CONDA_SOLVER_PLUS_STRATEGY``, ``plus_solve_strategy``
+  (``highest``, ``lowest``, ``lowest-direct``; :data:`SolveStrategy`);
 - the repodata cache of the standalone CLI: ``--cache-dir``, ``CONDA_SOLVER_PLUS_CACHE``;
 - the time limit of one repodata download: ``CONDA_SOLVER_PLUS_FETCH_TIMEOUT``;
 - the self-check of every answer: ``CONDA_SOLVER_PLUS_VERIFY`` (the test suite sets it);
@@ -66,8 +68,18 @@ if TYPE_CHECKING:
 ChannelPriority = Literal["strict", "flexible", "disabled"]
 CHANNEL_PRIORITIES: tuple[ChannelPriority, ...] = get_args(ChannelPriority)
 
+#: which version of a package a solve prefers when several would do, as pixi's
+#: ``solve-strategy`` and uv's ``--resolution`` define them: ``highest`` (conda's only
+#: behaviour so far), ``lowest`` (every package at its lowest version that works: tests of
+#: lower bounds), ``lowest-direct`` (the packages the user asked for at their lowest, their
+#: dependencies at their highest). Installed packages, pins and the history keep their
+#: meaning under each: a strategy only chooses among what the request leaves open.
+SolveStrategy = Literal["highest", "lowest", "lowest-direct"]
+SOLVE_STRATEGIES: tuple[SolveStrategy, ...] = get_args(SolveStrategy)
+
 ENV_BACKEND = "CONDA_SOLVER_PLUS_BACKEND"
 ENV_TIMEOUT = "CONDA_SOLVER_PLUS_TIMEOUT"
+ENV_STRATEGY = "CONDA_SOLVER_PLUS_STRATEGY"
 ENV_CACHE = "CONDA_SOLVER_PLUS_CACHE"
 ENV_FETCH_TIMEOUT = "CONDA_SOLVER_PLUS_FETCH_TIMEOUT"
 ENV_VERIFY = "CONDA_SOLVER_PLUS_VERIFY"
@@ -77,7 +89,8 @@ ENV_LIBMAMBA_LOAD = "CONDA_SOLVER_PLUS_LIBMAMBA_LOAD"
 #: ``conda config --set`` refuses them; they are written into ``.condarc`` by hand)
 CONDARC_BACKEND = "plus_backend"
 CONDARC_TIMEOUT = "plus_timeout"
-CONDARC_KEYS = (CONDARC_BACKEND, CONDARC_TIMEOUT)
+CONDARC_STRATEGY = "plus_solve_strategy"
+CONDARC_KEYS = (CONDARC_BACKEND, CONDARC_TIMEOUT, CONDARC_STRATEGY)
 
 #: how a ``.condarc`` key is named in error messages
 _CONDARC_SOURCE = "{} (.condarc)"
@@ -106,6 +119,8 @@ class Settings:
     backend: str = "auto"
     #: seconds for the whole solve; ``None`` is no limit
     timeout: float | None = None
+    #: which versions the solve prefers (:func:`resolve_strategy`)
+    strategy: SolveStrategy = "highest"
     channel_priority: ChannelPriority = "strict"
     add_pip_as_python_dependency: bool = False
     #: a global cutoff, or conda's whole exclude-newer policy
@@ -182,6 +197,34 @@ def resolve_timeout(
         seconds = parse_seconds(value, source, hint)
         return None if seconds >= NO_LIMIT_SECONDS else seconds
     return None
+
+
+def resolve_strategy(
+    flag: str | None = None, condarc: Mapping[str, object] | None = None
+) -> SolveStrategy:
+    """The solve strategy: ``flag`` (``--strategy``), else ``CONDA_SOLVER_PLUS_STRATEGY``,
+    else ``plus_solve_strategy`` from ``condarc``, else ``highest``. The first source that
+    is set decides; a value that is no strategy is an :class:`InvalidInputError` naming
+    that source (a typo never falls through to a quieter source)."""
+    condarc = condarc or {}
+    sources = (
+        ("--strategy {!r}", flag),
+        (ENV_STRATEGY + "={!r}", os.environ.get(ENV_STRATEGY)),
+        (f"{CONDARC_STRATEGY}: {{!r}} (.condarc)", condarc.get(CONDARC_STRATEGY)),
+    )
+    for source, value in sources:
+        text = _text(value)
+        if text is None:
+            continue
+        for strategy in SOLVE_STRATEGIES:
+            if text.lower() == strategy:
+                return strategy
+        raise InvalidInputError(
+            source.format(text),
+            "unknown solve strategy",
+            f"use one of {', '.join(SOLVE_STRATEGIES)}",
+        )
+    return "highest"
 
 
 def default_cache_dir() -> Path:

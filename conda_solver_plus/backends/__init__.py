@@ -10,8 +10,8 @@ history, pins, freezing and update modifiers — and phrases it as a declarative
 - ``locked`` — records to prefer (the installed ones), changed only when needed;
 - ``pinned`` — records that must not change (frozen installed packages);
 - ``installed`` — the prefix's records, for engines that solve from a starting point;
-- the virtual packages, channel priority, time limit, the names the user asked for and a
-  few flags.
+- the virtual packages, channel priority, time limit, the names the user asked for, the
+  solve ``strategy`` and a few flags.
 
 An engine answers with the list of records of the final environment, or raises
 :class:`EngineUnsolvable` carrying its own report and the package names it found in
@@ -34,6 +34,7 @@ from rattler import Version, VersionSpec
 from ..exceptions import InvalidInputError
 from ..settings import CHANNEL_PRIORITIES as CHANNEL_PRIORITIES  # re-exported: the engine API
 from ..settings import ChannelPriority as ChannelPriority
+from ..settings import SolveStrategy as SolveStrategy
 from ..settings import resolve_backend
 
 if TYPE_CHECKING:
@@ -62,6 +63,12 @@ class EngineRequest:
     #: the names the user asked for (conda's ``specs_to_add``): classic maximises their
     #: versions before anything else, legacy features included (:mod:`..features`)
     requested_names: frozenset[str] = frozenset()
+    #: which version of a name the engine prefers among those the request leaves open:
+    #: ``highest``; ``lowest``; ``lowest-direct``, lowest for ``requested_names`` and
+    #: highest for every other name (``specs`` also holds history and installed names,
+    #: which are not what the user asked for). Locked records stay preferred and pinned
+    #: ones kept under every strategy
+    strategy: SolveStrategy = "highest"
     #: what a transactional engine starts from (its installed repo): the prefix records
     #: conda's channel-priority rule lets stay; ``None``: all of ``locked``, ``pinned`` and
     #: ``installed``. Set by :mod:`conda_solver_plus.solving.engine_rules`, like ``repairs``;

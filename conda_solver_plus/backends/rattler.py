@@ -10,6 +10,15 @@ which keeps an installed environment valid after its packages left the index. Th
 of a conda multichannel reach resolvo as one ``MultiSource`` (one priority tier, see
 :func:`sources`).
 
+The solve strategy (``highest``, ``lowest``, ``lowest-direct``) is resolvo's own
+``strategy``. resolvo's "direct" dependencies are the names of ``specs``, but the core's
+``specs`` also hold what the user did not ask for now (history specs, installed names kept
+or updated, aggressive updates); plus's ``lowest-direct`` is lowest for
+``requested_names`` only. :func:`direct_only` keeps the requested specs as resolvo's specs
+and hands every other required spec over as the dependencies of one synthetic package,
+itself required: a dependency is indirect to resolvo, so those names get their highest
+version, and the synthetic package never leaves this module.
+
 On failure resolvo explains the conflict as a tree; we keep that text (deduplicated), pull
 out the package names it mentions for the core's retry loop, and turn the tree into
 chains from the requested specs to the clash (:func:`report_chains`). The text is all
@@ -20,10 +29,16 @@ tests/test_engine_reports.py checks each of its patterns on a report from a real
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+import json
 import re
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import rattler
@@ -34,7 +49,7 @@ from ..exceptions import ChainStep, ConflictChain, InvalidInputError
 from . import EngineRequest, EngineTimeout, EngineUnsolvable
 
 if TYPE_CHECKING:
-    from rattler import RepoDataRecord
+    from rattler import MatchSpec, RepoDataRecord
 
     from ..repodata.model import Index
 
@@ -260,16 +275,91 @@ def sources(index: Index) -> list:
     ]
 
 
+#: the synthetic package that carries, under ``lowest-direct``, the required specs the
+#: user did not ask for (:func:`direct_only`); its repo comes after every channel
+REQUEST_ROOT = "plus-indirect-requirements"
+
+
+def split_direct(request: EngineRequest) -> tuple[list[MatchSpec], list[MatchSpec]]:
+    """``request.specs`` split into resolvo's direct specs (the names the user asked
+    for) and the rest, which ``lowest-direct`` must treat as indirect."""
+    direct: list[MatchSpec] = []
+    indirect: list[MatchSpec] = []
+    for spec in request.specs:
+        name = spec.name.normalized if spec.name is not None else None
+        (direct if name in request.requested_names else indirect).append(spec)
+    return direct, indirect
+
+
+@contextmanager
+def direct_only(request: EngineRequest) -> Iterator[tuple[list[MatchSpec], list]]:
+    """resolvo's specs and extra sources for ``request``: under ``lowest-direct`` with
+    required specs beyond the requested names, the requested specs and a synthetic
+    package depending on the others (served from a one-record repodata file in a
+    temporary directory); otherwise ``request.specs`` as they are, and no extra source.
+
+    A spec bound to a channel (``conda-forge::numpy``) keeps its channel only as a
+    top-level spec (a dependency's channel is not read), so such a spec stays direct."""
+    if request.strategy != "lowest-direct":
+        yield list(request.specs), []
+        return
+    direct, indirect = split_direct(request)
+    bound = [spec for spec in indirect if spec.channel is not None]
+    indirect = [spec for spec in indirect if spec.channel is None]
+    if not indirect:
+        yield list(request.specs), []
+        return
+    entry = {
+        "name": REQUEST_ROOT,
+        "version": "0",
+        "build": "0",
+        "build_number": 0,
+        "depends": [str(spec) for spec in indirect],
+        "subdir": "noarch",
+    }
+    data = {"info": {"subdir": "noarch"}, "packages": {f"{REQUEST_ROOT}-0-0.tar.bz2": entry}}
+    with tempfile.TemporaryDirectory(prefix="plus-strategy-") as folder:
+        path = Path(folder) / "repodata.json"
+        path.write_text(json.dumps(data))
+        root = rattler.SparseRepoData(rattler.Channel(Path(folder).as_uri()), "noarch", path)
+        try:
+            yield [*direct, *bound, rattler.MatchSpec(REQUEST_ROOT)], [root]
+        finally:
+            root.close()
+
+
 class RattlerBackend:
     name = "rattler"
     #: the distribution that provides it (user agents name its version)
     library = "py-rattler"
 
     def solve(self, index: Index, request: EngineRequest) -> list[RepoDataRecord]:
+        started = time.monotonic()
+        with direct_only(request) as (specs, extra_sources):
+            try:
+                records = self._solve(index, request, specs, extra_sources)
+            except EngineUnsolvable:
+                if not extra_sources:
+                    raise
+                # the same requirements without the synthetic package have no solution
+                # either (a strategy only orders candidates); solved as they are, the
+                # report names the user's specs, not the synthetic package
+                timeout = request.timeout
+                if timeout:
+                    timeout = max(timeout - (time.monotonic() - started), 0.001)
+                records = self._solve(
+                    index, dataclasses.replace(request, timeout=timeout), request.specs, []
+                )
+        return [record for record in records if record.name.normalized != REQUEST_ROOT]
+
+    def _solve(
+        self, index: Index, request: EngineRequest, specs: list[MatchSpec], extra_sources: list
+    ) -> list[RepoDataRecord]:
         timeout = datetime.timedelta(seconds=request.timeout) if request.timeout else None
         solving = rattler.solve_with_sparse_repodata(
-            specs=request.specs,
-            sparse_repodata=sources(index),
+            specs=specs,
+            sparse_repodata=[*sources(index), *extra_sources],
+            strategy=request.strategy,
             locked_packages=request.locked,
             pinned_packages=request.pinned,
             virtual_packages=request.virtual_packages,

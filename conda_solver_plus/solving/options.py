@@ -22,7 +22,7 @@ from pathlib import Path
 from ..backends import ChannelPriority
 from ..deadline import Deadline
 from ..exclude_newer import ExcludeNewer
-from ..settings import default_cache_dir, verify_requested
+from ..settings import SolveStrategy, default_cache_dir, verify_requested
 
 __all__ = ["SolveOptions"]
 
@@ -38,6 +38,8 @@ class SolveOptions:
     #: a global cutoff, or conda's whole policy (see :mod:`conda_solver_plus.exclude_newer`)
     exclude_newer: datetime.datetime | ExcludeNewer | None = None
     add_pip_as_python_dependency: bool = False
+    #: which versions the engine prefers (:data:`~conda_solver_plus.settings.SolveStrategy`)
+    strategy: SolveStrategy = "highest"
     #: where derived files (exclude-newer's filtered repodata, ...) go; the front ends pass
     #: their :class:`~conda_solver_plus.settings.Settings`' (the default is resolved when
     #: the options are built, by the same rule)

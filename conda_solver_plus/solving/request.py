@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 
 from rattler import MatchSpec, RepoDataRecord
 
-from ..backends import ChannelPriority, EngineRequest
+from ..backends import ChannelPriority, EngineRequest, SolveStrategy
 from ..exclude_newer import ExcludeNewer
 from ..feature_names import feature_of, tracked_features
 from ..records import dependency_closure, dependency_names, dependents
@@ -84,7 +84,7 @@ def build_request(
 ) -> EngineRequest:
     """Phrase conda's rules as one declarative engine request (recorded in ``out``)."""
     out.reset_request()
-    builder = RequestBuilder(sis, out, index, options.channel_priority)
+    builder = RequestBuilder(sis, out, index, options.channel_priority, options.strategy)
     if sis.is_removing:
         builder.build_remove()
     else:
@@ -101,6 +101,7 @@ def build_request(
         exclude_newer=engine_cutoff(options),
         add_pip_as_python_dependency=options.add_pip_as_python_dependency,
         requested_names=_requested_names(sis),
+        strategy=options.strategy,
     )
 
 
@@ -131,6 +132,8 @@ class RequestBuilder:
     out: SolverOutputState
     index: Index
     channel_priority: ChannelPriority = "strict"
+    #: the solve strategy: which versions the engine prefers among those left open
+    strategy: SolveStrategy = "highest"
     #: the required specs, in the order the rules required them
     specs: list[MatchSpec] = field(default_factory=list)
     #: installed packages to update on this solve (computed once: it is a derived view)
@@ -279,11 +282,23 @@ def never_downgrade_on_update(b: RequestBuilder, name: str) -> None:
 def float_requested(b: RequestBuilder, name: str) -> bool:
     """Requested packages float to the best version, but like libsolv's update job an
     installed one that is already the best (and served by the highest-priority channel
-    offering it) stays: no pointless reinstall. True when ``name`` is requested."""
+    offering it) stays: no pointless reinstall. Under the ``lowest`` and ``lowest-direct``
+    strategies an installed package that meets the request stays too: as in pixi and uv,
+    what is installed is preferred under every strategy, and a strategy only chooses the
+    versions the solve adds (the request floats only when the installed one does not
+    match). True when ``name`` is requested."""
     requested = b.sis.requested.get(name)
     if requested is None:
         return False
     installed = b.sis.installed.get(name)
+    if (
+        installed is not None
+        and b.strategy != "highest"
+        and not b.conflicting(name)
+        and requested.matches(installed)
+    ):
+        b.out.locked.set(name, installed, reason=f"requested, installed kept ({b.strategy})")
+        return True
     if (
         installed is not None
         and not b.conflicting(name)
