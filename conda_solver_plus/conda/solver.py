@@ -580,10 +580,10 @@ class PlusSolver(CondaSolverBase):
 
     def settings(self) -> Settings:
         """plus's settings for this solve: ``plus_backend``/``plus_timeout``/
-        ``plus_solve_strategy`` (or their environment variables), the cache directory and conda's channel priority, pip and
-        exclude-newer settings, resolved on the first call and kept. Raises
-        :class:`~conda_solver_plus.exceptions.InvalidInputError` for a value the rules of
-        :mod:`conda_solver_plus.settings` refuse."""
+        ``plus_solve_strategy`` (or their environment variables), the cache directory and
+        conda's channel priority, pip and exclude-newer settings, resolved on the first
+        call and kept. Raises :class:`~conda_solver_plus.exceptions.InvalidInputError` for
+        a value the rules of :mod:`conda_solver_plus.settings` refuse."""
         if self._settings is None:
             self._settings = self._resolve_settings()
         return self._settings
