@@ -49,8 +49,9 @@ LINK and ``-`` UNLINK), the channel by the name the request gives it, so the sam
 reads the same in every form and on any port; an unsolvable request gives
 ``{"error": kind}`` (the CLI's error type, conda's exception name, ``timeout`` or
 ``exit N``). Run times and each failing case's output go to ``meta``, which ``--compare``
-ignores. ``--compare`` shows apart, and does not count, differences that unchanged code
-gives from run to run (:data:`UNSTABLE`).
+ignores. Every case gives one answer on unchanged code (issue 25 removed the two that did
+not: resolvo's libhwloc tie and sudoku through conda, both from conda's frozenset of specs),
+so ``--compare`` counts every difference.
 """
 
 from __future__ import annotations
@@ -68,7 +69,6 @@ from collections import Counter
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any, cast
 
@@ -87,15 +87,6 @@ CASE_TIMEOUT = 300.0
 #: the address space a case may take: a request that runs away (sudoku once took 24 GB
 #: through conda) fails alone instead of the machine's out-of-memory killer picking
 CASE_MEMORY = 4 << 30
-#: cases whose answer varies from run to run on unchanged code (id pattern -> why):
-#: ``--compare`` shows their differences apart and does not count them
-UNSTABLE = {
-    "sudoku/*/conda-*/rattler": (
-        "through conda the rattler engine's outcome changes from run to run on the same "
-        "input: unsatisfiable in seconds, the 15 s limit, or past the memory limit (24 GB "
-        "once without one); through the CLI it is unsatisfiable in 2 s every time"
-    ),
-}
 CLI_FORMS = ("cli-mono", "cli-sharded", "cli-http")
 CONDA_FORMS = ("conda-mono", "conda-sharded")
 ENGINES = ("libmamba", "rattler")
@@ -616,20 +607,12 @@ def solve_all(out: Path, data: Path, jobs: int, only: list[str] | None) -> int:
 # -- comparing two runs ---------------------------------------------------------------------
 
 
-def unstable_because(case_id: str) -> str:
-    """Why a difference in ``case_id`` may come from unchanged code ("" where it cannot)."""
-    for pattern, why in UNSTABLE.items():
-        if fnmatch(case_id, pattern):
-            return why
-    return ""
-
-
-def differences(a: dict, b: dict) -> Iterable[tuple[str, str, str]]:
-    """``(case id, what differs, why it may be unstable)`` for each case whose answer
-    differs or that one side lacks."""
+def differences(a: dict, b: dict) -> Iterable[tuple[str, str]]:
+    """``(case id, what differs)`` for each case whose answer differs or that one side
+    lacks."""
     for case_id in sorted({*a, *b}):
         if case_id not in a or case_id not in b:
-            yield case_id, f"only in {'the first' if case_id in a else 'the second'}", ""
+            yield case_id, f"only in {'the first' if case_id in a else 'the second'}"
         elif a[case_id] != b[case_id]:
             first, second = a[case_id], b[case_id]
             if "records" in first and "records" in second:
@@ -638,7 +621,7 @@ def differences(a: dict, b: dict) -> Iterable[tuple[str, str, str]]:
                 what = f"first only {gone}; second only {new}"
             else:
                 what = f"{_short(first)} -> {_short(second)}"
-            yield case_id, what, unstable_because(case_id)
+            yield case_id, what
 
 
 def _short(answer: dict) -> str:
@@ -648,17 +631,10 @@ def _short(answer: dict) -> str:
 def compare(first: Path, second: Path) -> int:
     a = json.loads(first.read_text())["answers"]
     b = json.loads(second.read_text())["answers"]
-    found, unstable = [], []
-    for case_id, what, why in differences(a, b):
-        if why:
-            unstable.append(f"{case_id} ({why}): {what}")
-        else:
-            found.append(f"{case_id}: {what}")
+    found = [f"{case_id}: {what}" for case_id, what in differences(a, b)]
     for line in found:
         print(line)
-    for line in unstable:
-        print(f"unstable on unchanged code, not counted: {line}")
-    print(f"{len(found)} of {len({*a, *b})} cases differ (and {len(unstable)} unstable ones)")
+    print(f"{len(found)} of {len({*a, *b})} cases differ")
     return 1 if found else 0
 
 
