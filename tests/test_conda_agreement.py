@@ -475,37 +475,38 @@ def final_environment(prefix: Path, answer: Answer) -> frozenset[tuple[str, str,
     return frozenset((installed - removed) | {package[:3] for package in answer.link})
 
 
-def cli_environment(
-    request: Request, prefix: Path, engine: str, root: Path, seed: str, tmp_path: Path
-) -> frozenset[tuple[str, str, str]]:
-    """The standalone CLI's answer to ``request`` (same virtual packages as the conda runs)."""
-    cmd = [sys.executable, "-m", "conda_solver_plus", "solve", "--json", "--backend", engine]
-    cmd += ["--subdir", "linux-64", "--virtual", "__glibc=2.28", "--virtual"]
-    cmd += [f"__cuda={request.cuda}", "--override-channels", "--cache-dir", str(tmp_path)]
+def cli_arguments(request: Request, prefix: Path, engine: str, root: Path, cache: Path) -> list:
+    """The standalone CLI's ``solve`` for ``request`` (same virtual packages as the conda
+    runs)."""
+    argv = ["solve", "--json", "--backend", engine, "--subdir", "linux-64"]
+    argv += ["--virtual", "__glibc=2.28", "--virtual", f"__cuda={request.cuda}"]
+    argv += ["--override-channels", "--cache-dir", str(cache)]
     for channel in request.channels:
-        cmd += ["-c", (root / channel).as_uri()]
+        argv += ["-c", (root / channel).as_uri()]
     if request.command == "create":
-        cmd += list(request.args)
-    else:
-        cmd += ["-p", str(prefix), "--update-all"]
-    env = {**conda_subprocess_env(tmp_path), "PYTHONHASHSEED": seed}
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, f"{' '.join(cmd)}\n{proc.stdout}\n{proc.stderr}"
-    records = json.loads(proc.stdout)["records"]
+        return argv + list(request.args)
+    return [*argv, "-p", str(prefix), "--update-all"]
+
+
+def environment_of(cli_output: str) -> frozenset[tuple[str, str, str]]:
+    """(name, version, build) of the CLI's ``--json`` environment."""
+    records = json.loads(cli_output)["records"]
     return frozenset((r["name"], r["version"], r["build"]) for r in records)
 
 
 @pytest.mark.parametrize("request_", REPRODUCIBLE, ids=[r.id for r in REPRODUCIBLE])
 def test_one_answer_whatever_the_hash_seed_or_the_order_of_records(
-    request_: Request, engine_name: str, reordered_unions, locked_prefix, tmp_path: Path
+    request_: Request, engine_name: str, reordered_unions, locked_prefix, tmp_path: Path, capsys
 ) -> None:
     """The same request on the same records gives one environment on each engine, through
-    conda and standalone, in processes with different ``PYTHONHASHSEED`` (conda keeps the
-    requested specs in a frozenset, whose order changes with it) over copies of the
-    channels with the records in other orders (libsolv breaks ties by the order records
+    conda, standalone and in-process, in processes with different ``PYTHONHASHSEED`` (conda
+    keeps the requested specs in a frozenset, whose order changes with it) over copies of
+    the channels with the records in other orders (libsolv breaks ties by the order records
     were added). The union itself is the first run."""
+    from conda_solver_plus import cli
+
     prefix = locked_prefix(request_.locked) if request_.locked else tmp_path / "env"
-    answers: dict[str, set[frozenset]] = {"conda": set(), "standalone": set()}
+    answers: dict[str, set[frozenset]] = {"conda": set(), "standalone": set(), "in-process": set()}
     for seed, copy in RUNS:
         root = reordered_unions[copy]
         work = tmp_path / f"run-{seed}"
@@ -519,12 +520,18 @@ def test_one_answer_whatever_the_hash_seed_or_the_order_of_records(
             extra_env={"PYTHONHASHSEED": seed},
         )
         answers["conda"].add(final_environment(prefix, answer))
-        cli = cli_environment(request_, prefix, engine_name, root, seed, work)
-        answers["standalone"].add(cli)
+        argv = cli_arguments(request_, prefix, engine_name, root, work / "cache")
+        env = {**conda_subprocess_env(work), "PYTHONHASHSEED": seed}
+        cmd = [sys.executable, "-m", "conda_solver_plus", *argv]
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, f"{' '.join(cmd)}\n{proc.stdout}\n{proc.stderr}"
+        answers["standalone"].add(environment_of(proc.stdout))
+        capsys.readouterr()
+        assert cli.main(cli_arguments(request_, prefix, engine_name, root, work / "cache-2")) == 0
+        answers["in-process"].add(environment_of(capsys.readouterr().out))
     for front_end, seen in answers.items():
+        first = min(seen, key=sorted)
         assert len(seen) == 1, f"{front_end}: {len(seen)} answers in {len(RUNS)} runs: " + str(
-            [sorted(a ^ min(seen, key=sorted)) for a in seen]
+            [sorted(a ^ first) for a in seen]
         )
-    assert answers["conda"] == answers["standalone"], sorted(
-        next(iter(answers["conda"])) ^ next(iter(answers["standalone"]))
-    )
+    assert answers["conda"] == answers["standalone"] == answers["in-process"], answers
