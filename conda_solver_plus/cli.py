@@ -23,7 +23,11 @@ and prints the final environment. It is the contract other tools and checks rely
 ``explain`` takes the same arguments and prints where every spec handed to the engine came
 from and how the solve loop changed it, and why each record of the result is there (for a
 request that fails: the request's provenance, then the error); ``why NAME`` (same
-arguments after the name) prints the chain that brought ``NAME`` in.
+arguments after the name) prints the chain that brought ``NAME`` in. ``why-not SPEC``
+(same arguments after SPEC, every one optional) asks the opposite: what keeps the
+environment of the request, the prefix or the lockfile from having SPEC — the chains and
+the culprits in the user's setup, the newest version it could have as it is, and what to
+change; exit 0 when SPEC is possible, 1 when it is not (:mod:`conda_solver_plus.why_not`).
 
 ``search SPEC``, ``depends SPEC [--tree]`` and ``whoneeds NAME`` query the channels without
 solving (:mod:`conda_solver_plus.query`).
@@ -63,6 +67,7 @@ from .settings import (
 if TYPE_CHECKING:
     from rattler import GenericVirtualPackage, MatchSpec
 
+    from .repodata.model import Index
     from .state import SolverInputState
 
 log = logging.getLogger("conda_solver_plus")
@@ -366,6 +371,18 @@ def build_parser(config: CondaConfig | None = None) -> argparse.ArgumentParser:
     why = sub.add_parser("why", help="solve, then show why NAME is in the result")
     why.add_argument("package", metavar="NAME", help="package to explain")
     _add_solve_arguments(why, config)
+    why_not = sub.add_parser(
+        "why-not",
+        help="what keeps the environment from having SPEC, and what would get it",
+        description="What keeps the environment of REQUEST (and --prefix/--locked) from "
+        "having SPEC: the chain of requested specs, pins, history, virtual packages or "
+        "channel priority that excludes it; the newest version it could have as it is; "
+        "and what to change. Exit 0 when SPEC is possible, 1 when it is not.",
+    )
+    why_not.add_argument(
+        "target", metavar="SPEC", help='match spec to ask about, e.g. "numpy>=2.1"'
+    )
+    _add_solve_arguments(why_not, config)
     search = sub.add_parser("search", help="records in the channels matching a spec")
     search.add_argument("query", metavar="SPEC", help="match spec; the name may be a glob")
     _add_common_arguments(search, config)
@@ -614,30 +631,39 @@ def request_roots(
     )
 
 
-def run_solve(args: argparse.Namespace, config: CondaConfig | None = None):
-    """Build the settings and the state, load the index, run the pipeline
-    (:class:`~conda_solver_plus.session.SolveSession`). Returns (input, output, index,
-    engine)."""
+def prepare_solve(
+    args: argparse.Namespace,
+    config: CondaConfig,
+    *,
+    extra_specs: Sequence[MatchSpec] = (),
+    require_specs: bool = True,
+) -> tuple[SolverInputState, Index, SolveSession, str]:
+    """Build the settings and the state and load the index (reading what
+    ``extra_specs`` reach too: ``why-not``'s SPEC). Returns (input, index, session,
+    subdir)."""
     from .lockfile import complete_records
     from .repodata.gateway import load_index
     from .specs import parse_spec
     from .virtual import native_subdir
 
-    config = config or CondaConfig()
     locked = _read_locked(args)
     args.lockfile = locked
     channels = _channels(args, config)
-    if not args.specs and not (args.update_all or args.prefix or locked):
+    if require_specs and not args.specs and not (args.update_all or args.prefix or locked):
         raise InvalidInputError("specs", "nothing to solve", "give at least one SPEC")
     specs = [parse_spec(text, "command line") for text in args.specs]
     subdir = _subdir(args)
     virtual = _virtual(args, subdir)
     subdir = subdir or native_subdir()
     session = SolveSession(_settings(args, config))
-    channels.extend(_spec_channels(specs))
+    channels.extend(_spec_channels([*specs, *extra_specs]))
     locked_records = locked.records if locked is not None else []
     roots = request_roots(
-        specs, args.prefix, _pins(args, config)[0], locked_records, args.aggressive_update
+        [*specs, *extra_specs],
+        args.prefix,
+        _pins(args, config)[0],
+        locked_records,
+        args.aggressive_update,
     )
     index = load_index(
         channels,
@@ -649,12 +675,43 @@ def run_solve(args: argparse.Namespace, config: CondaConfig | None = None):
     )
     if locked is not None:
         complete_records(locked, index)
-    sis = _input_state(args, config, specs, virtual)
+    return _input_state(args, config, specs, virtual), index, session, subdir
+
+
+def run_solve(args: argparse.Namespace, config: CondaConfig | None = None):
+    """Build the settings and the state, load the index, run the pipeline
+    (:class:`~conda_solver_plus.session.SolveSession`). Returns (input, output, index,
+    engine)."""
+    config = config or CondaConfig()
+    sis, index, session, subdir = prepare_solve(args, config)
     args.solve_input = (sis, index, session)  # explain shows it when the solve fails
     out = session.solve(sis, index)
     if args.lock_out:
         _write_lock_out(args, out, index, subdir)
     return sis, out, index, session.backend
+
+
+def run_why_not(args: argparse.Namespace, config: CondaConfig) -> int:
+    """``why-not SPEC [REQUEST...]``: what keeps the environment of the request (and
+    ``--prefix``/``--locked``) from having SPEC (:mod:`conda_solver_plus.why_not`)."""
+    from .why_not import parse_target, print_why_not, standalone_command, why_not
+
+    target = parse_target(args.target)  # a bad SPEC is bad input before any loading
+    sis, index, session, _subdir = prepare_solve(
+        args, config, extra_specs=[target], require_specs=False
+    )
+    location = args.prefix or (f"{args.locked} (lockfile)" if args.locked else "")
+    answer = why_not(
+        args.target,
+        sis,
+        index,
+        session,
+        install_command=lambda specs: standalone_command(
+            specs, prefix=args.prefix, locked=args.locked, channels=args.channels
+        ),
+        location=location,
+    )
+    return print_why_not(answer, as_json=args.json)
 
 
 def _command(args: argparse.Namespace) -> str:
@@ -889,6 +946,8 @@ def _run(args: argparse.Namespace, config: CondaConfig) -> int:
         with cache_files.in_use(_cache_dir(args)):
             if args.command in QUERY_COMMANDS:
                 return run_query(args, config)
+            if args.command == "why-not":
+                return run_why_not(args, config)
             sis, out, _index, backend = run_solve(args, config)
     except SolverPlusError as exc:
         if args.command == "explain" and not args.json and exc.exit_code == 1:

@@ -58,6 +58,7 @@ __all__ = [
     "close_names",
     "dedupe_chains",
     "explain_records",
+    "pin_culprit",
     "print_why",
     "render_failed_provenance",
     "render_provenance",
@@ -297,7 +298,7 @@ def build_explanation(
         culprit
         for name in sorted(names)
         for culprit in (
-            _pin_culprit(name, sis),
+            pin_culprit(name, sis),
             _history_culprit(name, sis),
             _frozen_culprit(name, sis, out),
             _virtual_package_culprit(name, error, sis, specs),
@@ -317,7 +318,7 @@ def build_explanation(
     )
 
 
-def _pin_culprit(name: str, sis: SolverInputState) -> Culprit | None:
+def pin_culprit(name: str, sis: SolverInputState) -> Culprit | None:
     """A pin holds ``name`` (``conda-meta/pinned``, ``pinned_packages``, ``--pin``)."""
     if name not in sis.pinned:
         return None

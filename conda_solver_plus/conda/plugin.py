@@ -50,7 +50,7 @@ if hasattr(plugins.types, "CondaErrorHint"):  # the hook exists from conda 26.7 
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
-    """The arguments of ``conda plus explain|why|search|depends|whoneeds``: conda's own
+    """The arguments of ``conda plus explain|why|why-not|search|depends|whoneeds``: conda's own
     ``-n``/``-p``, channel and ``--json`` options, plus each action's own."""
     sub = parser.add_subparsers(dest="plus_command", metavar="COMMAND")
     sub.required = True
@@ -67,6 +67,13 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     why = add("why", "Why a package is (or would be) in the environment")
     why.add_argument("package", metavar="NAME")
     why.add_argument("specs", nargs="*", metavar="SPEC", help="specs to install first")
+    why_not = add(
+        "why-not",
+        "What keeps the environment from having SPEC, the newest version it could have as "
+        "it is, and what to change to get SPEC (exit 0: possible, 1: not)",
+    )
+    why_not.add_argument("target", metavar="SPEC", help='match spec, e.g. "numpy>=2.1"')
+    why_not.add_argument("specs", nargs="*", metavar="REQUEST", help="specs to install first")
     search = add("search", "Records in the channels matching a spec (the name may be a glob)")
     search.add_argument("query", metavar="SPEC")
     depends = add("depends", "Dependencies of the best record matching SPEC")
@@ -90,7 +97,7 @@ def conda_subcommands() -> Iterator[CondaSubcommand]:
     """``conda plus``."""
     yield CondaSubcommand(
         name="plus",
-        summary="conda-solver-plus: explain a solve, why a package, search/depends/whoneeds",
+        summary="conda-solver-plus: explain a solve, why (not) a package, search/depends/whoneeds",
         action=execute,
         configure_parser=configure_parser,
     )

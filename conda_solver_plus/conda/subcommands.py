@@ -12,6 +12,10 @@ solves. Then it prints:
 - ``conda plus explain [SPEC...]`` — the provenance of every spec handed to the engine and
   why each package of the result is there (or, when it cannot be solved, the explanation);
 - ``conda plus why NAME [SPEC...]`` — the chain that brings ``NAME`` into the environment;
+- ``conda plus why-not SPEC [SPEC...]`` — what keeps the environment from having ``SPEC``
+  (the chain, the culprits in pins, history, virtual packages, channel priority), the
+  newest version it could have as it is, and what to change
+  (:mod:`conda_solver_plus.why_not`);
 - ``conda plus search SPEC``, ``conda plus depends SPEC [--tree]``, ``conda plus whoneeds
   NAME`` — queries over the channels' repodata (the name ``repoquery`` belongs to
   conda-libmamba-solver, so these live under ``plus``).
@@ -25,7 +29,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
+from collections.abc import Sequence
 
 from conda.base.context import context
 from conda.exceptions import CondaError
@@ -40,7 +46,9 @@ from ..repodata.cache_files import in_use
 from ..repodata.roots import query_roots
 from ..session import SolveSession
 from ..settings import default_cache_dir
+from ..specs import spec_name
 from ..state import SolverInputState, SolverOutputState
+from ..why_not import parse_target, print_why_not, why_not
 from .solver import PlusSolver
 
 QUERY_COMMANDS = ("search", "depends", "whoneeds")
@@ -87,6 +95,8 @@ def run(args: argparse.Namespace) -> int:
         with in_use(default_cache_dir()):
             if command in QUERY_COMMANDS:
                 return _query(args, context.json)
+            if command == "why-not":
+                return _why_not(args)
             sis, out, backend = solve_specs(list(getattr(args, "specs", []) or []))
     except plus_errors.SolverPlusError as exc:
         if context.json:
@@ -99,6 +109,35 @@ def run(args: argparse.Namespace) -> int:
         )
     _print_explain(sis, out, backend)
     return 0
+
+
+def _why_not(args: argparse.Namespace) -> int:
+    """``conda plus why-not SPEC [SPEC...]``: what keeps the target environment (with the
+    specs to install first) from having SPEC (:mod:`conda_solver_plus.why_not`)."""
+    target = parse_target(args.target)  # a bad SPEC is bad input before any loading
+    solver = target_solver(list(args.specs or []))
+    sis = solver.input_state()
+    # the index reaches SPEC's package too, as for `conda install SPEC`
+    index = solver.load_index(roots=solver.root_names() | {spec_name(target)})
+    answer = why_not(
+        args.target,
+        sis,
+        index,
+        SolveSession(solver.settings()),
+        install_command=lambda specs: _conda_install_command(args, specs),
+        location=str(context.target_prefix),
+    )
+    return print_why_not(answer, as_json=bool(context.json))
+
+
+def _conda_install_command(args: argparse.Namespace, specs: Sequence[str]) -> str:
+    """``conda install -n NAME SPEC...`` (or ``-p PREFIX``, as the environment was named)."""
+    target = (
+        f"-n {shlex.quote(args.name)}"
+        if getattr(args, "name", None)
+        else (f"-p {shlex.quote(str(context.target_prefix))}")
+    )
+    return f"conda install {target} {' '.join(shlex.quote(spec) for spec in specs)}"
 
 
 def _print_explain(sis: SolverInputState, out: SolverOutputState, backend: Backend) -> None:
