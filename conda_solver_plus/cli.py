@@ -57,10 +57,13 @@ from .repodata import cache_files
 from .repodata.model import ChannelRef
 from .session import SolveSession
 from .settings import (
+    SOLVE_STRATEGIES,
     Settings,
+    SolveStrategy,
     default_cache_dir,
     key_value,
     resolve_backend,
+    resolve_strategy,
     resolve_timeout,
 )
 
@@ -213,6 +216,18 @@ def _add_solve_arguments(parser: argparse.ArgumentParser, config: CondaConfig) -
         metavar="SECONDS",
         help="stop the engine after this many seconds (default: CONDA_SOLVER_PLUS_TIMEOUT, "
         "else plus_timeout in .condarc, else no limit)",
+    )
+    parser.add_argument(
+        "--strategy",
+        default=None,
+        # lower-cased before argparse checks it, as CONDA_SOLVER_PLUS_STRATEGY is
+        type=str.lower,
+        choices=SOLVE_STRATEGIES,
+        help="which versions to prefer: highest; lowest (every package at its lowest "
+        "version that works); lowest-direct (the requested packages at their lowest, "
+        "their dependencies at their highest). Installed packages, pins and history "
+        "still hold (default: CONDA_SOLVER_PLUS_STRATEGY, else plus_solve_strategy in "
+        ".condarc, else highest)",
     )
     _add_lockfile_arguments(parser)
     _add_exclude_newer_arguments(parser, config)
@@ -561,11 +576,19 @@ def _settings(args: argparse.Namespace, config: CondaConfig) -> Settings:
     return Settings(
         backend=resolve_backend(args.backend, config.raw),
         timeout=resolve_timeout(args.timeout, config.raw),
+        strategy=resolve_strategy(args.strategy, config.raw, default=_locked_strategy(args)),
         channel_priority=args.channel_priority,
         add_pip_as_python_dependency=args.add_pip,
         exclude_newer=_exclude_newer(args, config),
         cache_dir=_cache_dir(args),
     )
+
+
+def _locked_strategy(args: argparse.Namespace) -> SolveStrategy:
+    """The strategy the ``--locked`` file was solved with (``highest`` without one): a
+    solve from it that sets no strategy of its own keeps the file's."""
+    locked = getattr(args, "lockfile", None)
+    return locked.strategy if locked is not None else "highest"
 
 
 def _pins(args: argparse.Namespace, config: CondaConfig) -> tuple[list[str], str]:
@@ -773,7 +796,8 @@ def _write_lock_out(args: argparse.Namespace, out, index, subdir: str) -> None:
             records=[],
             channels=[channel.given for channel in index.channels],
         )
-    write_lockfile(Path(args.lock_out), out.current_solution, source)
+    strategy = args.solve_input[2].settings.strategy
+    write_lockfile(Path(args.lock_out), out.current_solution, source, strategy=strategy)
 
 
 def _changes_an_environment(args: argparse.Namespace) -> bool:
@@ -789,6 +813,7 @@ def _print_solution(args: argparse.Namespace, sis, out) -> None:
 
     after = {record.name.normalized: record for record in out.current_solution}
     change = transaction(dict(sis.installed.items()), after)
+    change.downgrade_causes = out.downgrades  # each downgrade says what forces it
     if args.json:
         payload = {
             "records": [record_to_json(r) for r in out.current_solution],
@@ -812,7 +837,7 @@ def _print_solution(args: argparse.Namespace, sis, out) -> None:
     )
 
 
-def _explain_payload(sis, out, backend) -> dict[str, Any]:
+def _explain_payload(sis, out, backend, strategy: str = "highest") -> dict[str, Any]:
     def changes(mapping) -> dict[str, list[dict[str, str]]]:
         result: dict[str, list[dict[str, str]]] = {}
         for change in mapping.log:
@@ -825,10 +850,11 @@ def _explain_payload(sis, out, backend) -> dict[str, Any]:
             )
         return result
 
-    from .explain import spec_provenance
+    from .provenance import downgrades_payload, spec_provenance
 
     return {
         "backend": backend.name,
+        "strategy": strategy,
         "input": sis.summary(),
         "provenance": spec_provenance(sis, out),
         "attempts": out.attempts,
@@ -844,6 +870,7 @@ def _explain_payload(sis, out, backend) -> dict[str, Any]:
         "frozen": {n: out.frozen.reason(n) for n in out.frozen},
         "conflicts": changes(out.conflicts),
         "neutered": {n: str(s) for n, s in out.neutered.items()},
+        **downgrades_payload(out),
         "records": [
             {**record_to_json(r), "why": out.why.get(r.name.normalized, "")}
             for r in out.current_solution
@@ -851,13 +878,16 @@ def _explain_payload(sis, out, backend) -> dict[str, Any]:
     }
 
 
-def _print_explain(sis, out, backend, as_json: bool) -> None:
+def _print_explain(sis, out, backend, as_json: bool, strategy: str = "highest") -> None:
     from .explain import render_provenance
+    from .provenance import strategy_line
 
     if as_json:
-        print(json.dumps(_explain_payload(sis, out, backend), indent=2))
+        print(json.dumps(_explain_payload(sis, out, backend, strategy), indent=2))
         return
     print(f"engine: {backend.name}")
+    if strategy != "highest":  # the default goes without saying, as in the lockfiles
+        print(strategy_line(strategy))
     print(render_provenance(sis, out))
 
 
@@ -968,7 +998,7 @@ def _run(args: argparse.Namespace, config: CondaConfig) -> int:
         )
         return 3
     if args.command == "explain":
-        _print_explain(sis, out, backend, args.json)
+        _print_explain(sis, out, backend, args.json, args.solve_input[2].settings.strategy)
     elif args.command == "why":
         from .explain import print_why
 

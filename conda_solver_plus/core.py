@@ -17,9 +17,12 @@ conda-libmamba-solver does. It is short on purpose: each step is a module of
    are released and the request retried (:mod:`~conda_solver_plus.solving.attempts`);
    when nothing solves, the error conda would raise
    (:mod:`~conda_solver_plus.solving.diagnose`).
-4. **Post-processing** — ``--no-deps``/``--only-deps``, ``--update-deps`` (a second
+4. **No surprise downgrades** — an installed package the answer moves to a lower
+   version is checked: kept when an answer without that downgrade exists, else reported
+   with the spec that forces it (:mod:`~conda_solver_plus.solving.downgrades`).
+5. **Post-processing** — ``--no-deps``/``--only-deps``, ``--update-deps`` (a second
    solve), ``--prune``, held-back packages, neutered history specs, why each record is
-   there (:mod:`~conda_solver_plus.solving.post`).
+   there (:mod:`~conda_solver_plus.solving.post`), why each downgrade happens.
 
 One time limit covers all of it, from the start of :func:`solve` to the answer: the
 options carry the solve's :class:`~conda_solver_plus.deadline.Deadline`, and every engine
@@ -34,7 +37,7 @@ from __future__ import annotations
 
 from .backends import Backend
 from .repodata.model import Index
-from .solving import attempts, diagnose, installed, post
+from .solving import attempts, diagnose, downgrades, installed, post
 from .solving.options import SolveOptions
 from .solving.request import build_request, engine_cutoff
 from .solving.transforms import apply_exclude_newer
@@ -62,11 +65,14 @@ def solve(
     diagnose.check_request(sis, index, engine_cutoff(options))
 
     out.engine = backend.name
-    post.take_solution(out, attempts.run_attempts(backend, index, sis, out, options))
+    records = attempts.run_attempts(backend, index, sis, out, options)
+    # no surprise downgrades: only those the request needs, each with its cause
+    post.take_solution(out, downgrades.guard(backend, index, sis, out, options, records))
     _post_process(sis, out, index, backend, options)
     out.held_back = post.held_back(sis, out, index)
     out.neuter_history()
     post.explain_records(sis, out)
+    downgrades.explain(sis, out)
     if options.verify and sis.deps_modifier is not DepsModifier.NO_DEPS:
         post.verify_consistent(sis, out)
     return out

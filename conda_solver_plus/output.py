@@ -14,7 +14,9 @@ conda users read two formats every day, and the CLI prints those rather than new
   with conda's rules (``conda.core.link.UnlinkLinkTransaction._calculate_change_report``)
   and :func:`render_plan` prints them in conda's order and wording. A solve against a
   prefix or a lockfile changes an existing environment; without the plan, ``--remove
-  numpy`` would drop its orphaned dependencies without a word.
+  numpy`` would drop its orphaned dependencies without a word. A package that moves to
+  a lower version gets a ``why:`` line under its own: the spec, pin or dependency that
+  forces it (:mod:`conda_solver_plus.solving.downgrades`).
 
 Columns are as wide as their widest entry (long build strings do not break them).
 """
@@ -28,6 +30,7 @@ from typing import Any
 from rattler import RepoDataRecord
 
 from .records import canonical_channel_name, record_name, record_to_json
+from .state import DowngradeCause
 
 #: the table's header, as ``conda list`` prints it
 HEADER = ("# Name", "Version", "Build", "Channel")
@@ -75,6 +78,9 @@ class Transaction:
     superseded: dict[str, tuple[RepoDataRecord, RepoDataRecord]] = field(default_factory=dict)
     downgraded: dict[str, tuple[RepoDataRecord, RepoDataRecord]] = field(default_factory=dict)
     revised: dict[str, tuple[RepoDataRecord, RepoDataRecord]] = field(default_factory=dict)
+    #: why each installed package moves to a lower version (the solve's
+    #: ``SolverOutputState.downgrades``), shown under its line and in its JSON entry
+    downgrade_causes: Mapping[str, DowngradeCause] = field(default_factory=dict)
 
     @property
     def is_empty(self) -> bool:
@@ -91,10 +97,13 @@ class Transaction:
 
     def to_json(self) -> dict[str, Any]:
         def pairs(changes: Mapping[str, tuple[RepoDataRecord, RepoDataRecord]]) -> list:
-            return [
-                {"name": name, "from": record_to_json(old), "to": record_to_json(new)}
-                for name, (old, new) in sorted(changes.items())
-            ]
+            entries = []
+            for name, (old, new) in sorted(changes.items()):
+                entry = {"name": name, "from": record_to_json(old), "to": record_to_json(new)}
+                if name in self.downgrade_causes:
+                    entry["cause"] = self.downgrade_causes[name].to_json()
+                entries.append(entry)
+            return entries
 
         return {
             "install": [record_to_json(r) for _, r in sorted(self.installed.items())],
@@ -203,7 +212,13 @@ def _section_lines(change: Transaction, kind: str) -> list[str]:
     pairs = [(name, *_diff_strings(*entries[name])) for name in sorted(entries)]
     width_name = max(len(name) for name, _, _ in pairs)
     width_old = max(len(old) for _, old, _ in pairs)
-    return [f"{name:<{width_name}}  {old:>{width_old}} --> {new}" for name, old, new in pairs]
+    lines = []
+    for name, old, new in pairs:
+        lines.append(f"{name:<{width_name}}  {old:>{width_old}} --> {new}")
+        cause = change.downgrade_causes.get(name)
+        if cause is not None:  # a lower version: what needs it (downgraded, or superseded)
+            lines.append(f"  why: {cause.text}")
+    return lines
 
 
 def render_plan(

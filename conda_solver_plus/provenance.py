@@ -25,7 +25,7 @@ import functools
 import json
 import sys
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from .records import dependency_name
 from .specs import spec_name
@@ -36,14 +36,30 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SpecProvenance",
+    "downgrades_payload",
     "explain_records",
     "print_why",
     "record_reasons",
+    "render_downgrades",
     "render_failed_provenance",
     "render_provenance",
     "spec_provenance",
+    "strategy_line",
     "why_package",
 ]
+
+#: what each solve strategy other than the default prefers, as ``explain`` says it
+_STRATEGY_MEANING = {
+    "lowest": "the lowest version of every package that works",
+    "lowest-direct": "the lowest versions of the requested packages, "
+    "the highest of their dependencies",
+}
+
+
+def strategy_line(strategy: str) -> str:
+    """``explain``'s line for a solve strategy other than ``highest`` (installed, locked
+    and pinned packages keep their meaning under each, which the specs below show)."""
+    return f"strategy: {strategy} ({_STRATEGY_MEANING.get(strategy, 'the highest versions')})"
 
 
 def record_reasons(sis: SolverInputState, out: SolverOutputState) -> dict[str, RecordReason]:
@@ -313,7 +329,48 @@ def render_provenance(sis: SolverInputState, out: SolverOutputState) -> str:
         label = f"{record.name.normalized}-{record.version}-{record.build}"
         reason = why.get(record.name.normalized)
         lines.append(f"  {label:<50} {reason.text if reason else ''}")
+    lines.extend(render_downgrades(out))
     return "\n".join(lines)
+
+
+def downgrades_payload(out: SolverOutputState) -> dict[str, dict[str, dict[str, Any]]]:
+    """``explain --json``'s view of the downgrades: why each happens, and what the guard
+    checked of each the engine proposed (``forced``, ``avoided``, ``asked``,
+    ``unchecked``)."""
+    return {
+        "downgrades": {
+            name: {"from": cause.installed, "to": cause.chosen, **cause.to_json()}
+            for name, cause in out.downgrades.items()
+        },
+        "downgrade_checks": {
+            name: {"verdict": check.verdict, "proposed": check.proposed, "cost": list(check.cost)}
+            for name, check in out.downgrade_checks.items()
+        },
+    }
+
+
+def render_downgrades(out: SolverOutputState) -> list[str]:
+    """What the no-surprise-downgrade guard did (:mod:`conda_solver_plus.solving.downgrades`):
+    each installed package the result moves to a lower version, with what forces it, and
+    the downgrades the engine proposed without need, which were not made."""
+    lines: list[str] = []
+    if out.downgrades:
+        lines += ["", "Downgrades, and what forces each:"]
+        for name, cause in sorted(out.downgrades.items()):
+            lines.append(f"  {name} {cause.installed} --> {cause.chosen}: {cause.text}")
+    avoided = sorted(n for n, c in out.downgrade_checks.items() if c.verdict == "avoided")
+    avoided = [n for n in avoided if n not in out.downgrades]
+    if avoided:
+        lines += ["", "Downgrades the engine proposed without need (kept instead):"]
+        for name in avoided:
+            check = out.downgrade_checks[name]
+            record = out.records.get(name)
+            kept = f"kept at {record.version}" if record is not None else "not kept"
+            lines.append(f"  {name}: the engine proposed {check.proposed}, {kept}")
+    unchecked = sorted(n for n, c in out.downgrade_checks.items() if c.verdict == "unchecked")
+    if unchecked:
+        lines += ["", f"Downgrades not checked (the time limit ran out): {', '.join(unchecked)}"]
+    return lines
 
 
 def _render_specs(provenance: list[_SpecOrigins]) -> list[str]:

@@ -440,6 +440,95 @@ class RecordReason:
         return self.text
 
 
+@dataclass(frozen=True)
+class DowngradeCheck:
+    """What the no-surprise-downgrade guard (:mod:`conda_solver_plus.solving.downgrades`)
+    learnt of one installed package the engine's answer moved to a lower version."""
+
+    name: str
+    #: ``asked``: the user's own spec (request, pin, history) excludes the installed
+    #: version; ``forced``: no answer keeps it at its installed version or newer while the
+    #: requested packages keep the versions this answer gives them; ``avoided``: one does,
+    #: and it was taken; ``unchecked``: the solve's time limit ran out first
+    verdict: str
+    #: the version the engine first chose (``avoided``: the downgrade that did not happen)
+    proposed: str = ""
+    #: what keeping every such package would have cost the requested packages
+    #: (``pytorch 2.5.1 -> 2.4.0``): why their newest versions win
+    cost: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DowngradeCause:
+    """Why one installed package moves to a lower version, as data: the user's spec that
+    roots it (requested, pinned, history, or the installed package a dependency came
+    with), the records from that root to the one whose dependency excludes the installed
+    version, and that dependency. The plan, ``explain`` and ``-v`` render it; ``--json``
+    has the fields."""
+
+    name: str
+    installed: str
+    chosen: str
+    #: ``requested``, ``pinned``, ``history``, ``installed`` (no spec of the user's reaches
+    #: it), ``follows`` (the installed build needs a package that moves: ``via``),
+    #: ``channel`` (it moves to the channel ``via``, by channel priority) or
+    #: ``unexplained`` (no record of the answer excludes it: the engine's choice)
+    kind: str
+    #: the user's spec at the root, as written (``matplotlib``, ``icu <76``)
+    spec: str = ""
+    #: where that spec comes from (``requested on the command line``, a pins file)
+    origin: str = ""
+    #: ``name version`` of each record from the root to the one that needs the change
+    path: tuple[str, ...] = ()
+    #: the ``depends``/``constrains`` entry that excludes the installed version
+    dependency: str = ""
+    #: ``follows``: the package the installed build needs, as the result has it;
+    #: ``channel``: the channel it moves to
+    via: str = ""
+    #: what keeping it would cost the requested packages (:attr:`DowngradeCheck.cost`)
+    cost: tuple[str, ...] = ()
+    #: the engine showed that no answer keeps it (False: not checked, or the user's spec)
+    proven: bool = False
+
+    @property
+    def text(self) -> str:
+        """One line: ``forced by matplotlib (requested on the command line): matplotlib
+        3.10.3 -> pyside6 6.7.2 -> libxml2 2.13.9 needs icu >=75.1,<76.0a0``."""
+        if self.kind in ("requested", "pinned", "history") and not self.path:
+            return f"{self.kind} as {self.spec} ({self.origin})"
+        if self.kind == "follows":
+            text = f"the installed build needs {self.dependency}, which {self.via} is not"
+        elif self.kind == "channel":
+            text = f"it now comes from {self.via}, which has no version as new (channel priority)"
+        elif self.kind == "unexplained":
+            text = "the engine's choice: no record of the answer excludes the installed one"
+        else:
+            text = f"forced by {self._root()}: {' -> '.join(self.path)} needs {self.dependency}"
+        if self.cost:
+            text += f"; keeping it would move {', '.join(self.cost)}"
+        return text
+
+    def _root(self) -> str:
+        """``libglib (requested on the command line)``, ``numpy (history: <file>:54)``."""
+        if not self.spec:
+            return "an installed package"
+        where = self.origin if self.kind in self.origin else f"{self.kind}: {self.origin}"
+        return f"{self.spec} ({where})"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "spec": self.spec,
+            "origin": self.origin,
+            "path": list(self.path),
+            "dependency": self.dependency,
+            "via": self.via,
+            "cost": list(self.cost),
+            "proven": self.proven,
+            "text": self.text,
+        }
+
+
 class SolverOutputState:
     """What the solve loop builds: engine specs (with reasons), learnt conflicts, records,
     history updates and neutered specs."""
@@ -473,6 +562,11 @@ class SolverOutputState:
         #: requested packages that stayed at their installed version although a channel
         #: has a newer one (something in the environment holds them back), with that version
         self.held_back: dict[str, str] = {}
+        #: what the no-surprise-downgrade guard learnt, per downgraded name
+        #: (:mod:`conda_solver_plus.solving.downgrades`)
+        self.downgrade_checks: dict[str, DowngradeCheck] = {}
+        #: why each installed package the result moves to a lower version does so
+        self.downgrades: dict[str, DowngradeCause] = {}
         self.attempts = 0
 
     def reset_request(self) -> None:

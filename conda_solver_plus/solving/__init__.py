@@ -18,6 +18,8 @@ module                         job
 :mod:`.request`                conda's rules → one ``EngineRequest``, one function per rule
 :mod:`.diagnose`               pre-checks and the error conda would raise
 :mod:`.attempts`               run the engine, learn conflicts, retry, last attempt
+:mod:`.downgrades`             no surprise downgrades: keep installed versions the
+                               request does not need lowered, say what forces the rest
 :mod:`.post`                   deps modifiers, ``--update-deps``, ``--prune``, held back,
                                why each record is there, the consistency check
 =============================  =========================================================

@@ -158,6 +158,8 @@ def take_update_deps(
     out.records.update(second.records, reason="--update-deps second solve")
     out.for_history.clear(reason="--update-deps")
     out.for_history.update(chain, reason="--update-deps: dependency chain")
+    # the second solve's downgrades are the result's: its guard checked them
+    out.downgrade_checks = dict(second.downgrade_checks)
 
 
 def prune(sis: SolverInputState, out: SolverOutputState) -> None:
