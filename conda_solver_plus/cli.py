@@ -730,7 +730,11 @@ def run_why_not(args: argparse.Namespace, config: CondaConfig) -> int:
         index,
         session,
         install_command=lambda specs: standalone_command(
-            specs, prefix=args.prefix, locked=args.locked, channels=args.channels
+            specs,
+            prefix=args.prefix,
+            locked=args.locked,
+            channels=args.channels,
+            ignore_pinned=args.ignore_pinned,
         ),
         location=location,
     )

@@ -54,6 +54,7 @@ from typing import Any
 from rattler import MatchSpec, RepoDataRecord
 
 from .exceptions import (
+    ENGINE_REPORT_LINES,
     ChainStep,
     ConflictChain,
     Culprit,
@@ -72,15 +73,41 @@ from .solving.candidates import matching_records
 from .solving.diagnose import versions_available
 from .solving.request import bind_spec_channel
 from .specs import exact_spec_for, is_name_only, parse_spec, spec_name
-from .state import SolverInputState, SolverOutputState, TrackedMap
+from .state import SolverInputState, SolverOutputState, TrackedMap, UpdateModifier
 
-__all__ = ["WhyNot", "parse_target", "print_why_not", "standalone_command", "why_not"]
+__all__ = [
+    "WayOut",
+    "WhyNot",
+    "parse_target",
+    "print_why_not",
+    "standalone_command",
+    "ways_out",
+    "why_not",
+]
 
 #: how many of the versions the channels have an "unavailable" answer lists
 VERSIONS_SHOWN = 5
 
 #: the verdicts, and whether each is a "yes" (exit 0)
 VERDICTS = {"present": True, "possible": True, "blocked": False, "unavailable": False}
+
+
+@dataclass(frozen=True)
+class WayOut:
+    """One change to the user's setup that a culprit suggests, tried with a solve:
+    ``enough`` when the request with SPEC solves after that change alone."""
+
+    kind: str  # the culprit's kind: pinned | history | installed | frozen | requested
+    name: str
+    change: str
+    enough: bool
+
+    def render(self) -> str:
+        verdict = "enough on its own" if self.enough else "not enough on its own"
+        return f"{self.change}: {verdict}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "name": self.name, "change": self.change, "enough": self.enough}
 
 
 @dataclass
@@ -112,6 +139,10 @@ class WhyNot:
     available: list[str] = field(default_factory=list)
     suggestions: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: the engine's own report of why SPEC cannot be added (blocked by the engine only)
+    engine_message: str = ""
+    #: the culprits' changes, each tried alone (blocked only)
+    ways_out: list[WayOut] = field(default_factory=list)
 
     @property
     def possible(self) -> bool:
@@ -137,6 +168,8 @@ class WhyNot:
             "available": self.available,
             "suggestions": self.suggestions,
             "notes": self.notes,
+            "ways_out": [way.to_json() for way in self.ways_out],
+            "engine_message": self.engine_message,
         }
 
     def render(self) -> str:
@@ -184,11 +217,21 @@ def _render_blocked(answer: WhyNot) -> list[str]:
     if answer.chains:
         lines.extend(["", "How it is kept out (each step: package, the spec asking for it):"])
         lines.extend(f"  {chain.render()}" for chain in answer.chains)
+    elif answer.engine_message:  # the engine's report gave no chains: it is the chain
+        report = answer.engine_message.rstrip().splitlines()
+        cut = len(report) - ENGINE_REPORT_LINES
+        lines.extend(["", f"How it is kept out (the {answer.engine} engine's report):"])
+        lines.extend(f"  {line}" for line in report[:ENGINE_REPORT_LINES])
+        if cut > 0:
+            lines.append(f"  ... ({cut} more lines: --json has it as engine_message)")
     if answer.culprits:
         lines.extend(["", f"What in your setup keeps {answer.spec} out, and what to change:"])
         lines.extend(f"  - {culprit.render()}" for culprit in answer.culprits)
     else:
         lines.extend(["", "Nothing in your setup takes part: the packages themselves conflict."])
+    if answer.ways_out:
+        lines.extend(["", "Each change tried alone (one solve each):"])
+        lines.extend(f"  - {way.render()}" for way in answer.ways_out)
     return lines
 
 
@@ -223,15 +266,20 @@ def standalone_command(
     prefix: str | None = None,
     locked: str | None = None,
     channels: Sequence[str] = (),
+    ignore_pinned: bool = False,
 ) -> str:
     """The command that gets ``specs`` for the standalone CLI: ``conda install -p PREFIX
-    SPEC...`` for a conda prefix, else the CLI's solve of the request with SPEC added
+    SPEC...`` for a conda prefix (``--no-pin``, conda's flag, when the answer was asked
+    with ``--ignore-pinned``), else the CLI's solve of the request with SPEC added
     (writing the lockfile back, for a ``--locked`` one)."""
     quoted = " ".join(shlex.quote(spec) for spec in specs)
     if prefix:
-        return f"conda install -p {shlex.quote(str(prefix))} {quoted}"
+        no_pin = " --no-pin" if ignore_pinned else ""
+        return f"conda install -p {shlex.quote(str(prefix))}{no_pin} {quoted}"
     given = "".join(f" -c {shlex.quote(channel)}" for channel in channels)
     command = f"conda-solver-plus solve {quoted}{given}"
+    if ignore_pinned:
+        command += " --ignore-pinned"
     if locked:
         command += f" --locked {shlex.quote(str(locked))} --lock-out {shlex.quote(str(locked))}"
     return command
@@ -288,6 +336,23 @@ def why_not(
     if _blocked_by_request(answer, sis, spec, index):
         return answer
     _history_note(answer, sis, matching_records(index, spec))
+    _solve_with_spec(answer, sis, spec, before, index, session, install_command)
+    if answer.verdict == "blocked":
+        answer.ways_out = ways_out(answer, sis, spec, index, session, install_command)
+    return answer
+
+
+def _solve_with_spec(
+    answer: WhyNot,
+    sis: SolverInputState,
+    spec: MatchSpec,
+    before: dict[str, RepoDataRecord],
+    index: Index,
+    session: SolveSession,
+    install_command: Callable[[Sequence[str]], str],
+) -> None:
+    """Step 2: the request with SPEC added. Its answer is the transaction from
+    ``before``; its failure, what keeps SPEC out."""
     try:
         after = session.solve(_with_requested(sis, [spec]), index)
     except SpecsConfigurationConflictError as exc:
@@ -295,16 +360,15 @@ def why_not(
     except UnsatisfiableError as exc:
         answer.chains = list(exc.explanation.chains)
         answer.culprits = list(exc.explanation.culprits)
+        answer.engine_message = exc.explanation.engine_message
         _blocked_by_virtual(answer, exc)
     except PackagesNotFoundError as exc:  # e.g. a global exclude-newer cutoff hides them
         answer.verdict = "unavailable"
         answer.notes.append(_one_line(str(exc)))
     else:
         answer.verdict = "possible"
-        specs = [str(s) for s in sis.requested_specs] + [target]
-        answer.command = install_command(specs)
+        answer.command = install_command([*(str(s) for s in sis.requested_specs), answer.spec])
         answer.transaction = transaction(before, _by_name(after))
-    return answer
 
 
 def newest_as_is(
@@ -357,7 +421,14 @@ def _by_name(out: SolverOutputState) -> dict[str, RepoDataRecord]:
 
 
 def _same(a: RepoDataRecord, b: RepoDataRecord) -> bool:
-    return (str(a.version), str(a.build), a.channel) == (str(b.version), str(b.build), b.channel)
+    """The same package file (an installed record names its channel with the subdir, the
+    channel's own record without it: the name, version, build and subdir decide)."""
+    return (a.name, a.version, str(a.build), a.subdir) == (
+        b.name,
+        b.version,
+        str(b.build),
+        b.subdir,
+    )
 
 
 def _unavailable(
@@ -474,6 +545,89 @@ def _history_note(
             f"{answer.name} was asked for as {earlier} earlier ({origin}); installing "
             f"{answer.spec} replaces that request"
         )
+
+
+# -- what to change ----------------------------------------------------------------------
+
+#: at most this many changes are tried (one solve each)
+MAX_WAYS_OUT = 6
+
+
+def ways_out(
+    answer: WhyNot,
+    sis: SolverInputState,
+    spec: MatchSpec,
+    index: Index,
+    session: SolveSession,
+    install_command: Callable[[Sequence[str]], str],
+) -> list[WayOut]:
+    """Each change a culprit of ``answer`` stands for, tried alone: the request with SPEC
+    solved once more without that pin, with the history's (or python's installed) hold
+    lifted by requesting the package too, without ``--freeze-installed``, or without one
+    requested spec. A virtual package or channel priority is left to the culprit's hint:
+    no change of the request tries it."""
+    found: dict[str, WayOut] = {}  # by change: python's history and its hold are one
+    for culprit in answer.culprits:
+        for name, change, state in _relaxations(culprit, sis, spec, answer.spec, install_command):
+            if len(found) == MAX_WAYS_OUT:
+                return list(found.values())
+            if change not in found:
+                found[change] = WayOut(culprit.kind, name, change, _solves(state, index, session))
+    return list(found.values())
+
+
+def _relaxations(
+    culprit: Culprit,
+    sis: SolverInputState,
+    spec: MatchSpec,
+    target: str,
+    install_command: Callable[[Sequence[str]], str],
+) -> list[tuple[str, str, SolverInputState]]:
+    """``(name, change, state)`` for each change ``culprit`` suggests: the state is the
+    request with ``spec`` (SPEC, ``target`` as the user wrote it) and that change."""
+    with_spec = _with_requested(sis, [spec])
+    name = culprit.name
+    if culprit.kind == "pinned":
+        state = copy.copy(with_spec)
+        state.pinned = _without(sis.pinned, name)
+        return [(name, f"remove the pin {culprit.spec} ({culprit.origin})", state)]
+    if culprit.kind in ("history", "installed"):
+        specs = [*(str(s) for s in sis.requested_specs), target, name]
+        change = f"request {name} too, which lifts {culprit.spec}: {install_command(specs)}"
+        return [(name, change, _with_requested(with_spec, [MatchSpec(name)]))]
+    if culprit.kind == "frozen":
+        state = copy.copy(with_spec)
+        state.update_modifier = UpdateModifier.UPDATE_SPECS
+        return [(name, "solve without --freeze-installed", state)]
+    if culprit.kind == "requested":
+        return [
+            (other, f"drop {asked} from the request", _without_requested(with_spec, other))
+            for other in name.split(", ")
+            if other != spec_name(spec)
+            for asked in [", ".join(str(s) for s in sis.requested_specs if spec_name(s) == other)]
+        ]
+    return []
+
+
+def _without(mapping: TrackedMap, name: str) -> TrackedMap:
+    copied = mapping.copy()
+    copied.pop(name, None, reason="why-not: tried without it")
+    return copied
+
+
+def _without_requested(sis: SolverInputState, name: str) -> SolverInputState:
+    derived = copy.copy(sis)
+    derived.requested = _without(sis.requested, name)
+    derived.requested_specs = [s for s in sis.requested_specs if spec_name(s) != name]
+    return derived
+
+
+def _solves(state: SolverInputState, index: Index, session: SolveSession) -> bool:
+    try:
+        session.solve(state, index)
+    except SolverPlusError:
+        return False
+    return True
 
 
 def _one_line(message: str) -> str:

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import functools
 import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from rattler import MatchSpec, Version
+from rattler import BuildString, MatchSpec, PackageRecord, Version
 
 from conda_solver_plus import cli
 from conda_solver_plus.repodata.gateway import load_index
@@ -127,27 +128,41 @@ def newest_fitting(spec: str, python_minor: str) -> Version:
         Version(r["version"])
         for r in repodata_records()
         if r["name"] == "numpy"
-        and allowed.matches(_package_record(r))
+        and allowed.matches(as_record(r))
         and any(f"python >={python_minor}," in d for d in r["depends"])
     ]
     return max(versions)
 
 
-def _package_record(entry: dict):
-    from rattler import BuildString, PackageRecord
+def pandas_numpy_dependency(environment) -> str:
+    pandas = next(r for r in environment if r.name.normalized == "pandas")
+    return next(d for d in pandas.depends if d.startswith("numpy"))
 
+
+def cli_solve(session: SolveSession, args: list[str]) -> dict:
+    """``conda-solver-plus solve ARGS --json`` (in-process ``main``) on the channel with
+    ``session``'s engine: name -> record."""
+    import contextlib
+    import io
+
+    argv = ["solve", *args, "-c", str(CONDA_FORGE), "--override-channels", "--no-add-pip"]
+    argv += ["--subdir", "linux-64", "--virtual", "__glibc=2.28", "--json"]
+    argv += ["--backend", session.backend.name, "--cache-dir", str(session.settings.cache_dir)]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert cli.main(argv) == 0
+    return {r["name"]: as_record(r) for r in json.loads(out.getvalue())["records"]}
+
+
+def as_record(entry: dict) -> PackageRecord:
+    """A repodata (or ``--json``) entry as a record a match spec can be matched against."""
     return PackageRecord(
         name=entry["name"],
         version=entry["version"],
         build=BuildString(entry["build"]),
-        build_number=0,
-        subdir="linux-64",
+        build_number=entry.get("build_number", 0),
+        subdir=entry.get("subdir", "linux-64"),
     )
-
-
-def pandas_numpy_dependency(environment) -> str:
-    pandas = next(r for r in environment if r.name.normalized == "pandas")
-    return next(d for d in pandas.depends if d.startswith("numpy"))
 
 
 # -- in-process, both engines --------------------------------------------------------------
@@ -174,6 +189,7 @@ def test_pin_keeps_it_out(index, session, environment, tmp_path):
     assert answer.newest_as_is is not None
     assert answer.newest_as_is.version == newest_fitting(dependency, "3.11")
     assert not answer.transaction and not answer.command
+    assert [(w.kind, w.name, w.enough) for w in answer.ways_out] == [("pinned", "pandas", True)]
 
 
 def test_pin_on_the_package_itself(index, session, environment, tmp_path):
@@ -195,6 +211,19 @@ def test_history_spec_keeps_it_out(index, session, environment, tmp_path):
     history = [c for c in answer.culprits if c.kind == "history" and c.name == "pandas"]
     assert history and "2.2.1" in history[0].spec, answer.render()
     assert "conda-meta/history" in history[0].origin
+    # the chain: the engine's own (libmamba), or its report where it gives none (rattler)
+    assert answer.chains or "pandas 2.2.1" in answer.engine_message
+    # requesting pandas too lifts its history spec: enough, and that request solves with a
+    # numpy SPEC matches when the standalone CLI is asked for it (a second path)
+    lifted = next(w for w in answer.ways_out if w.name == "pandas")
+    assert lifted.kind == "history" and lifted.enough
+    command = shlex.split(lifted.change.split(": ", 1)[1])
+    assert command[:4] == ["conda", "install", "-p", str(prefix)]
+    assert sorted(command[4:]) == sorted([TARGET, "pandas"])
+    records = cli_solve(session, [*command[4:], "-p", str(prefix)])
+    assert MatchSpec(TARGET).matches(records["numpy"])
+    # python's history spec (and its installed hold: one change) does not free numpy alone
+    assert [w.enough for w in answer.ways_out if w.name == "python"] == [False]
 
 
 def test_possible_when_pandas_may_move(index, session, environment, tmp_path):
@@ -217,6 +246,10 @@ def test_possible_when_pandas_may_move(index, session, environment, tmp_path):
 def test_request_itself_and_present(index, session):
     """Without a prefix: ``numpy<2`` requested is the culprit (no record satisfies both);
     a SPEC the environment already satisfies is "present", exit 0."""
+    both = ask(TARGET, ["python=3.11", "pandas=2.2.1"], index, session)
+    assert both.verdict == "blocked"
+    enough = {w.name: w.enough for w in both.ways_out if w.kind == "requested"}
+    assert enough == {"pandas": True, "python": False}, both.render()
     blocked = ask(TARGET, ["python=3.12", "numpy<2"], index, session)
     assert blocked.verdict == "blocked"
     assert [(c.kind, c.spec) for c in blocked.culprits] == [
@@ -262,7 +295,7 @@ def test_cli_json_text_and_bad_input(engine_name, environment, tmp_path, capsys,
     assert payload["current"]["name"] == "numpy" and payload["chains"]
     assert cli.main(["why-not", TARGET, *common, "--ignore-pinned"]) == 0
     text = capsys.readouterr().out
-    assert f"{TARGET} is possible. To get it: conda install -p {prefix}" in text
+    assert f"{TARGET} is possible. To get it: conda install -p {prefix} --no-pin" in text
     assert "The following packages will be UPDATED:" in text
     assert cli.main(["why-not", "numpy>=>2", *common]) == 2
     err = capsys.readouterr().err
@@ -306,3 +339,5 @@ def test_conda_plus_why_not(engine_name, environment, tmp_path, capsys, monkeypa
     assert through_conda["culprits"][0]["origin"].startswith(str(prefix / "conda-meta" / "pinned"))
     for key in ("current", "newest_as_is"):
         assert through_conda[key]["version"] == direct[key]["version"], key
+    assert through_conda["ways_out"] == direct["ways_out"]
+    assert through_conda["ways_out"][0]["enough"] is True
