@@ -200,12 +200,15 @@ def resolve_timeout(
 
 
 def resolve_strategy(
-    flag: str | None = None, condarc: Mapping[str, object] | None = None
+    flag: str | None = None,
+    condarc: Mapping[str, object] | None = None,
+    default: SolveStrategy = "highest",
 ) -> SolveStrategy:
     """The solve strategy: ``flag`` (``--strategy``), else ``CONDA_SOLVER_PLUS_STRATEGY``,
-    else ``plus_solve_strategy`` from ``condarc``, else ``highest``. The first source that
-    is set decides; a value that is no strategy is an :class:`InvalidInputError` naming
-    that source (a typo never falls through to a quieter source)."""
+    else ``plus_solve_strategy`` from ``condarc``, else ``default`` (``highest``; the CLI
+    passes the strategy a ``--locked`` file records). The first source that is set
+    decides; a value that is no strategy is an :class:`InvalidInputError` naming that
+    source (a typo never falls through to a quieter source)."""
     condarc = condarc or {}
     sources = (
         ("--strategy {!r}", flag),
@@ -224,7 +227,7 @@ def resolve_strategy(
             "unknown solve strategy",
             f"use one of {', '.join(SOLVE_STRATEGIES)}",
         )
-    return "highest"
+    return default
 
 
 def default_cache_dir() -> Path:

@@ -15,6 +15,12 @@ platform, so the environment can be recreated exactly. Three formats are in comm
   ``@EXPLICIT`` marker followed by one package URL per line, optionally ending in
   ``#<md5>`` or ``#sha256:<hex>``. They carry no metadata at all.
 
+Each format records the solve strategy an environment was solved with when it is not
+``highest`` (pixi: ``options: strategy: lowest-version-direct``; conda-lock:
+``custom_metadata: solve_strategy``; explicit: a ``# solve strategy:`` comment), read
+back into :attr:`LockedEnvironment.strategy`; a solve from the file without a strategy
+of its own takes it.
+
 Solving *from* a lockfile ("lockfile in, minimal change out") treats the locked records
 like installed ones: every locked package is kept and its record preferred, so re-solving
 with nothing changed gives the same set back, and asking for one update changes only what
@@ -41,6 +47,8 @@ rest of the package imports.
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -50,10 +58,19 @@ from rattler import RepoDataRecord
 
 from ..exceptions import InvalidInputError
 from ..records import record_name
-from .conda_lock import conda_lock_text
+from ..settings import SolveStrategy
+from .conda_lock import conda_lock_document, conda_lock_text
 from .explicit import build_number_from_build, explicit_text, read_explicit, record_from_url
 from .metadata import complete_records, find_in_index
-from .model import CONDA_LOCK, EXPLICIT, EXPLICIT_MARKER, PIXI, LockedEnvironment, write_text
+from .model import (
+    CONDA_LOCK,
+    EXPLICIT,
+    EXPLICIT_MARKER,
+    PIXI,
+    LockedEnvironment,
+    lockfile_write_error,
+    write_text,
+)
 from .pixi import write_pixi
 from .rattler_lock import read_rattler_lock
 
@@ -73,6 +90,7 @@ __all__ = [
     "format_for_path",
     "read_lockfile",
     "record_from_url",
+    "write_lock_platforms",
     "write_lockfile",
 ]
 
@@ -107,11 +125,11 @@ def detect_format(path: Path) -> str:
 
 
 def format_for_path(path: str | Path) -> str:
-    """The format to write a new lockfile in, from its name: ``pixi.lock`` (or any
-    ``*.lock`` in pixi's layout) is pixi, ``*.yml``/``*.yaml`` conda-lock, anything else
+    """The format to write a lockfile in, from its name: ``pixi.lock`` (and names ending
+    in it: ``ci-pixi.lock``) is pixi, ``*.yml``/``*.yaml`` conda-lock, anything else
     (``*.txt``, ``explicit``) an @EXPLICIT file."""
     name = Path(path).name.lower()
-    if name == "pixi.lock":
+    if name.endswith("pixi.lock"):
         return PIXI
     if name.endswith((".yml", ".yaml")):
         return CONDA_LOCK
@@ -166,17 +184,61 @@ def write_lockfile(
     source: LockedEnvironment,
     *,
     channels: list[str] | None = None,
+    strategy: SolveStrategy | None = None,
 ) -> None:
     """Write ``records`` as ``source.environment`` on ``source.platform`` in
-    ``source.format``; everything else ``source.path`` holds is carried over."""
+    ``source.format``, solved with ``strategy`` (default: what ``source`` records);
+    everything else ``source.path`` holds is carried over."""
     path = Path(path)
+    if strategy is not None:
+        source = dataclasses.replace(source, strategy=strategy)
     records = [r for r in records if not record_name(r).startswith("__")]
     channels = list(channels if channels is not None else source.channels)
     if source.format == EXPLICIT:
-        text = explicit_text(records, source.platform)
+        text = explicit_text(records, source.platform, source.strategy)
     elif source.format == CONDA_LOCK:
         text = conda_lock_text(records, source, channels)
     else:
         write_pixi(path, records, source, channels)
         return
     write_text(path, text)
+
+
+def write_lock_platforms(
+    path: str | Path,
+    by_platform: dict[str, list[RepoDataRecord]],
+    source: LockedEnvironment,
+    *,
+    strategy: SolveStrategy | None = None,
+) -> None:
+    """Write ``source.environment`` with the records of several platforms at once (the
+    ``lock`` command), in ``source.format``, from ``source.channels``: a new file holding
+    exactly these platforms — nothing is carried over. It is written beside ``path`` and
+    renamed into place, so a reader never sees half a lockfile. An explicit file holds
+    one platform."""
+    path = Path(path)
+    if strategy is not None:
+        source = dataclasses.replace(source, strategy=strategy)
+    cleaned = {
+        name: [r for r in records if not record_name(r).startswith("__")]
+        for name, records in sorted(by_platform.items())
+    }
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        if source.format == EXPLICIT:
+            ((platform, records),) = cleaned.items()
+            write_text(partial, explicit_text(records, platform, source.strategy))
+        elif source.format == CONDA_LOCK:
+            text = conda_lock_document(cleaned, list(source.channels), source.strategy)
+            write_text(partial, text)
+        else:
+            written: Path | None = None
+            for platform, records in cleaned.items():
+                step = dataclasses.replace(source, path=written, platform=platform)
+                write_pixi(partial, records, step, list(source.channels))
+                written = partial
+        os.replace(partial, path)
+    except OSError as exc:
+        raise lockfile_write_error(path, exc) from None
+    finally:
+        partial.unlink(missing_ok=True)

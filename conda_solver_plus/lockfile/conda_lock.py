@@ -20,7 +20,7 @@ from ..records import record_name
 from .model import LockedEnvironment
 from .rattler_lock import original_lock
 
-__all__ = ["conda_lock_text"]
+__all__ = ["conda_lock_document", "conda_lock_text"]
 
 
 def _dependency_map(depends: Iterable[str]) -> dict[str, str]:
@@ -92,6 +92,14 @@ def conda_lock_text(
                 env.conda_repodata_records_for_platform(lock_platform) or []
             )
     by_platform[source.platform] = records
+    return conda_lock_document(by_platform, channels, source.strategy)
+
+
+def conda_lock_document(
+    by_platform: dict[str, list[RepoDataRecord]], channels: list[str], strategy: str
+) -> str:
+    """A conda-lock file of one environment: ``by_platform``'s records, solved from
+    ``channels`` with ``strategy``."""
     lines = ["version: 1", "metadata:", "  content_hash:"]
     for platform, platform_records in sorted(by_platform.items()):
         digest = hashlib.sha256(
@@ -103,7 +111,11 @@ def conda_lock_text(
         lines += [f"  - url: {_yaml(channel)}", "    used_env_vars: []"]
     lines.append("  platforms:")
     lines.extend(f"  - {_yaml(p)}" for p in sorted(by_platform))
-    lines += ["  sources: []", "package:"]
+    lines.append("  sources: []")
+    if strategy != "highest":
+        # conda-lock's free-form metadata (``custom_metadata``, a str -> str map)
+        lines += ["  custom_metadata:", f"    solve_strategy: {_yaml(strategy)}"]
+    lines.append("package:")
     for platform, platform_records in sorted(by_platform.items()):
         for entry in _conda_lock_entries(platform_records, platform):
             lines.extend(entry)

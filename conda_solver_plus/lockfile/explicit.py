@@ -5,7 +5,9 @@ Explicit files (``conda list --explicit``, ``conda-lock --kind explicit``): an
 
 They carry no metadata: a record is what its URL says (name, version, build, a build
 number read off the build string, channel and subdir) until a channel that serves the
-same file fills in the rest (:mod:`.metadata`).
+same file fills in the rest (:mod:`.metadata`). The one thing plus adds is a comment
+line, ``# solve strategy: lowest-direct``, when the environment was not solved for the
+highest versions (conda and conda-lock skip comments).
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from rattler import RepoDataRecord
 
 from ..exceptions import InvalidInputError
 from ..records import KNOWN_SUBDIRS, record_from_dict, record_name, strip_subdir, toposort
+from ..settings import SolveStrategy
 from ..virtual import native_subdir
-from .model import EXPLICIT, EXPLICIT_MARKER, LockedEnvironment
+from .model import EXPLICIT, EXPLICIT_MARKER, LockedEnvironment, lockfile_strategy
 
 __all__ = ["build_number_from_build", "explicit_text", "read_explicit", "record_from_url"]
 
@@ -29,6 +32,7 @@ _EXPLICIT_LINE = re.compile(
     r"(?:#(?:(?P<md5>[0-9a-fA-F]{32})|(?:sha256:)?(?P<sha256>[0-9a-fA-F]{64})))?$"
 )
 _PLATFORM_COMMENT = re.compile(r"#\s*platform:\s*(\S+)")
+_STRATEGY_COMMENT = re.compile(r"#\s*solve strategy:\s*(\S+)")
 
 
 def build_number_from_build(build: str) -> int:
@@ -85,6 +89,7 @@ def read_explicit(path: Path, platform: str | None) -> LockedEnvironment:
     """The records of an explicit file, for ``platform`` (default: the file's
     ``# platform:`` comment, else the only subdir its URLs name, else this machine's)."""
     header_platform, records = _read_lines(path)
+    strategy = _strategy_of(path)
     chosen = platform or header_platform or _platform_of(records)
     if header_platform and platform and platform != header_platform:
         raise InvalidInputError(
@@ -102,7 +107,21 @@ def read_explicit(path: Path, platform: str | None) -> LockedEnvironment:
             record_name(r): "explicit file: name, version and build only (no depends)"
             for r in records
         },
+        strategy=strategy,
     )
+
+
+def _strategy_of(path: Path) -> SolveStrategy:
+    """The solve strategy a ``# solve strategy:`` comment before ``@EXPLICIT`` names
+    (``highest`` without one)."""
+    for lineno, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = raw.strip()
+        if line == EXPLICIT_MARKER:
+            break
+        found = _STRATEGY_COMMENT.match(line)
+        if found:
+            return lockfile_strategy(found.group(1), f"{path}:{lineno}")
+    return "highest"
 
 
 def _read_lines(path: Path) -> tuple[str | None, list[RepoDataRecord]]:
@@ -162,14 +181,17 @@ def _platform_of(records: list[RepoDataRecord]) -> str:
     return subdirs[0] if len(subdirs) == 1 else native_subdir()
 
 
-def explicit_text(records: list[RepoDataRecord], platform: str) -> str:
-    """``records`` as an explicit file for ``platform``, in install order."""
+def explicit_text(records: list[RepoDataRecord], platform: str, strategy: str = "highest") -> str:
+    """``records`` as an explicit file for ``platform``, in install order, solved with
+    ``strategy`` (a comment line when it is not ``highest``)."""
     lines = [
         "# This file may be used to create an environment using:",
         "# $ conda create --name <env> --file <this file>",
         f"# platform: {platform}",
-        EXPLICIT_MARKER,
     ]
+    if strategy != "highest":
+        lines.append(f"# solve strategy: {strategy}")
+    lines.append(EXPLICIT_MARKER)
     for record in toposort(records):  # an explicit file installs in file order
         suffix = ""
         if record.md5:

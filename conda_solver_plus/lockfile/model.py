@@ -15,13 +15,16 @@ from rattler import RepoDataRecord
 
 from ..exceptions import InvalidInputError
 from ..records import record_name
+from ..settings import SOLVE_STRATEGIES, SolveStrategy
 
 __all__ = [
     "CONDA_LOCK",
     "EXPLICIT",
     "EXPLICIT_MARKER",
     "PIXI",
+    "PIXI_STRATEGY",
     "LockedEnvironment",
+    "lockfile_strategy",
     "lockfile_write_error",
     "write_text",
 ]
@@ -32,6 +35,25 @@ EXPLICIT = "explicit"
 
 #: the line that starts the package URLs of an explicit file
 EXPLICIT_MARKER = "@EXPLICIT"
+
+#: plus's solve strategies as pixi's lock format (rattler_lock's ``SolveOptions``) names
+#: them in an environment's ``options: strategy:`` (``highest`` is the default, not written)
+PIXI_STRATEGY = {"lowest": "lowest-version", "lowest-direct": "lowest-version-direct"}
+
+
+def lockfile_strategy(value: str, source: str) -> SolveStrategy:
+    """The solve strategy a lockfile records (plus's name or pixi's), as plus names it;
+    anything else is an :class:`InvalidInputError` naming ``source``."""
+    text = value.strip().strip("'\"").lower()
+    text = {pixi: plus for plus, pixi in PIXI_STRATEGY.items()}.get(text, text)
+    for strategy in SOLVE_STRATEGIES:
+        if text == strategy:
+            return strategy
+    raise InvalidInputError(
+        source,
+        f"unknown solve strategy {value.strip()!r}",
+        f"use one of {', '.join(SOLVE_STRATEGIES)}",
+    )
 
 
 @dataclass
@@ -50,6 +72,9 @@ class LockedEnvironment:
     channels: list[str] = field(default_factory=list)
     #: name -> what could not be recovered for that record (not in any loaded channel)
     reconstructed: dict[str, str] = field(default_factory=dict)
+    #: the solve strategy the file says the environment was solved with (``highest``
+    #: when it says nothing: every format leaves the default out)
+    strategy: SolveStrategy = "highest"
 
     def by_name(self) -> dict[str, RepoDataRecord]:
         return {record_name(record): record for record in self.records}

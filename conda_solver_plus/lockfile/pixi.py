@@ -3,6 +3,11 @@ Writing ``pixi.lock``: the solved environment and platform replaced, everything 
 file held carried over — the other environments and platforms, their channels, their
 pypi packages and each platform's recorded virtual packages. pixi's source packages
 cannot be rebuilt from what py-rattler exposes; they are left out with a warning.
+
+Each environment's solve strategy (``options: strategy:``) is not part of what
+py-rattler 0.28 lets a new ``LockFile`` hold: it is written into the text afterwards
+(:func:`with_strategies`), the solved environment's from the solve and every other one's
+as the file had it.
 """
 
 from __future__ import annotations
@@ -13,10 +18,10 @@ from typing import Any
 
 from rattler import LockChannel, LockFile, LockPlatform, RepoDataRecord
 
-from .model import LockedEnvironment, lockfile_write_error
-from .rattler_lock import original_lock
+from .model import PIXI_STRATEGY, LockedEnvironment, lockfile_write_error
+from .rattler_lock import original_lock, pixi_strategies
 
-__all__ = ["write_pixi"]
+__all__ = ["with_strategies", "write_pixi"]
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +51,46 @@ def write_pixi(
             path,
             ", ".join(dropped),
         )
+    strategies: dict[str, str] = {}
+    if original is not None and source.path is not None:
+        strategies.update(pixi_strategies(source.path))
+    strategies[source.environment] = source.strategy
     try:
         lock.to_path(path)
+        if any(strategy != "highest" for strategy in strategies.values()):
+            text = path.read_text(encoding="utf-8")
+            path.write_text(with_strategies(text, strategies), encoding="utf-8")
     except OSError as exc:
         raise lockfile_write_error(path, exc) from None
+
+
+def with_strategies(text: str, strategies: dict[str, str]) -> str:
+    """pixi.lock ``text`` (as py-rattler writes it: no ``options`` yet) with ``options:
+    strategy:`` in each environment whose strategy is not ``highest`` (pixi's names,
+    :data:`PIXI_STRATEGY`), before its ``packages``."""
+    out: list[str] = []
+    section = None  # the top-level key the line is in
+    pending = None  # the environment whose options are still to be written
+    for line in text.splitlines():
+        stripped = line.strip()
+        indent = len(line) - len(line.lstrip(" "))
+        ends_block = indent <= 2 or (indent == 4 and stripped == "packages:")
+        if stripped and pending is not None and ends_block:
+            out += _options(strategies[pending])
+            pending = None
+        if stripped and indent == 0:
+            section = stripped.partition(":")[0]
+        elif stripped and indent == 2 and section == "environments":
+            name = stripped.partition(":")[0].strip("'\"")
+            pending = name if strategies.get(name, "highest") != "highest" else None
+        out.append(line)
+    if pending is not None:
+        out += _options(strategies[pending])
+    return "\n".join(out) + "\n"
+
+
+def _options(strategy: str) -> list[str]:
+    return ["    options:", f"      strategy: {PIXI_STRATEGY[strategy]}"]
 
 
 def _fill_environment(

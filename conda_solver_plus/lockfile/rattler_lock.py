@@ -10,6 +10,12 @@ until a channel fills them in (:mod:`.metadata`).
 
 Writing goes through the format's own module (:mod:`.pixi`, :mod:`.conda_lock`); both
 carry over what :func:`original_lock` reads back.
+
+The solve strategy an environment was solved with is recorded in both formats (pixi:
+``environments.<env>.options.strategy``, rattler_lock's ``SolveOptions``, e.g.
+``lowest-version-direct``; conda-lock: ``metadata.custom_metadata.solve_strategy``), but
+py-rattler 0.28's ``LockFile`` does not expose it: :func:`yaml_scalar` reads it from the
+file's text (the block style both writers use).
 """
 
 from __future__ import annotations
@@ -21,10 +27,11 @@ from rattler import LockFile
 
 from ..exceptions import InvalidInputError
 from ..records import record_name
+from ..settings import SolveStrategy
 from ..virtual import native_subdir
-from .model import CONDA_LOCK, LockedEnvironment
+from .model import CONDA_LOCK, LockedEnvironment, lockfile_strategy
 
-__all__ = ["load_lock", "original_lock", "read_rattler_lock"]
+__all__ = ["load_lock", "original_lock", "pixi_strategies", "read_rattler_lock", "yaml_scalar"]
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +43,54 @@ def load_lock(path: Path) -> LockFile:
     except Exception as exc:
         message = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
         raise InvalidInputError(str(path), f"cannot parse the lockfile ({message})") from None
+
+
+def _yaml_lines(text: str):
+    """(indent, key path, value) of each ``key: value`` line of block-style YAML; list
+    items (``- ...``) are levels without a key, so nothing below one matches a path."""
+    stack: list[tuple[int, str | None]] = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        indent = len(line) - len(line.lstrip(" "))
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        if stripped.startswith("-"):
+            stack.append((indent, None))
+            continue
+        key, sep, value = stripped.partition(":")
+        if not sep:
+            continue
+        path = (*(k for _, k in stack), key.strip().strip("'\""))
+        yield indent, path, value.strip()
+        stack.append((indent, path[-1]))
+
+
+def yaml_scalar(text: str, keys: tuple[str, ...]) -> str | None:
+    """The scalar at ``keys`` in block-style YAML ``text`` (``None`` when absent)."""
+    for _, path, value in _yaml_lines(text):
+        if path == keys and value:
+            return value.strip("'\"")
+    return None
+
+
+def pixi_strategies(path: Path) -> dict[str, SolveStrategy]:
+    """Environment -> the solve strategy (plus's name) a ``pixi.lock`` records for it;
+    environments without one are left out (``highest``)."""
+    strategies = {}
+    for _, keys, value in _yaml_lines(path.read_text(encoding="utf-8")):
+        if len(keys) == 4 and keys[0] == "environments" and keys[2:] == ("options", "strategy"):
+            strategies[keys[1]] = lockfile_strategy(value, f"{path} ({'.'.join(keys)})")
+    return strategies
+
+
+def _recorded_strategy(path: Path, fmt: str, environment: str) -> SolveStrategy:
+    if fmt == CONDA_LOCK:
+        keys = ("metadata", "custom_metadata", "solve_strategy")
+        value = yaml_scalar(path.read_text(encoding="utf-8"), keys)
+        return lockfile_strategy(value, f"{path} ({'.'.join(keys)})") if value else "highest"
+    return pixi_strategies(path).get(environment, "highest")
 
 
 def original_lock(source: LockedEnvironment) -> LockFile | None:
@@ -120,6 +175,7 @@ def read_rattler_lock(
         platform=chosen,
         records=list(records),
         channels=[str(channel).rstrip("/") for channel in env.channels()],
+        strategy=_recorded_strategy(path, fmt, name),
     )
     if fmt == CONDA_LOCK:
         # conda-lock keeps depends as a name -> spec map and no constrains, build
