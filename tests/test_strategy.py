@@ -360,3 +360,21 @@ def test_through_conda(tmp_path, engine_name, versions, highest_with_lowest_curl
     assert Version(linked["curl"]) == versions["curl"][0]
     assert linked == highest_with_lowest_curl
     assert proc.stderr.count("rattler engine") == (1 if engine_name == "libmamba" else 0)
+
+
+@pytest.mark.slow
+def test_conda_plus_explain_says_the_strategy(capsys, tmp_path, cache):
+    """``conda plus explain`` with ``plus_solve_strategy`` in .condarc: the strategy in its
+    JSON, and the packages of the standalone CLI's answer."""
+    require_module("conda", "conda plus explain")
+    env = plus_conda_env(tmp_path, "rattler", CONDA_SOLVER_PLUS_VERIFY="1")
+    (tmp_path / "condarc").write_text("plus_solve_strategy: lowest\n")
+    cmd = [sys.executable, "-m", "conda", "plus", "explain", "-p", str(tmp_path / "env"), "curl"]
+    cmd += ["--json", "--override-channels", "-c", str(CONDA_FORGE)]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, f"{proc.stdout}\n{proc.stderr}"
+    payload = json.loads(proc.stdout)
+    assert payload["strategy"] == "lowest"
+    code, answer, err = run(capsys, cache, "rattler", "curl", "--strategy", "lowest")
+    assert code == 0, err
+    assert set(payload["why"]) == set(versions_of(answer))

@@ -41,6 +41,7 @@ from .. import exceptions as plus_errors
 from .. import query
 from ..backends import Backend
 from ..explain import print_why, render_provenance, spec_provenance
+from ..provenance import strategy_line
 from ..records import record_to_json
 from ..repodata.cache_files import in_use
 from ..repodata.roots import query_roots
@@ -80,11 +81,19 @@ def _shards_on(*_args: object, **_kwargs: object) -> None:
 def solve_specs(specs: list[str]) -> tuple[SolverInputState, SolverOutputState, Backend]:
     """The core's input and output state for ``conda install SPEC...`` in the target
     environment, through the same settings and pipeline as ``solve_final_state``."""
+    sis, out, session = _solve_in_session(specs)
+    return sis, out, session.backend
+
+
+def _solve_in_session(
+    specs: list[str],
+) -> tuple[SolverInputState, SolverOutputState, SolveSession]:
+    """:func:`solve_specs`, with the session that solved (its settings: the strategy)."""
     solver = target_solver(specs)
     sis = solver.input_state()
     index = solver.load_index()
     session = SolveSession(solver.settings())
-    return sis, session.solve(sis, index), session.backend
+    return sis, session.solve(sis, index), session
 
 
 def run(args: argparse.Namespace) -> int:
@@ -97,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
                 return _query(args, context.json)
             if command == "why-not":
                 return _why_not(args)
-            sis, out, backend = solve_specs(list(getattr(args, "specs", []) or []))
+            sis, out, session = _solve_in_session(list(getattr(args, "specs", []) or []))
     except plus_errors.SolverPlusError as exc:
         if context.json:
             print(json.dumps({"error": exc.to_json()}, indent=2))
@@ -107,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
         return print_why(
             args.package, sis, out, as_json=bool(context.json), where="the environment"
         )
-    _print_explain(sis, out, backend)
+    _print_explain(sis, out, session.backend, session.settings.strategy)
     return 0
 
 
@@ -140,11 +149,15 @@ def _conda_install_command(args: argparse.Namespace, specs: Sequence[str]) -> st
     return f"conda install {target} {' '.join(shlex.quote(spec) for spec in specs)}"
 
 
-def _print_explain(sis: SolverInputState, out: SolverOutputState, backend: Backend) -> None:
-    """``conda plus explain``: the engine, each spec's provenance, why each package."""
+def _print_explain(
+    sis: SolverInputState, out: SolverOutputState, backend: Backend, strategy: str
+) -> None:
+    """``conda plus explain``: the engine (and the solve strategy, when it is not
+    ``highest``), each spec's provenance, why each package."""
     if context.json:
         payload = {
             "backend": backend.name,
+            "strategy": strategy,
             "input": sis.summary(),
             "provenance": spec_provenance(sis, out),
             "why": out.why,
@@ -152,6 +165,8 @@ def _print_explain(sis: SolverInputState, out: SolverOutputState, backend: Backe
         print(json.dumps(payload, indent=2))
     else:
         print(f"engine: {backend.name}")
+        if strategy != "highest":
+            print(strategy_line(strategy))
         print(render_provenance(sis, out))
 
 
