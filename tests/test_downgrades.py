@@ -22,6 +22,7 @@ import functools
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -31,12 +32,14 @@ from conda_solver_plus import cli
 from conda_solver_plus.backends import get_backend
 from conda_solver_plus.core import solve
 from conda_solver_plus.explain import render_provenance
+from conda_solver_plus.provenance import render_downgrades
 from conda_solver_plus.records import dependency_name
 from conda_solver_plus.repodata.gateway import load_index
 from conda_solver_plus.session import SolveSession
 from conda_solver_plus.settings import Settings
+from conda_solver_plus.solving import downgrades
 from conda_solver_plus.specs import spec_name
-from conda_solver_plus.state import SolverInputState
+from conda_solver_plus.state import SolverInputState, SolverOutputState
 from conda_solver_plus.virtual import virtual_packages
 
 from .engines import conda_subprocess_env, require_module
@@ -206,6 +209,22 @@ def test_no_downgrade_costs_no_engine_call(index, engine_name, prefix, tmp_path)
     counting.calls = 0
     _, out = run(["libglib"], index, engine_name, prefix, tmp_path, engine=counting)
     assert out.downgrades and counting.calls > out.attempts
+
+
+def test_spent_time_limit_leaves_the_engines_answer(index, engine_name, prefix, tmp_path):
+    """The check runs within the solve's one time limit: with it spent, the guard calls
+    no engine, the engine's answer stands and the downgrade says it was not checked."""
+    sis, solved = run(["libglib"], index, engine_name, prefix, tmp_path)
+    records = list(solved.records.values())
+    session = SolveSession(Settings(backend=engine_name, cache_dir=tmp_path / "cache"))
+    options = dataclasses.replace(session.options, timeout=0.001).started()
+    time.sleep(0.01)  # the deadline has passed
+    counting = CountingEngine(get_backend(engine_name))
+    out = SolverOutputState(sis)
+    assert downgrades.guard(counting, index, sis, out, options, records) is records
+    assert counting.calls == 0
+    assert out.downgrade_checks["libffi"].verdict == "unchecked"
+    assert "Downgrades not checked (the time limit ran out): libffi" in render_downgrades(out)
 
 
 class DowngradesWithoutNeed:
