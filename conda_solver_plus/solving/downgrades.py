@@ -58,6 +58,7 @@ from rattler import MatchSpec, RepoDataRecord
 from ..backends import Backend, EngineRequest, EngineTimeout, EngineUnsolvable
 from ..records import canonical_channel_name, dependency_name, record_name
 from ..repodata.model import Index
+from ..specs import spec_name
 from ..state import (
     DowngradeCause,
     DowngradeCheck,
@@ -115,7 +116,7 @@ def guard(
     suspects = sorted(set(found) - asked)
     if not suspects:
         return records
-    checker = _Checker(with_conda_rules(backend), index, sis, out, options)
+    checker = _Checker(with_conda_rules(backend), index, sis, out, options, records)
     try:
         return checker.run(records, {name: found[name] for name in suspects})
     except EngineTimeout:
@@ -131,15 +132,11 @@ def _user_spec_excluding(sis: SolverInputState, installed: RepoDataRecord) -> bo
     """Does a spec of the user's — requested, pinned, history — exclude the installed
     record? Then the downgrade is what they asked for."""
     name = record_name(installed)
-    specs = [s for s in sis.requested_specs if _name_of(s) == name]
+    specs = [s for s in sis.requested_specs if spec_name(s) == name]
     for mapping in (sis.pinned, sis.history):
         if name in mapping:
             specs.append(mapping[name])
     return any(not spec.matches(installed) for spec in specs)
-
-
-def _name_of(spec: MatchSpec) -> str:
-    return spec.name.normalized if spec.name is not None else ""
 
 
 class _Checker:
@@ -152,22 +149,21 @@ class _Checker:
         sis: SolverInputState,
         out: SolverOutputState,
         options: SolveOptions,
+        records: list[RepoDataRecord],
     ) -> None:
-        self.backend, self.index, self.sis, self.out, self.options = (
-            backend,
-            index,
-            sis,
-            out,
-            options,
-        )
+        self.backend = backend
+        self.index = index
+        self.sis = sis
+        self.out = out
+        self.options = options
         # the successful attempt's request, rebuilt on a scratch state so that the solve's
         # own record of its attempts (explain's) is not touched
         scratch = SolverOutputState(sis)
         scratch.conflicts = out.conflicts.copy()
         scratch.attempts = out.attempts
         self.request: EngineRequest = build_request(sis, scratch, index, options)
-        #: the answer to return so far (the engine's, or one that avoided downgrades)
-        self.best: list[RepoDataRecord] = []
+        #: the answer to return so far: the engine's, or one that avoided downgrades
+        self.best = records
         self.calls = 0
 
     def solve(self, floors: Mapping[str, str]) -> list[RepoDataRecord] | None:
@@ -201,7 +197,6 @@ class _Checker:
 
     def run(self, records: list[RepoDataRecord], suspects: Downgrades) -> list[RepoDataRecord]:
         """Every suspect kept at once; else one at a time (:meth:`one_by_one`)."""
-        self.best = records
         # what the engine's answer already gives may not get worse: every installed package
         # it keeps stays at its installed version or newer, or at the engine's choice
         base = {}
