@@ -45,6 +45,7 @@ possible (or already there), 1 when it is not, 2 for a ``SPEC`` that does not pa
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import shlex
 from collections.abc import Callable, Sequence
@@ -563,17 +564,29 @@ def ways_out(
 ) -> list[WayOut]:
     """Each change a culprit of ``answer`` stands for, tried alone: the request with SPEC
     solved once more without that pin, with the history's (or python's installed) hold
-    lifted by requesting the package too, without ``--freeze-installed``, or without one
-    requested spec. A virtual package or channel priority is left to the culprit's hint:
-    no change of the request tries it."""
+    lifted by requesting the package too, without ``--freeze-installed``, without one
+    requested spec, or with flexible channel priority. A virtual package is left to the
+    culprit's hint: which version the machine should have is not the solver's guess."""
     found: dict[str, WayOut] = {}  # by change: python's history and its hold are one
     for culprit in answer.culprits:
-        for name, change, state in _relaxations(culprit, sis, spec, answer.spec, install_command):
+        for change in _relaxations(culprit, sis, spec, answer.spec, install_command, session):
             if len(found) == MAX_WAYS_OUT:
                 return list(found.values())
-            if change not in found:
-                found[change] = WayOut(culprit.kind, name, change, _solves(state, index, session))
+            if change.text not in found:
+                enough = _solves(change.state, index, change.session or session)
+                found[change.text] = WayOut(culprit.kind, change.name, change.text, enough)
     return list(found.values())
+
+
+@dataclass(frozen=True)
+class _Relaxation:
+    """One change to try: the package it is about, what the user does, the request with
+    SPEC after it, and the session to solve it with when the change is a setting."""
+
+    name: str
+    text: str
+    state: SolverInputState
+    session: SolveSession | None = None
 
 
 def _relaxations(
@@ -582,31 +595,42 @@ def _relaxations(
     spec: MatchSpec,
     target: str,
     install_command: Callable[[Sequence[str]], str],
-) -> list[tuple[str, str, SolverInputState]]:
-    """``(name, change, state)`` for each change ``culprit`` suggests: the state is the
-    request with ``spec`` (SPEC, ``target`` as the user wrote it) and that change."""
+    session: SolveSession,
+) -> list[_Relaxation]:
+    """The changes ``culprit`` suggests, each with the request with ``spec`` (SPEC,
+    ``target`` as the user wrote it) after that change."""
     with_spec = _with_requested(sis, [spec])
     name = culprit.name
     if culprit.kind == "pinned":
         state = copy.copy(with_spec)
         state.pinned = _without(sis.pinned, name)
-        return [(name, f"remove the pin {culprit.spec} ({culprit.origin})", state)]
+        return [_Relaxation(name, f"remove the pin {culprit.spec} ({culprit.origin})", state)]
     if culprit.kind in ("history", "installed"):
         specs = [*(str(s) for s in sis.requested_specs), target, name]
-        change = f"request {name} too, which lifts {culprit.spec}: {install_command(specs)}"
-        return [(name, change, _with_requested(with_spec, [MatchSpec(name)]))]
+        text = f"request {name} too, which lifts {culprit.spec}: {install_command(specs)}"
+        return [_Relaxation(name, text, _with_requested(with_spec, [MatchSpec(name)]))]
     if culprit.kind == "frozen":
         state = copy.copy(with_spec)
         state.update_modifier = UpdateModifier.UPDATE_SPECS
-        return [(name, "solve without --freeze-installed", state)]
+        return [_Relaxation(name, "solve without --freeze-installed", state)]
+    if culprit.kind == "channel-priority":
+        text = "use flexible channel priority (conda: channel_priority: flexible)"
+        return [_Relaxation(name, text, with_spec, _flexible(session))]
     if culprit.kind == "requested":
         return [
-            (other, f"drop {asked} from the request", _without_requested(with_spec, other))
+            _Relaxation(
+                other, f"drop {asked} from the request", _without_requested(with_spec, other)
+            )
             for other in name.split(", ")
             if other != spec_name(spec)
             for asked in [", ".join(str(s) for s in sis.requested_specs if spec_name(s) == other)]
         ]
     return []
+
+
+def _flexible(session: SolveSession) -> SolveSession:
+    """``session`` with flexible channel priority (the same engine and other settings)."""
+    return SolveSession(dataclasses.replace(session.settings, channel_priority="flexible"))
 
 
 def _without(mapping: TrackedMap, name: str) -> TrackedMap:

@@ -64,9 +64,9 @@ def session(engine_name, tmp_path) -> SolveSession:
     return SolveSession(Settings(backend=engine_name, cache_dir=tmp_path / "cache"))
 
 
-def ask(target, specs, index, session, prefix=None, **state) -> WhyNot:
+def ask(target, specs, index, session, prefix=None, virtual=GLIBC, **state) -> WhyNot:
     sis = SolverInputState(
-        prefix, specs, virtual_packages=virtual_packages("linux-64", GLIBC), **state
+        prefix, specs, virtual_packages=virtual_packages("linux-64", virtual), **state
     )
     command = lambda s: standalone_command(s, prefix=prefix and str(prefix))  # noqa: E731
     return why_not(target, sis, index, session, install_command=command)
@@ -241,6 +241,11 @@ def test_possible_when_pandas_may_move(index, session, environment, tmp_path):
     assert any(MatchSpec(d).matches(numpy) for d in pandas.depends if d.startswith("numpy"))
     assert answer.command == f"conda install -p {prefix} 'numpy>=2.1'"
     assert "## Package Plan ##" in answer.render()
+    # conda's --freeze-installed is released when the request needs it (the attempts):
+    # the same packages move
+    frozen = ask(TARGET, [], index, session, prefix=prefix, update_modifier="freeze_installed")
+    assert frozen.verdict == "possible" and frozen.transaction is not None
+    assert frozen.transaction.to_json() == change.to_json()
 
 
 def test_request_itself_and_present(index, session):
@@ -260,6 +265,35 @@ def test_request_itself_and_present(index, session):
     present = ask("numpy>=1.20", ["python=3.11", "numpy"], index, session)
     assert present.verdict == "present" and present.exit_code == 0
     assert present.current is not None and MatchSpec("numpy>=1.20").matches(present.current)
+
+
+def test_strict_channel_priority(session, tmp_path):
+    """nvidia before conda-forge, strict: nvidia has cuda-version but not 12.6, which only
+    conda-forge has (read from the files). The culprit is channel priority, and flexible
+    priority is enough; the newest cuda-version as it is is nvidia's newest."""
+    channels = [CONDA_FORGE.parent / "nvidia", CONDA_FORGE]
+    index = load_index(channels, ["linux-64"], cache_dir=tmp_path / "cache", roots=None)
+    by_channel = {
+        channel.name: {
+            e["version"]
+            for subdir in ("linux-64", "noarch")
+            for e in _entries(channel / subdir / "repodata.json")
+            if e["name"] == "cuda-version"
+        }
+        for channel in channels
+    }
+    assert "12.6" in by_channel["conda-forge"] and "12.6" not in by_channel["nvidia"]
+    answer = ask("cuda-version=12.6", [], index, session, virtual={**GLIBC, "__cuda": "12.6"})
+    assert answer.verdict == "blocked"
+    assert [c.kind for c in answer.culprits] == ["channel-priority"], answer.render()
+    assert [(w.kind, w.enough) for w in answer.ways_out] == [("channel-priority", True)]
+    assert answer.newest_as_is is not None
+    assert answer.newest_as_is.version == max(Version(v) for v in by_channel["nvidia"])
+
+
+def _entries(path: Path) -> list[dict]:
+    data = json.loads(path.read_text()) if path.is_file() else {}
+    return [*data.get("packages", {}).values(), *data.get("packages.conda", {}).values()]
 
 
 def test_no_channel_has_it(index, session):
