@@ -188,7 +188,11 @@ def _downgraded_for_features(
     """Did a requested package of ``answer`` (solved without feature rules) get a lower
     version than a feature-bearing build its spec allows? The engines rank every build
     with ``track_features`` last, whatever its version; classic maximises the versions of
-    requested packages first."""
+    requested packages first. Under the ``lowest`` strategies a lower version is what was
+    asked for: never (checking would send every such solve through the feature rules,
+    which found none to apply and cost ten times the solve on python pip curl)."""
+    if request.strategy != "highest":
+        return False
     chosen = {record_name(r): r for r in answer if record_name(r) in request.requested_names}
     for name, record in chosen.items():
         specs = [s for s in request.specs if s.name is not None and s.name.normalized == name]

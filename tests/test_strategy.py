@@ -182,6 +182,19 @@ def test_lowest_is_lowest_below_too(capsys, cache, engine_name, versions):
     assert any(Version(lowest[name]) < Version(direct[name]) for name in shared)
 
 
+def test_a_lowest_solve_is_no_case_for_the_feature_rules(capsys, caplog, cache, versions):
+    """A requested package below a newer build that tracks a feature (python 3.9.0 under
+    pypy's python builds) is what a lowest strategy asks for, not the engines' feature
+    ranking at work: the solve must not go through the legacy-feature rules, which cost
+    ten times the solve here and change nothing."""
+    caplog.set_level(logging.INFO, logger="conda_solver_plus.features")
+    args = ("python", "pip", "curl", "--strategy", "lowest-direct")
+    code, answer, err = run(capsys, cache, "rattler", *args)
+    assert code == 0, err
+    assert not [r for r in caplog.records if "legacy features" in r.getMessage()]
+    assert Version(versions_of(answer)["python"]) == versions["python"][0]
+
+
 def test_a_pin_holds_under_lowest(capsys, cache, engine_name, versions):
     code, answer, err = run(
         capsys, cache, engine_name, "curl", "--strategy", "lowest", "--pin", "curl>=8"
