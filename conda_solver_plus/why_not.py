@@ -23,7 +23,11 @@ into such a request. :func:`why_not` runs, on one index and one engine:
    in the user's state, each with what to change. Two causes fail before an engine runs
    and are turned into the same form: a pin on the package itself (conda's
    ``SpecsConfigurationConflictError``) and a requested spec of the same name that no
-   record satisfies together with ``SPEC``.
+   record satisfies together with ``SPEC``. Then each culprit's change is tried alone,
+   one solve each (:func:`ways_out`): the engine's proof names everything that *takes
+   part*, and users need to know which single change is *enough* — in a python 3.11
+   environment whose history asks for pandas 2.2.1, both python and pandas take part in
+   keeping numpy 2.1 out, but only pandas has to move.
 3. **the newest version the environment could have as it is**: every other package of
    step 1's environment required exactly (name, version and build) and ``SPEC``'s package
    requested with what holds it now — the request's spec for it, else its history spec,
@@ -40,6 +44,12 @@ The front ends (``conda-solver-plus why-not``, ``conda plus why-not``) build the
 state, the index and the session their own way, as for ``explain``, and hand a function
 that spells the command a user runs to get ``SPEC``. Exit status: 0 when ``SPEC`` is
 possible (or already there), 1 when it is not, 2 for a ``SPEC`` that does not parse.
+
+Every solve is an ordinary solve of the pipeline (:class:`~conda_solver_plus.session.SolveSession`)
+on a state derived from the user's (:func:`_with_requested`: the same prefix, history,
+pins, virtual packages and modifiers, other requested specs), so conda's rules hold in
+each of them exactly as in ``solve``; the cost is one solve per step — see
+``docs/explaining.md`` for measurements.
 """
 
 from __future__ import annotations

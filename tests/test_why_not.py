@@ -336,6 +336,26 @@ def test_cli_json_text_and_bad_input(engine_name, environment, tmp_path, capsys,
     assert len(err.splitlines()) == 1 and "numpy>=>2" in err
 
 
+def test_cli_locked(engine_name, tmp_path, capsys, monkeypatch):
+    """``--locked FILE``: the lockfile's environment is the one asked about (its channels,
+    platform and records); possible once pandas moves, with the command that writes the
+    lockfile back."""
+    monkeypatch.setenv("CONDA_SOLVER_PLUS_CACHE", str(tmp_path / "cache"))
+    lock = tmp_path / "pixi.lock"
+    options = ["--backend", engine_name, "--virtual", "__glibc=2.28", "--no-add-pip"]
+    channel = ["-c", str(CONDA_FORGE), "--override-channels", "--subdir", "linux-64"]
+    assert cli.main(["solve", *ENVIRONMENT, *channel, *options, "--lock-out", str(lock)]) == 0
+    capsys.readouterr()
+    assert cli.main(["why-not", TARGET, "--locked", str(lock), *options, "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["verdict"] == "possible"
+    assert payload["current"]["name"] == "numpy"
+    assert not MatchSpec(TARGET).matches(as_record(payload["current"]))
+    updated = {entry["name"]: entry["to"] for entry in payload["transaction"]["update"]}
+    assert MatchSpec(TARGET).matches(as_record(updated["numpy"]))
+    assert f"--locked {lock} --lock-out {lock}" in payload["command"]
+
+
 # -- through real conda --------------------------------------------------------------------
 
 
