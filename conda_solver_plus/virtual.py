@@ -21,6 +21,7 @@ import os
 import platform
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 
 from rattler import BuildString, GenericVirtualPackage, PackageName, Version
 
@@ -148,6 +149,14 @@ def virtual_packages(
     """
     subdir = subdir or native_subdir()
     packages = _detect_native() if subdir == native_subdir() else _foreign(subdir)
+    return _with_settings(packages, settings)
+
+
+def _with_settings(
+    packages: dict[str, GenericVirtualPackage], settings: Mapping[str, str | None] | None
+) -> dict[str, GenericVirtualPackage]:
+    """``packages`` with ``settings`` (name -> ``"VERSION[=BUILD]"``, or ``None`` to
+    remove) applied, sorted by name."""
     for name, value in (settings or {}).items():
         if value is None:
             packages.pop(name, None)
@@ -155,3 +164,71 @@ def virtual_packages(
         version, _, build = value.partition("=")
         packages[name] = make_virtual(name, version, build or "0")
     return dict(sorted(packages.items()))
+
+
+#: The virtual packages conda-lock assumes of each platform it locks for — conda-lock
+#: 4.0.3's ``conda_lock/default-virtual-packages.yaml`` (as it writes them: "VERSION" or
+#: "VERSION BUILD"). ``conda-solver-plus lock`` starts from the same, so both tools lock
+#: the same environment; a platform missing here gets :func:`virtual_packages`' defaults.
+CONDA_LOCK_VIRTUAL_PACKAGES: dict[str, dict[str, str]] = {
+    **{
+        f"linux-{arch}": {
+            "__unix": "0",
+            "__linux": "5.10",
+            "__archspec": f"1 {arch_name}",
+            "__glibc": "2.28",
+            "__cuda": "11.4",
+        }
+        for arch, arch_name in (("64", "x86_64"), ("aarch64", "aarch64"), ("ppc64le", "ppc64le"))
+    },
+    "osx-64": {"__unix": "0", "__archspec": "1 x86_64", "__osx": "11.0"},
+    "osx-arm64": {"__unix": "0", "__archspec": "1 arm64", "__osx": "11.0"},
+    "win-64": {"__win": "0", "__archspec": "1 x86_64", "__cuda": "11.4"},
+}
+
+
+def read_virtual_package_spec(path: Path) -> dict[str, dict[str, str]]:
+    """conda-lock's ``--virtual-package-spec`` file: per platform, the virtual packages
+    (name -> "VERSION" or "VERSION BUILD") that replace the defaults::
+
+        subdirs:
+          linux-64:
+            packages:
+              __glibc: "2.17"
+              __cuda: "12.4"
+    """
+    from .environment_file import read_yaml_file
+
+    hint = "write it as conda-lock does: subdirs: PLATFORM: packages: {__name: version}"
+    data = read_yaml_file(path)
+    subdirs = data.get("subdirs") if isinstance(data, dict) else None
+    if not isinstance(subdirs, dict):
+        raise InvalidInputError(str(path), "no 'subdirs' mapping", hint)
+    result: dict[str, dict[str, str]] = {}
+    for platform_name, entry in subdirs.items():
+        packages = entry.get("packages") if isinstance(entry, dict) else None
+        if not isinstance(packages, dict):
+            raise InvalidInputError(str(path), f"{platform_name}: no 'packages' mapping", hint)
+        for name in packages:
+            if not str(name).startswith("__"):
+                raise InvalidInputError(str(path), f"{name} is not a virtual package", hint)
+        result[str(platform_name)] = {str(k): str(v) for k, v in packages.items()}
+    return result
+
+
+def platform_virtual_packages(
+    platform_name: str,
+    assumed: Mapping[str, str] | None,
+    settings: Mapping[str, str | None] | None = None,
+) -> dict[str, GenericVirtualPackage]:
+    """The virtual packages a lock for ``platform_name`` is solved with: ``assumed``
+    (conda-lock's "VERSION [BUILD]" strings; ``None``: :func:`virtual_packages`' defaults
+    for the platform), then ``settings`` as :func:`virtual_packages` takes them."""
+    if assumed is None:
+        packages = _foreign(platform_name)
+    else:
+        packages = {}
+        for name, value in assumed.items():
+            version, _, build = value.strip().partition(" ")
+            packages[name] = make_virtual(name, version, build.strip() or "0")
+    return _with_settings(packages, settings)

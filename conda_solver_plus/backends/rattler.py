@@ -350,7 +350,10 @@ class RattlerBackend:
                 records = self._solve(
                     index, dataclasses.replace(request, timeout=timeout), request.specs, []
                 )
-        return [record for record in records if record.name.normalized != REQUEST_ROOT]
+        records = [record for record in records if record.name.normalized != REQUEST_ROOT]
+        if request.add_pip_as_python_dependency:
+            records = [_as_the_channel_serves_it(index, record) for record in records]
+        return records
 
     def _solve(
         self, index: Index, request: EngineRequest, specs: list[MatchSpec], extra_sources: list
@@ -385,6 +388,23 @@ class RattlerBackend:
         except OSError as exc:
             # py-rattler parses records lazily: broken repodata surfaces here
             raise _locate_bad_repodata(index, exc) from None
+
+
+def _as_the_channel_serves_it(index: Index, record: RepoDataRecord) -> RepoDataRecord:
+    """``record`` as its channel serves it. With ``add_pip_as_python_dependency``
+    py-rattler returns python's records with ``pip`` added to their depends; the answer is
+    the channel's record (as the libmamba engine's is), so what is written from it (a
+    lockfile, ``--json``) is what the channel says, whichever engine solved and whether the
+    record was solved or kept from a lockfile."""
+    if record.name.normalized != "python" or "pip" not in record.depends:
+        return record
+    for repo in index.repos:
+        if repo.subdir != record.subdir or "python" not in repo.names:
+            continue
+        for candidate in repo.sparse.load_records(rattler.PackageName("python")):
+            if candidate.url == record.url:
+                return candidate
+    return record
 
 
 def _locate_bad_repodata(index: Index, exc: Exception) -> InvalidInputError:

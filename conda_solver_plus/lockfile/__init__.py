@@ -72,7 +72,7 @@ from .model import (
     write_text,
 )
 from .pixi import write_pixi
-from .rattler_lock import read_rattler_lock
+from .rattler_lock import rattler_lock_platforms, read_rattler_lock
 
 if TYPE_CHECKING:
     from ..repodata.model import Index
@@ -88,6 +88,7 @@ __all__ = [
     "detect_format",
     "find_in_index",
     "format_for_path",
+    "locked_platforms",
     "read_lockfile",
     "record_from_url",
     "write_lock_platforms",
@@ -176,6 +177,14 @@ def read_lockfile(
     if index is not None:
         complete_records(locked, index)
     return locked
+
+
+def locked_platforms(path: str | Path, *, environment: str | None = None) -> list[str]:
+    """The platforms ``environment`` of the lockfile ``path`` locks."""
+    path = Path(path)
+    if detect_format(path) == EXPLICIT:
+        return [read_explicit(path, None).platform]
+    return rattler_lock_platforms(path, environment)
 
 
 def write_lockfile(

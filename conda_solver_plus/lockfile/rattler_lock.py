@@ -150,6 +150,12 @@ def _pick_platform(path: Path, available: list[str], platform: str | None, env: 
     return platform
 
 
+def rattler_lock_platforms(path: Path, environment: str | None) -> list[str]:
+    """The platforms one environment of a pixi or conda-lock file locks."""
+    _name, env = _pick_environment(load_lock(path), path, environment)
+    return sorted(p.name for p in env.platforms())
+
+
 def read_rattler_lock(
     path: Path, fmt: str, environment: str | None, platform: str | None
 ) -> LockedEnvironment:
