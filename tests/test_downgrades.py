@@ -31,6 +31,7 @@ from rattler import MatchSpec, Version
 from conda_solver_plus import cli
 from conda_solver_plus.backends import get_backend
 from conda_solver_plus.core import solve
+from conda_solver_plus.exceptions import SolverPlusError
 from conda_solver_plus.explain import render_provenance
 from conda_solver_plus.provenance import render_downgrades
 from conda_solver_plus.records import dependency_name
@@ -209,6 +210,43 @@ def test_no_downgrade_costs_no_engine_call(index, engine_name, prefix, tmp_path)
     counting.calls = 0
     _, out = run(["libglib"], index, engine_name, prefix, tmp_path, engine=counting)
     assert out.downgrades and counting.calls > out.attempts
+
+
+#: a second prefix: python 3.12 with the newest numpy, scipy, pandas and sympy (and so the
+#: newest icu and libsqlite); matplotlib's python 3.12 build brings Qt 6.7 and an older icu
+STACK = ("python=3.12", "numpy", "scipy", "pandas", "sympy")
+
+
+@pytest.fixture(scope="module")
+def stack(index, tmp_path_factory) -> list:
+    settings = Settings(backend="rattler", cache_dir=tmp_path_factory.mktemp("cache"))
+    sis = SolverInputState(None, STACK, virtual_packages=virtual_packages("linux-64", GLIBC))
+    return SolveSession(settings).solve(sis, index).current_solution
+
+
+def test_a_downgrade_that_follows_a_forced_one_needs_no_engine_call(
+    index, engine_name, stack, tmp_path
+):
+    """``install matplotlib`` into the stack: the downgrades whose installed build needs a
+    forced one at its installed version (libsqlite needs the icu that has to go) are
+    forced from the data, without an engine call — and a second solve confirms it: the
+    requested matplotlib with that package kept has no answer."""
+    prefix = write_prefix(tmp_path / "env", stack)
+    counting = CountingEngine(get_backend(engine_name))
+    sis, out = run(["matplotlib"], index, engine_name, prefix, tmp_path, engine=counting)
+    follows = {n: c for n, c in out.downgrades.items() if c.kind == "follows"}
+    assert follows and all(out.downgrade_checks[n].verdict == "forced" for n in out.downgrades)
+    for cause in follows.values():
+        via = cause.via.split(" ")[0]
+        assert out.downgrades[via].kind == "requested" and out.downgrades[via].proven
+    # the engine's answer, one check of all of them together, one for each of the others
+    assert counting.calls == out.attempts + 1 + len(out.downgrades) - len(follows)
+    matplotlib = f"matplotlib >={out.records['matplotlib'].version}"
+    for name in follows:
+        keep = f"{name} >={sis.installed[name].version}"
+        with pytest.raises(SolverPlusError) as failed:
+            run([matplotlib], index, engine_name, prefix, tmp_path, pinned_packages=[keep])
+        assert failed.value.exit_code == 1
 
 
 def test_spent_time_limit_leaves_the_engines_answer(index, engine_name, prefix, tmp_path):

@@ -32,8 +32,10 @@ The rule, after the engine answers (:func:`guard`):
    versions the engine gave them (``pytorch >=2.5.1``) and everything else where the
    engine's answer has it: with no answer it is *forced* (by the request, a pin or the
    history); with one, it is kept at its installed version or newer, later checks keep
-   it too, and the last such answer is taken. At most :data:`MAX_SINGLE_CHECKS` are tried
-   one at a time, the rest together.
+   it too, and the last such answer is taken. They are tried dependencies first, and one
+   whose every version at least as new as installed needs a forced one at its installed
+   version or newer is forced without an engine call (libsqlite 3.53.4 needs icu >=78.3).
+   At most :data:`MAX_SINGLE_CHECKS` engine calls try one at a time, the rest together.
 
 Every engine call gets what is left of the solve's time limit; when it runs out, the
 engine's answer stands and the downgrades not checked yet say so (*unchecked*).
@@ -56,7 +58,7 @@ from collections.abc import Iterable, Mapping
 from rattler import MatchSpec, RepoDataRecord
 
 from ..backends import Backend, EngineRequest, EngineTimeout, EngineUnsolvable
-from ..records import canonical_channel_name, dependency_name, record_name
+from ..records import canonical_channel_name, dependency_name, record_name, toposort
 from ..repodata.model import Index
 from ..specs import spec_name
 from ..state import (
@@ -65,6 +67,7 @@ from ..state import (
     SolverInputState,
     SolverOutputState,
 )
+from .candidates import matching_records
 from .engine_rules import with_conda_rules
 from .options import SolveOptions
 from .request import build_request
@@ -164,6 +167,8 @@ class _Checker:
         self.request: EngineRequest = build_request(sis, scratch, index, options)
         #: the answer to return so far: the engine's, or one that avoided downgrades
         self.best = records
+        #: downgrades found forced without an engine call (:meth:`needs_forced`)
+        self.implied = 0
         self.calls = 0
 
     def solve(self, floors: Mapping[str, str]) -> list[RepoDataRecord] | None:
@@ -225,30 +230,87 @@ class _Checker:
     def one_by_one(
         self, floors: dict[str, str], suspects: Downgrades, cost: tuple[str, ...]
     ) -> list[RepoDataRecord]:
-        """Each downgrade on its own, everything else held where the engine's answer (or a
-        better one found so far) has it: without answer it is forced, else it is kept."""
-        names = sorted(suspects)
-        singles, together = names[:MAX_SINGLE_CHECKS], names[MAX_SINGLE_CHECKS:]
-        groups = [[name] for name in singles] + ([together] if together else [])
+        """Each downgrade on its own, dependencies first, everything else held where the
+        engine's answer (or a better one found so far) has it: without answer it is
+        forced, else it is kept. One whose every version at least as new as installed
+        needs a forced one at its installed version or newer is forced without asking
+        (:meth:`needs_forced`)."""
+        forced: list[str] = []
         kept: list[str] = []
-        for group in groups:
-            trial = {name: str(suspects[name][0].version) for name in group}
-            answer = self.solve({**floors, **trial})
-            verdict = "forced" if answer is None else "avoided"
-            for name in group:
-                proposed = str(suspects[name][1].version)
-                self.out.downgrade_checks[name] = DowngradeCheck(name, verdict, proposed, cost)
-            if answer is not None:
-                floors.update(trial)  # kept: later checks keep it too
-                kept.extend(group)
-                self.best = answer
+        together: list[str] = []
+        for record in toposort(old for old, _new in suspects.values()):
+            name = record_name(record)
+            needed = self.needs_forced(record, forced, suspects)
+            if needed is not None:
+                log.debug("%s is forced: kept, it would keep %s, which is forced", name, needed)
+                self.verdict([name], "forced", suspects, cost)
+                forced.append(name)
+            elif len(forced) + len(kept) - self.implied >= MAX_SINGLE_CHECKS:
+                together.append(name)
+            elif self.keep([name], floors, suspects, cost):
+                kept.append(name)
+            else:
+                forced.append(name)
+        if together and self.keep(together, floors, suspects, cost):
+            kept.extend(together)
         log.info(
             "downgrades: forced %s; kept %s (%d extra engine calls)",
-            ", ".join(n for n in names if n not in kept) or "none",
-            ", ".join(kept) or "none",
+            ", ".join(n for n in sorted(suspects) if n not in kept) or "none",
+            ", ".join(sorted(kept)) or "none",
             self.calls,
         )
         return self.best
+
+    def keep(
+        self, names: list[str], floors: dict[str, str], suspects: Downgrades, cost: tuple[str, ...]
+    ) -> bool:
+        """Try ``names`` at their installed versions or newer: kept (later tries keep them
+        too, the answer becomes the best so far) or forced."""
+        trial = {name: str(suspects[name][0].version) for name in names}
+        answer = self.solve({**floors, **trial})
+        self.verdict(names, "forced" if answer is None else "avoided", suspects, cost)
+        if answer is None:
+            return False
+        floors.update(trial)
+        self.best = answer
+        return True
+
+    def verdict(
+        self, names: list[str], verdict: str, suspects: Downgrades, cost: tuple[str, ...]
+    ) -> None:
+        for name in names:
+            proposed = str(suspects[name][1].version)
+            self.out.downgrade_checks[name] = DowngradeCheck(name, verdict, proposed, cost)
+
+    def needs_forced(
+        self, old: RepoDataRecord, forced: list[str], suspects: Downgrades
+    ) -> str | None:
+        """Does every record of the package at its installed version or newer (in the
+        channels, and the installed one) depend on a forced package at a version its
+        channels only have at or above that package's installed version? Then keeping it
+        would keep the forced one, which has no answer: it is forced too, without an
+        engine call (libsqlite 3.53.4 needs icu >=78.3, and icu has to go below 78.3).
+        Returns that forced package's name, or ``None``."""
+        name = record_name(old)
+        newer = MatchSpec(f"{name} >={old.version}", strict=False)
+        candidates = [old, *matching_records(self.index, newer)]
+        for other in forced:
+            floor = suspects[other][0].version
+            below = MatchSpec(f"{other} <{floor}", strict=False)
+            lower = matching_records(self.index, below)
+            if all(_excludes_all(record, other, lower) for record in candidates):
+                self.implied += 1
+                return other
+        return None
+
+
+def _excludes_all(record: RepoDataRecord, name: str, lower: list[RepoDataRecord]) -> bool:
+    """Does ``record`` depend on ``name`` with a spec none of ``lower`` matches?"""
+    return any(
+        dependency_name(dep) == name
+        and not any(MatchSpec(dep, strict=False).matches(other) for other in lower)
+        for dep in record.depends
+    )
 
 
 def _floors(downgrades: Downgrades) -> dict[str, str]:
