@@ -66,13 +66,15 @@ def solve(
 
     out.engine = backend.name
     records = attempts.run_attempts(backend, index, sis, out, options)
-    # no surprise downgrades: only those the request needs, each with its cause
+    # no surprise downgrades: only those the request needs, each with its cause (found on
+    # the engine's answer: --only-deps and --prune may drop the records that need them)
     post.take_solution(out, downgrades.guard(backend, index, sis, out, options, records))
+    downgrades.explain(sis, out)
     _post_process(sis, out, index, backend, options)
+    downgrades.settle(sis, out)
     out.held_back = post.held_back(sis, out, index)
     out.neuter_history()
     post.explain_records(sis, out)
-    downgrades.explain(sis, out)
     if options.verify and sis.deps_modifier is not DepsModifier.NO_DEPS:
         post.verify_consistent(sis, out)
     return out

@@ -178,6 +178,16 @@ def test_forced_downgrade_names_the_request(index, engine_name, environment, pre
     )
 
 
+def test_only_deps_keeps_the_cause_it_drops(index, engine_name, prefix, tmp_path):
+    """``install libglib --only-deps``: libglib itself is not installed, its dependencies
+    are, libffi goes down for them, and the cause still names the libglib record the
+    engine's answer had (it was worked out before --only-deps dropped it)."""
+    _, full = run(["libglib"], index, engine_name, prefix, tmp_path)
+    _, out = run(["libglib"], index, engine_name, prefix, tmp_path, deps_modifier="only_deps")
+    assert "libglib" not in out.records and "libffi" in out.downgrades
+    assert out.downgrades["libffi"] == full.downgrades["libffi"]
+
+
 def test_asked_downgrades_are_made_and_say_so(index, engine_name, environment, tmp_path):
     """A downgrade the user's own spec asks for — a requested ``libffi<3.6``, a pin added
     to conda-meta/pinned before ``install numpy`` — happens, named by that spec, with no

@@ -73,7 +73,7 @@ from .options import SolveOptions
 from .request import build_request
 from .transforms import solve_on_engine
 
-__all__ = ["MAX_SINGLE_CHECKS", "downgrades_of", "explain", "guard"]
+__all__ = ["MAX_SINGLE_CHECKS", "downgrades_of", "explain", "guard", "settle"]
 
 log = logging.getLogger(__name__)
 
@@ -321,25 +321,49 @@ def _floors(downgrades: Downgrades) -> dict[str, str]:
 
 
 def explain(sis: SolverInputState, out: SolverOutputState) -> None:
-    """Fill ``out.downgrades``: why each installed package the final result moves to a
-    lower version does so (what the guard proved is in ``out.downgrade_checks``)."""
+    """Fill ``out.downgrades``: why each installed package the answer moves to a lower
+    version does so (what the guard proved is in ``out.downgrade_checks``). Run on the
+    engine's answer, before ``--only-deps``/``--prune`` drop the records that need the
+    change; :func:`settle` keeps what the final result still has."""
     out.downgrades = {}
+    if not sis.is_removing:
+        out.downgrades = _causes(sis, out, downgrades_of(sis.installed, out.records.values()))
+
+
+def settle(sis: SolverInputState, out: SolverOutputState) -> None:
+    """After post-processing: the causes of the downgrades the final result still has,
+    and one for any it has that the engine's answer did not (worked out on the result)."""
     if sis.is_removing:
         return
-    found = downgrades_of(sis.installed, out.records.values())
+    final = downgrades_of(sis.installed, out.records.values())
+    kept = {name: cause for name, cause in out.downgrades.items() if name in final}
+    new = {name: final[name] for name in final if name not in kept}
+    out.downgrades = dict(sorted({**kept, **_causes(sis, out, new, final)}.items()))
+    for name, cause in out.downgrades.items():
+        log.info("%s %s -> %s: %s", name, cause.installed, cause.chosen, cause.text)
+
+
+def _causes(
+    sis: SolverInputState,
+    out: SolverOutputState,
+    found: Downgrades,
+    every: Downgrades | None = None,
+) -> dict[str, DowngradeCause]:
+    """The cause of each of ``found`` in ``out.records`` (``every``: all the downgrades
+    there, which a ``follows`` cause names)."""
+    causes: dict[str, DowngradeCause] = {}
     if not found:
-        return
+        return causes
     paths = _paths(sis, out)
     for name in sorted(found):
-        old, new = found[name]
         check = out.downgrade_checks.get(name)
-        cause = _cause(sis, out, paths, (old, new), found)
-        out.downgrades[name] = dataclasses.replace(
+        cause = _cause(sis, out, paths, found[name], every or found)
+        causes[name] = dataclasses.replace(
             cause,
             cost=check.cost if check else (),
             proven=bool(check and check.verdict == "forced"),
         )
-        log.info("%s %s -> %s: %s", name, old.version, new.version, out.downgrades[name].text)
+    return causes
 
 
 def _label(record: RepoDataRecord) -> str:

@@ -158,8 +158,9 @@ def take_update_deps(
     out.records.update(second.records, reason="--update-deps second solve")
     out.for_history.clear(reason="--update-deps")
     out.for_history.update(chain, reason="--update-deps: dependency chain")
-    # the second solve's downgrades are the result's: its guard checked them
+    # the second solve's downgrades are the result's: its guard checked and explained them
     out.downgrade_checks = dict(second.downgrade_checks)
+    out.downgrades = dict(second.downgrades)
 
 
 def prune(sis: SolverInputState, out: SolverOutputState) -> None:
