@@ -58,16 +58,17 @@ def test_every_page_is_built(html):
     assert sources <= built
 
 
-def test_cli_reference_is_the_real_help(html):
+@pytest.mark.parametrize("command", ["solve", "lock"])
+def test_cli_reference_is_the_real_help(html, command):
     """The CLI page renders the parser's own --help, so every option is documented."""
     from conda_solver_plus.cli import build_parser
 
     page = (html / "cli.html").read_text(encoding="utf-8")
     parser = build_parser()
-    solve = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
-    for action in solve.choices["solve"]._actions:
+    commands = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    for action in commands.choices[command]._actions:
         for flag in action.option_strings:
-            assert flag in page, flag
+            assert flag in page, f"{command} {flag}"
 
 
 def test_changelog_is_included(html):
