@@ -59,6 +59,7 @@ from .lockfile import (
     read_lockfile,
     write_lock_platforms,
 )
+from .records import dependency_closure
 from .settings import SOLVE_STRATEGIES
 from .virtual import (
     CONDA_LOCK_VIRTUAL_PACKAGES,
@@ -345,7 +346,8 @@ def platform_request(plan: LockPlan, platform_name: str, scratch: Path) -> Platf
     from rattler import MatchSpec
 
     freed = set(plan.update)
-    kept = [r for r in locked.records if r.name.normalized not in freed]
+    wanted = _still_needed(locked.by_name(), plan.specs)
+    kept = [r for r in locked.records if r.name.normalized in wanted - freed]
     by_name = {r.name.normalized: r for r in kept}
     specs: list[str] = []
     pins: list[str] = []
@@ -355,15 +357,33 @@ def platform_request(plan: LockPlan, platform_name: str, scratch: Path) -> Platf
         (pins if record is not None and spec.matches(record) else specs).append(text)
     named = {MatchSpec(text, strict=False).name.normalized for text in specs}
     specs += [name for name in plan.update if name not in named]
-    if not freed:
+    if len(kept) == len(locked.records):
         return PlatformRequest(specs, pins, locked.path)
-    # the lockfile without the freed records, in its own format: conda-lock and explicit
-    # records are partial, and the solve completes them from the channels only then
+    # the lockfile without the freed records and those no spec needs any more, in its own
+    # format: conda-lock and explicit records are partial, and the solve completes them
+    # from the channels only then
     start = scratch / f"start-{platform_name}" / _FORMAT_NAMES[locked.format]
     start.parent.mkdir(parents=True)
     source = dataclasses.replace(locked, path=None, records=[])
     write_lock_platforms(start, {platform_name: kept}, source)
     return PlatformRequest(specs, pins, start)
+
+
+def _still_needed(locked: dict, specs: list[str]) -> set[str]:
+    """The locked names the environment's specs still reach through the locked records'
+    depends (a spec removed from the file takes what only it needed along), with pip
+    where python is (conda adds it to python's depends, as the locked pip shows)."""
+    from rattler import MatchSpec
+
+    roots = {
+        spec.name.normalized
+        for spec in (MatchSpec(text, strict=False) for text in specs)
+        if spec.name is not None
+    }
+    needed = roots | dependency_closure(locked, roots)
+    if "python" in needed and "pip" in locked:
+        needed |= {"pip"} | dependency_closure(locked, ["pip"])
+    return needed & set(locked)
 
 
 def _locked_platform(plan: LockPlan, platform_name: str):
@@ -543,6 +563,9 @@ def _report(plan: LockPlan, outcomes: list[PlatformOutcome], written: list[Path]
         print(json.dumps(document, indent=2))
         return
     for outcome in outcomes:
+        if outcome.exit_code == 0:
+            print(f"{outcome.platform}: {_outcome_line(outcome)}", flush=True)
+    for outcome in outcomes:
         for line in outcome.log:
             print(f"{outcome.platform}: {line}", file=sys.stderr)
         if outcome.exit_code != 0:
@@ -556,8 +579,6 @@ def _report(plan: LockPlan, outcomes: list[PlatformOutcome], written: list[Path]
             file=sys.stderr,
         )
         return
-    for outcome in outcomes:
-        print(f"{outcome.platform}: {_outcome_line(outcome)}")
     print(f"wrote {', '.join(str(p) for p in written)}")
 
 

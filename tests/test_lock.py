@@ -247,6 +247,17 @@ def test_relock_keeps_what_still_fits_and_update_moves_only_what_it_must(
         unforced = [name for name in moved if fits(then[name], now.values())]
         assert not unforced, f"{platform}: moved without being forced: {unforced}"
         assert set(then) <= set(now), f"{platform}: dropped {set(then) - set(now)}"
+    # pandas leaves the file: it goes, with what only it needed; nothing else changes
+    before = {platform: read_lockfile(path, platform=platform).by_name() for platform in PLATFORMS}
+    env = environment_yml(env, specs=tuple(s for s in SPECS if s != "pandas"))
+    code, _, err = lock(tmp_path, cache, engine_name, *args)
+    assert code == 0, err
+    for platform in PLATFORMS:
+        now, then = read_lockfile(path, platform=platform).by_name(), before[platform]
+        assert "pandas" in then and "pandas" not in now and set(now) < set(then), platform
+        assert all(now[name].url == then[name].url for name in now), platform
+        for gone in set(then) - set(now):  # nothing that stays needs what went
+            assert all(gone not in {d.split()[0] for d in r.depends} for r in now.values())
 
 
 def test_a_failing_platform_is_named_with_its_conflict_and_the_others_finish(cache, tmp_path):
