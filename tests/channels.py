@@ -17,6 +17,7 @@ corrupt or truncated bytes) a test switches on.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import io
 import json
@@ -443,3 +444,45 @@ def serve_private_channel(
     channel = PrivateChannel(root=root, port=0, token=token, user=user, password=password)
     with loopback_server(_handler(channel)) as channel.port:
         yield channel
+
+
+@functools.cache
+def channel_entries(channel: Path, subdir: str) -> dict[str, dict]:
+    """file name -> the channel's repodata entry, for one subdir of a local channel (read
+    once)."""
+    data = json.loads((channel / subdir / "repodata.json").read_text())
+    return {**data.get("packages", {}), **data.get("packages.conda", {})}
+
+
+def write_channel_prefix(
+    prefix: Path, channel: Path, records, history: list[str], pinned: str = ""
+) -> Path:
+    """``prefix`` holding ``records`` of the local ``channel`` as conda leaves them
+    (``conda-meta/<dist>.json``: the channel's own entry and the link fields, as
+    :func:`install_record` writes them), ``history`` as the specs of its creation and
+    ``pinned`` as ``conda-meta/pinned``."""
+    meta = prefix / "conda-meta"
+    meta.mkdir(parents=True)
+    dists = []
+    for record in records:
+        fn, subdir = record.file_name, record.subdir
+        dist = fn.removesuffix(".conda").removesuffix(".tar.bz2")
+        dists.append(f"+{channel.as_uri()}/{subdir}::{dist}")
+        entry = {
+            **channel_entries(channel, subdir)[fn],
+            "fn": fn,
+            "url": f"{channel.as_uri()}/{subdir}/{fn}",
+            "channel": f"{channel.as_uri()}/{subdir}",
+            "files": [],
+            "paths_data": {"paths": [], "paths_version": 1},
+            "requested_spec": "",
+        }
+        (meta / f"{dist}.json").write_text(json.dumps(entry))
+    (meta / "history").write_text(
+        f"==> 2025-01-01 10:00:00 <==\n# cmd: conda create -p {prefix} {' '.join(history)}\n"
+        + "".join(f"{dist}\n" for dist in dists)
+        + f"# update specs: {history!r}\n"
+    )
+    if pinned:
+        (meta / "pinned").write_text(f"{pinned}\n")
+    return prefix

@@ -18,7 +18,6 @@ conda-libmamba-solver #71 shows libsolv doing, unless the request forbids it.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import subprocess
 import sys
@@ -43,6 +42,7 @@ from conda_solver_plus.specs import spec_name
 from conda_solver_plus.state import SolverInputState, SolverOutputState
 from conda_solver_plus.virtual import virtual_packages
 
+from .channels import write_channel_prefix
 from .engines import conda_subprocess_env, require_module
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "repodata"
@@ -73,41 +73,9 @@ def environment(index, tmp_path_factory) -> list:
     return SolveSession(settings).solve(sis, index).current_solution
 
 
-@functools.cache
-def channel_entries(subdir: str) -> dict[str, dict]:
-    """file name -> the channel's repodata entry, for one subdir (read once)."""
-    data = json.loads((CONDA_FORGE / subdir / "repodata.json").read_text())
-    return {**data.get("packages", {}), **data.get("packages.conda", {})}
-
-
 def write_prefix(prefix: Path, records, pinned: str = "") -> Path:
-    """``prefix`` holding ``records`` as conda leaves them (the channel's entry and the
-    link fields), ``HISTORY`` as the specs of its creation, ``pinned`` as its pins."""
-    meta = prefix / "conda-meta"
-    meta.mkdir(parents=True)
-    dists = []
-    for record in records:
-        fn, subdir = record.file_name, record.subdir
-        dist = fn.removesuffix(".conda").removesuffix(".tar.bz2")
-        dists.append(f"+{CONDA_FORGE.as_uri()}/{subdir}::{dist}")
-        entry = {
-            **channel_entries(subdir)[fn],
-            "fn": fn,
-            "url": f"{CONDA_FORGE.as_uri()}/{subdir}/{fn}",
-            "channel": f"{CONDA_FORGE.as_uri()}/{subdir}",
-            "files": [],
-            "paths_data": {"paths": [], "paths_version": 1},
-            "requested_spec": "",
-        }
-        (meta / f"{dist}.json").write_text(json.dumps(entry))
-    (meta / "history").write_text(
-        f"==> 2025-01-01 10:00:00 <==\n# cmd: conda create -p {prefix} {' '.join(HISTORY)}\n"
-        + "".join(f"{dist}\n" for dist in dists)
-        + f"# update specs: {HISTORY!r}\n"
-    )
-    if pinned:
-        (meta / "pinned").write_text(f"{pinned}\n")
-    return prefix
+    """``prefix`` holding ``records``, ``HISTORY`` as the specs of its creation."""
+    return write_channel_prefix(prefix, CONDA_FORGE, records, HISTORY, pinned)
 
 
 @pytest.fixture

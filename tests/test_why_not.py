@@ -14,7 +14,6 @@ SPEC must list the versions the repodata file has, newest first.
 
 from __future__ import annotations
 
-import functools
 import json
 import shlex
 import subprocess
@@ -32,6 +31,8 @@ from conda_solver_plus.state import SolverInputState
 from conda_solver_plus.virtual import virtual_packages
 from conda_solver_plus.why_not import WhyNot, standalone_command, why_not
 
+from .channels import channel_entries as conda_forge_entries
+from .channels import write_channel_prefix
 from .engines import conda_subprocess_env, require_module
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "repodata"
@@ -81,43 +82,13 @@ def environment(index, tmp_path_factory) -> list:
     return SolveSession(settings).solve(sis, index).current_solution
 
 
-@functools.cache
-def channel_entries(subdir: str) -> dict[str, dict]:
-    """file name -> the channel's repodata entry, for one subdir (read once)."""
-    data = json.loads((CONDA_FORGE / subdir / "repodata.json").read_text())
-    return {**data.get("packages", {}), **data.get("packages.conda", {})}
-
-
 def write_prefix(prefix: Path, records, history: list[str], pinned: str = "") -> Path:
-    """``prefix`` holding ``records`` as conda leaves them (``conda-meta/<dist>.json``:
-    the channel's own entry and the link fields, as ``channels.install_record`` writes
-    them), ``history`` as the specs of its creation and ``pinned`` as
-    ``conda-meta/pinned``."""
-    meta = prefix / "conda-meta"
-    meta.mkdir(parents=True)
-    dists = []
-    for record in records:
-        fn, subdir = record.file_name, record.subdir
-        dist = fn.removesuffix(".conda").removesuffix(".tar.bz2")
-        dists.append(f"+{CONDA_FORGE.as_uri()}/{subdir}::{dist}")
-        entry = {
-            **channel_entries(subdir)[fn],
-            "fn": fn,
-            "url": f"{CONDA_FORGE.as_uri()}/{subdir}/{fn}",
-            "channel": f"{CONDA_FORGE.as_uri()}/{subdir}",
-            "files": [],
-            "paths_data": {"paths": [], "paths_version": 1},
-            "requested_spec": "",
-        }
-        (meta / f"{dist}.json").write_text(json.dumps(entry))
-    (meta / "history").write_text(
-        f"==> 2025-01-01 10:00:00 <==\n# cmd: conda create -p {prefix} {' '.join(history)}\n"
-        + "".join(f"{dist}\n" for dist in dists)
-        + f"# update specs: {history!r}\n"
-    )
-    if pinned:
-        (meta / "pinned").write_text(f"{pinned}\n")
-    return prefix
+    """``prefix`` holding ``records`` of the shared conda-forge channel."""
+    return write_channel_prefix(prefix, CONDA_FORGE, records, history, pinned)
+
+
+def channel_entries(subdir: str) -> dict[str, dict]:
+    return conda_forge_entries(CONDA_FORGE, subdir)
 
 
 def newest_fitting(spec: str, python_minor: str) -> Version:
