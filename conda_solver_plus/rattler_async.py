@@ -26,26 +26,38 @@ T = TypeVar("T")
 
 
 def run(coroutine: Coroutine[Any, Any, T]) -> T:
-    """``asyncio.run(coroutine)``, then :func:`let_native_threads_finish`."""
+    """``asyncio.run(coroutine)``, then :func:`let_native_threads_finish` for the native
+    threads that were not in Python before the call."""
+    before = foreign_threads()
     try:
         return asyncio.run(coroutine)
     finally:
-        let_native_threads_finish()
+        let_native_threads_finish(ignore=before)
 
 
-def let_native_threads_finish(limit: float = 1.0) -> None:
+def foreign_threads() -> set[int]:
+    """The threads in Python now that ``threading`` did not start (native threads)."""
+    current_frames = getattr(sys, "_current_frames", None)
+    if current_frames is None:  # not CPython
+        return set()
+    return set(current_frames()) - {thread.ident for thread in threading.enumerate()}
+
+
+def let_native_threads_finish(
+    limit: float = 1.0, ignore: set[int] | frozenset = frozenset()
+) -> None:
     """Wait (at most ``limit`` seconds) until native threads have left Python.
 
     Such a thread shows up in ``sys._current_frames()`` without being a ``threading``
-    thread; sleeping releases the GIL so it can finish.
+    thread; sleeping releases the GIL so it can finish. Threads in ``ignore`` (those in
+    Python before the call: another library's, which may stay for good) are not waited
+    for — waiting for one that never leaves cost every later call the whole ``limit``.
     """
-    current_frames = getattr(sys, "_current_frames", None)
-    if current_frames is None:  # not CPython
+    if getattr(sys, "_current_frames", None) is None:  # not CPython
         time.sleep(0.05)
         return
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
-        known = {thread.ident for thread in threading.enumerate()}
-        if not set(current_frames()) - known:
+        if not foreign_threads() - ignore:
             return
         time.sleep(0.001)
