@@ -355,3 +355,29 @@ def test_a_terminal_shows_one_line_per_platform(cache, tmp_path):
         assert any(line.startswith(platform) for line in final.splitlines()), final
         assert f"{platform}: " in final and "packages" in final
     assert "wrote conda-lock.yml" in final
+
+
+def test_platforms_fetch_into_one_cache_side_by_side(locked, tmp_path):
+    """The channel served over HTTP on loopback and an empty cache: the three platforms'
+    solves fetch their repodata into the one cache at once (noarch by all of them); the
+    lock equals the file:// one, and a second lock ``--offline`` reads every platform
+    from that cache alone and writes the same file."""
+    from .channels import serve_channel
+
+    cache = tmp_path / "cache"
+    env = tmp_path / "environment.yml"
+    with serve_channel(CONDA_FORGE.parent) as served:
+        url = f"{served.url}/conda-forge"
+        lines = environment_yml(env).read_text().replace(CONDA_FORGE.as_uri(), url)
+        env.write_text(lines)
+        code, _, err = lock(tmp_path, cache, "rattler", "-f", str(env), "--jobs", "3")
+        assert code == 0, err
+        fetched = [path for path, status in served.requests if status == 200]
+    assert sum("noarch/repodata.json" in path for path in fetched) >= 1
+    first = (tmp_path / "conda-lock.yml").read_bytes()
+    work, _ = locked["rattler"]
+    assert package_sets(tmp_path / "conda-lock.yml") == package_sets(work / "conda-lock.yml")
+    (tmp_path / "conda-lock.yml").unlink()
+    code, _, err = lock(tmp_path, cache, "rattler", "-f", str(env), "--offline")
+    assert code == 0, err
+    assert (tmp_path / "conda-lock.yml").read_bytes() == first
