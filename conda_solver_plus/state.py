@@ -447,9 +447,10 @@ class DowngradeCheck:
 
     name: str
     #: ``asked``: the user's own spec (request, pin, history) excludes the installed
-    #: version; ``forced``: no answer keeps it at its installed version or newer while the
-    #: requested packages keep the versions this answer gives them; ``avoided``: one does,
-    #: and it was taken; ``unchecked``: the solve's time limit ran out first
+    #: version; ``channel``: conda's channel priority moves it to a channel that has only
+    #: a lower version; ``forced``: no answer keeps it at its installed version or newer
+    #: while the requested packages keep the versions this answer gives them; ``avoided``:
+    #: one does, and it was taken; ``unchecked``: the solve's time limit ran out first
     verdict: str
     #: the version the engine first chose (``avoided``: the downgrade that did not happen)
     proposed: str = ""

@@ -349,3 +349,34 @@ def test_conda_install_v_says_what_forces_the_downgrade(
     line = next(text for text in proc.stderr.splitlines() if text.strip().startswith(label))
     assert ": forced by libglib (requested on the command line): libglib " in line
     assert " needs libffi " in line and "; keeping it would move libglib " in line
+
+
+def test_a_channel_priority_move_is_made_not_avoided(channels, engine_name, tmp_path, capsys):
+    """conda's test_priority_1, third step: python 2.7.15 and pandas 0.23.4 installed from
+    channel-4 (locked with priority disabled); with flexible priority and channel-2 first,
+    the requested python and pandas move to channel-2's older builds and take their
+    dependencies along. Those are channel priority's moves, not surprises: the guard must
+    not keep channel-4's python by way of a floor on its dependencies, and the plan says
+    the channel moved them."""
+    from .channels import install_record
+
+    ch2, ch4 = channels["channel-2"], channels["channel-4"]
+    base = ["-c", str(ch2), "-c", str(ch4), "--override-channels", "--subdir", "linux-64"]
+    base += ["--backend", engine_name, "--cache-dir", str(tmp_path / "cache")]
+    specs = ["pandas", "python=2.7"]
+    assert cli.main(["solve", *base, "--channel-priority", "disabled", *specs, "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)["records"]
+    by_name = {r["name"]: r for r in first}
+    assert by_name["python"]["url"].startswith(ch4.as_uri())  # the newest: channel-4's
+    prefix = tmp_path / "env"
+    for record in first:
+        channel = ch2 if record["url"].startswith(ch2.as_uri()) else ch4
+        history = next((s for s in specs if s.split("=")[0] == record["name"]), None)
+        install_record(prefix, channel, record["subdir"], record["fn"], history)
+    argv = ["explain", *base, "--channel-priority", "flexible", "-p", str(prefix), *specs]
+    assert cli.main([*argv, "--json"]) == 0
+    explained = json.loads(capsys.readouterr().out)
+    final = {r["name"]: r for r in explained["records"]}
+    for name in ("python", "pandas"):
+        assert final[name]["url"].startswith(ch2.as_uri()), name
+        assert explained["downgrade_checks"][name]["verdict"] == "channel"

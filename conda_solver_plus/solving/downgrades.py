@@ -19,7 +19,9 @@ The rule, after the engine answers (:func:`guard`):
    so are removals, which are conda's own rules for what nobody needs any more). None:
    nothing more happens — the usual solve pays nothing;
 2. a downgrade the user's own spec asks for (``install "numpy<2"`` over numpy 2.1, a pin,
-   a history spec the installed version does not meet) is *asked*: nothing to check;
+   a history spec the installed version does not meet) is *asked*, and one conda's channel
+   priority makes (an installed record from a channel outranked for its name, which
+   conda moves to the first channel that has the name) is *channel*: nothing to check;
 3. for the others the same request is solved again, requiring every installed package of
    the engine's answer at its installed version or newer (a downgrade the user asked for
    at the engine's version): required, not only constrained, so that no package is kept
@@ -68,7 +70,7 @@ from ..state import (
     SolverOutputState,
 )
 from .candidates import matching_records
-from .engine_rules import with_conda_rules
+from .engine_rules import outranked, with_conda_rules
 from .options import SolveOptions
 from .request import build_request
 from .transforms import solve_on_engine
@@ -116,10 +118,16 @@ def guard(
     asked = {name for name in found if _user_spec_excluding(sis, found[name][0])}
     for name in asked:
         out.downgrade_checks[name] = DowngradeCheck(name, "asked", str(found[name][1].version))
-    suspects = sorted(set(found) - asked)
+    moved = _moved_by_channel_priority(index, out, options, found) - asked
+    for name in moved:
+        out.downgrade_checks[name] = DowngradeCheck(name, "channel", str(found[name][1].version))
+    suspects = sorted(set(found) - asked - moved)
     if not suspects:
         return records
     checker = _Checker(with_conda_rules(backend), index, sis, out, options, records)
+    # what channel priority moved stays where the engine put it: no answer may keep the
+    # outranked record by way of a floor on something else
+    checker.held = {name: found[name][1] for name in moved}
     try:
         return checker.run(records, {name: found[name] for name in suspects})
     except EngineTimeout:
@@ -129,6 +137,24 @@ def guard(
                 out.downgrade_checks[name] = DowngradeCheck(name, "unchecked", proposed)
         log.info("time limit reached: downgrades not checked: %s", ", ".join(suspects))
         return checker.best
+
+
+def _moved_by_channel_priority(
+    index: Index, out: SolverOutputState, options: SolveOptions, found: Downgrades
+) -> set[str]:
+    """The downgrades conda's channel priority makes (:func:`.engine_rules.outranked`):
+    under strict priority an installed record from a channel outranked for its name
+    leaves, under flexible priority one the request left free (not locked) moves to the
+    first channel that has the name — a lower version there is what the priority asks
+    for, not a downgrade to avoid (conda's test_priority_1)."""
+    if options.channel_priority == "disabled":
+        return set()
+    olds = {name: old for name, (old, _new) in found.items()}
+    leaving = outranked(index, olds.values())
+    if options.channel_priority == "flexible":
+        locked = {record.url for record in out.locked.values()}
+        leaving -= locked
+    return {name for name, old in olds.items() if old.url in leaving}
 
 
 def _user_spec_excluding(sis: SolverInputState, installed: RepoDataRecord) -> bool:
@@ -170,13 +196,21 @@ class _Checker:
         #: downgrades found forced without an engine call (:meth:`needs_forced`)
         self.implied = 0
         self.calls = 0
+        #: packages held at the engine's record (moved by channel priority)
+        self.held: dict[str, RepoDataRecord] = {}
 
     def solve(self, floors: Mapping[str, str]) -> list[RepoDataRecord] | None:
         """The request with ``name >=version`` required for each of ``floors``, or
         ``None`` when it has no answer. Required, not merely constrained: an answer that
         keeps a package by dropping it is no answer."""
         extra = [
-            MatchSpec(f"{name} >={version}", strict=False) for name, version in floors.items()
+            MatchSpec(f"{name} >={version}", strict=False)
+            for name, version in floors.items()
+            if name not in self.held
+        ]
+        extra += [
+            MatchSpec(f"{name} =={record.version} {record.build}", strict=False)
+            for name, record in self.held.items()
         ]
         request = dataclasses.replace(self.request, specs=[*self.request.specs, *extra])
         self.calls += 1
