@@ -260,7 +260,9 @@ def test_relock_keeps_what_still_fits_and_update_moves_only_what_it_must(
             assert all(gone not in {d.split()[0] for d in r.depends} for r in now.values())
 
 
-def test_a_failing_platform_is_named_with_its_conflict_and_the_others_finish(cache, tmp_path):
+def test_a_failing_platform_is_named_with_its_conflict_and_the_others_finish(
+    cache, engine_name, tmp_path
+):
     """python 3.12 with matplotlib has no solution on this data for osx-arm64 and win-64
     (their records stop at older builds) but has one on linux-64: exit 1, each failing
     platform named with the engine's conflict, linux-64 solved, no lockfile written."""
@@ -268,7 +270,7 @@ def test_a_failing_platform_is_named_with_its_conflict_and_the_others_finish(cac
         tmp_path / "environment.yml",
         specs=("python=3.12", "numpy", "scipy", "pandas", "matplotlib"),
     )
-    code, out, err = lock(tmp_path, cache, "rattler", "-f", str(env), "--json")
+    code, out, err = lock(tmp_path, cache, engine_name, "-f", str(env), "--json")
     assert code == 1, err
     report = json.loads(out)["platforms"]
     assert report["linux-64"]["packages"] > 0
@@ -278,20 +280,22 @@ def test_a_failing_platform_is_named_with_its_conflict_and_the_others_finish(cac
         assert report[platform]["error"]["type"] == "Unsatisfiable"
         assert "python" in report[platform]["error"]["message"]
     assert not (tmp_path / "conda-lock.yml").exists()
-    code, out, err = lock(tmp_path, cache, "rattler", "-f", str(env))
+    code, out, err = lock(tmp_path, cache, engine_name, "-f", str(env))
     assert code == 1
     for platform in failed:
         assert f"{platform}: cannot be locked" in err
     assert "no lockfile written" in err and "linux-64: cannot" not in err
 
 
-def test_explicit_files_one_per_platform_and_virtual_overrides(cache, tmp_path, capsys):
+def test_explicit_files_one_per_platform_and_virtual_overrides(
+    cache, engine_name, tmp_path, capsys
+):
     """``{platform}`` in the name gives one @EXPLICIT file per platform;
     ``--virtual PLATFORM:NAME=VERSION`` changes that platform's solve as ``solve
     --virtual`` does; bad input is one line, exit 2."""
     env = environment_yml(tmp_path / "environment.yml")
     code, _, err = lock(
-        tmp_path, cache, "rattler", "-f", str(env), "--lockfile", "explicit-{platform}.txt",
+        tmp_path, cache, engine_name, "-f", str(env), "--lockfile", "explicit-{platform}.txt",
         "--virtual", "linux-64:__glibc=2.17", "-p", "linux-64", "-p", "win-64",
     )  # fmt: skip
     assert code == 0, err
@@ -300,7 +304,7 @@ def test_explicit_files_one_per_platform_and_virtual_overrides(cache, tmp_path, 
     assert read_lockfile(tmp_path / "explicit-win-64.txt").platform == "win-64"
     flags = virtual_flags("linux-64")
     flags[flags.index("__glibc=2.28")] = "__glibc=2.17"
-    argv = ["solve", "--json", "--backend", "rattler", "--subdir", "linux-64", *flags]
+    argv = ["solve", "--json", "--backend", engine_name, "--subdir", "linux-64", *flags]
     argv += ["--override-channels", "-c", CONDA_FORGE.as_uri(), "--cache-dir", str(cache)]
     assert main([*argv, *SPECS]) == 0
     answer = json.loads(capsys.readouterr().out)
@@ -310,10 +314,10 @@ def test_explicit_files_one_per_platform_and_virtual_overrides(cache, tmp_path, 
         (["-p", "linux-65"], "linux-65"),
         (["--virtual-package-spec", str(env)], "environment.yml"),
     ):
-        code, _, err = lock(tmp_path, cache, "rattler", "-f", str(env), *args)
+        code, _, err = lock(tmp_path, cache, engine_name, "-f", str(env), *args)
         assert code == 2 and err.count("\n") == 1 and source in err, err
     (tmp_path / "broken.yml").write_text("dependencies: [python\n")
-    code, _, err = lock(tmp_path, cache, "rattler", "-f", "broken.yml")
+    code, _, err = lock(tmp_path, cache, engine_name, "-f", "broken.yml")
     assert code == 2 and "broken.yml" in err and "Traceback" not in err
 
 
@@ -357,7 +361,7 @@ def test_a_terminal_shows_one_line_per_platform(cache, tmp_path):
     assert "wrote conda-lock.yml" in final
 
 
-def test_platforms_fetch_into_one_cache_side_by_side(locked, tmp_path):
+def test_platforms_fetch_into_one_cache_side_by_side(locked, engine_name, tmp_path):
     """The channel served over HTTP on loopback and an empty cache: the three platforms'
     solves fetch their repodata into the one cache at once (noarch by all of them); the
     lock equals the file:// one, and a second lock ``--offline`` reads every platform
@@ -370,14 +374,14 @@ def test_platforms_fetch_into_one_cache_side_by_side(locked, tmp_path):
         url = f"{served.url}/conda-forge"
         lines = environment_yml(env).read_text().replace(CONDA_FORGE.as_uri(), url)
         env.write_text(lines)
-        code, _, err = lock(tmp_path, cache, "rattler", "-f", str(env), "--jobs", "3")
+        code, _, err = lock(tmp_path, cache, engine_name, "-f", str(env), "--jobs", "3")
         assert code == 0, err
         fetched = [path for path, status in served.requests if status == 200]
     assert sum("noarch/repodata.json" in path for path in fetched) >= 1
     first = (tmp_path / "conda-lock.yml").read_bytes()
-    work, _ = locked["rattler"]
+    work, _ = locked[engine_name]
     assert package_sets(tmp_path / "conda-lock.yml") == package_sets(work / "conda-lock.yml")
     (tmp_path / "conda-lock.yml").unlink()
-    code, _, err = lock(tmp_path, cache, "rattler", "-f", str(env), "--offline")
+    code, _, err = lock(tmp_path, cache, engine_name, "-f", str(env), "--offline")
     assert code == 0, err
     assert (tmp_path / "conda-lock.yml").read_bytes() == first
