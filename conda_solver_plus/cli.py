@@ -52,7 +52,7 @@ from .cli_parser import build_parser
 from .condarc import DEFAULT_CHANNELS, CondaConfig, load_config
 from .exceptions import InvalidInputError, SolverPlusError, UnsatisfiableError
 from .exclude_newer import ExcludeNewer
-from .records import KNOWN_SUBDIRS, record_to_json
+from .records import known_platform, record_to_json
 from .repodata import cache_files
 from .repodata.model import ChannelRef
 from .session import SolveSession
@@ -196,18 +196,10 @@ def _update_modifier(args: argparse.Namespace) -> str | None:
 
 
 def _subdir(args: argparse.Namespace) -> str | None:
-    """``--subdir`` must be a platform conda knows (conda's ``--subdir`` has the same
-    choices); a typo would otherwise load only ``noarch`` and report every package as
-    missing."""
+    """``--subdir`` must be a platform conda knows (:func:`.records.known_platform`)."""
     if args.subdir is None:
         return None
-    subdir = args.subdir.strip()
-    if subdir not in KNOWN_SUBDIRS or subdir == "noarch":
-        known = ", ".join(sorted(KNOWN_SUBDIRS - {"noarch"}))
-        raise InvalidInputError(
-            f"--subdir {args.subdir!r}", "unknown platform", f"use one of: {known}"
-        )
-    return subdir
+    return known_platform(args.subdir, f"--subdir {args.subdir!r}")
 
 
 def _exclude_newer(args: argparse.Namespace, config: CondaConfig) -> ExcludeNewer | None:
@@ -262,11 +254,7 @@ def _pins(args: argparse.Namespace, config: CondaConfig) -> tuple[list[str], str
 def _virtual(args: argparse.Namespace, subdir: str | None):
     from .virtual import parse_virtual_setting, virtual_packages
 
-    settings: dict[str, str | None] = {}
-    for text in args.virtual:
-        name, version, build = parse_virtual_setting(text)
-        settings[name] = None if version is None else f"{version}={build}"
-    return virtual_packages(subdir, settings)
+    return virtual_packages(subdir, dict(parse_virtual_setting(text) for text in args.virtual))
 
 
 def _read_locked(args: argparse.Namespace):

@@ -47,7 +47,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rattler import Platform
+from rattler import MatchSpec
 
 from .environment_file import EnvironmentFile, read_environment_file
 from .exceptions import InvalidInputError, SolverPlusError
@@ -59,8 +59,8 @@ from .lockfile import (
     read_lockfile,
     write_lock_platforms,
 )
-from .records import dependency_closure
-from .settings import SOLVE_STRATEGIES
+from .records import dependency_closure, known_platform
+from .settings import SOLVE_STRATEGIES, SolveStrategy
 from .virtual import (
     CONDA_LOCK_VIRTUAL_PACKAGES,
     parse_virtual_setting,
@@ -186,15 +186,7 @@ class LockPlan:
 
 def _platforms(args: argparse.Namespace, files: list[EnvironmentFile]) -> list[str]:
     named = args.platform or [p for f in files for p in f.platforms] or list(DEFAULT_PLATFORMS)
-    platforms = list(dict.fromkeys(named))
-    for name in platforms:
-        try:
-            Platform(name)
-        except Exception:
-            raise InvalidInputError(
-                f"--platform {name}", "not a conda platform", "e.g. linux-64, osx-arm64, win-64"
-            ) from None
-    return platforms
+    return list(dict.fromkeys(known_platform(name, f"--platform {name}") for name in named))
 
 
 def _assumed_virtual(args: argparse.Namespace, platforms: list[str]) -> dict[str, dict[str, str]]:
@@ -224,9 +216,9 @@ def _virtual_overrides(
             target, setting = "", text
         if target and target not in overrides:
             raise InvalidInputError(f"--virtual {text}", f"{target} is not a platform locked")
-        name, version, build = parse_virtual_setting(setting)
+        name, value = parse_virtual_setting(setting)
         for platform_name in [target] if target else platforms:
-            overrides[platform_name][name] = None if version is None else f"{version}={build}"
+            overrides[platform_name][name] = value
     return overrides
 
 
@@ -323,12 +315,15 @@ class PlatformOutcome:
     error: dict = field(default_factory=dict)
     #: what the solve logged (warnings: a request handed to another engine, ...)
     log: list[str] = field(default_factory=list)
+    #: the strategy the solve used (``--strategy``, else its environment and .condarc),
+    #: as the lockfile it wrote records it
+    strategy: SolveStrategy = "highest"
 
 
 @dataclass
 class PlatformRequest:
     """What one platform's ``solve`` is asked: from scratch, every spec is requested; from
-    an existing lockfile, its records are the starting point and kept (frozen), the specs
+    an existing lockfile, its records are the starting point, kept and preferred, the specs
     they already meet only have to keep holding (``--pin``), and only the specs they do
     not meet (new or changed in the environment file) and the ``--update`` names are
     requested — so an unchanged environment re-locks to the same records."""
@@ -343,8 +338,6 @@ def platform_request(plan: LockPlan, platform_name: str, scratch: Path) -> Platf
     locked = _locked_platform(plan, platform_name)
     if locked is None:
         return PlatformRequest(list(plan.specs))
-    from rattler import MatchSpec
-
     freed = set(plan.update)
     wanted = _still_needed(locked.by_name(), plan.specs)
     kept = [r for r in locked.records if r.name.normalized in wanted - freed]
@@ -373,8 +366,6 @@ def _still_needed(locked: dict, specs: list[str]) -> set[str]:
     """The locked names the environment's specs still reach through the locked records'
     depends (a spec removed from the file takes what only it needed along), with pip
     where python is (conda adds it to python's depends, as the locked pip shows)."""
-    from rattler import MatchSpec
-
     roots = {
         spec.name.normalized
         for spec in (MatchSpec(text, strict=False) for text in specs)
@@ -448,8 +439,10 @@ def solve_platform(plan: LockPlan, platform_name: str, scratch: Path) -> Platfor
         except (ValueError, KeyError, TypeError):
             error = {"type": "InternalError", "message": "\n".join(log) or proc.stdout}
         return PlatformOutcome(platform_name, proc.returncode, seconds, error=error, log=log)
-    records = read_lockfile(out, platform=platform_name).records
-    return PlatformOutcome(platform_name, 0, seconds, records=records, log=log)
+    solved = read_lockfile(out, platform=platform_name)
+    return PlatformOutcome(
+        platform_name, 0, seconds, records=solved.records, log=log, strategy=solved.strategy
+    )
 
 
 # -- all platforms ---------------------------------------------------------------------------
@@ -528,22 +521,17 @@ def write_lock(plan: LockPlan, outcomes: list[PlatformOutcome]) -> list[Path]:
         platform=plan.platforms[0],
         records=[],
         channels=plan.channels,
+        strategy=outcomes[0].strategy,  # every platform's solve had the same settings
     )
     if plan.format != EXPLICIT:
-        write_lock_platforms(plan.lockfile, by_platform, source, strategy=_strategy(plan))
+        write_lock_platforms(plan.lockfile, by_platform, source)
         return [plan.lockfile]
     paths = []
     for platform_name, records in by_platform.items():
         path = _platform_path(plan, platform_name)
-        write_lock_platforms(path, {platform_name: records}, source, strategy=_strategy(plan))
+        write_lock_platforms(path, {platform_name: records}, source)
         paths.append(path)
     return paths
-
-
-def _strategy(plan: LockPlan):
-    if "--strategy" in plan.passed:
-        return plan.passed[plan.passed.index("--strategy") + 1]
-    return None
 
 
 def _report(plan: LockPlan, outcomes: list[PlatformOutcome], written: list[Path], as_json: bool):

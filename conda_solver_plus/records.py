@@ -61,6 +61,18 @@ KNOWN_SUBDIRS = frozenset(
 )
 
 
+def known_platform(text: str, source: str) -> str:
+    """``text`` as a platform conda knows (conda's ``--subdir`` has the same choices; not
+    ``noarch``, which every platform searches anyway); an :class:`InvalidInputError`
+    naming ``source`` otherwise — a typo would load only ``noarch`` and report every
+    package as missing."""
+    platform = text.strip()
+    if platform not in KNOWN_SUBDIRS or platform == "noarch":
+        known = ", ".join(sorted(KNOWN_SUBDIRS - {"noarch"}))
+        raise InvalidInputError(source, "unknown platform", f"use one of: {known}")
+    return platform
+
+
 def strip_subdir(url: str) -> str:
     """``https://host/chan/linux-64/`` -> ``https://host/chan``."""
     url = url.rstrip("/")

@@ -123,8 +123,10 @@ def _foreign(subdir: str) -> dict[str, GenericVirtualPackage]:
     return result
 
 
-def parse_virtual_setting(text: str) -> tuple[str, str | None, str]:
-    """``__cuda=12.6`` -> (``__cuda``, ``12.6``, ``0``); ``__cuda=`` -> (``__cuda``, None, "")."""
+def parse_virtual_setting(text: str) -> tuple[str, str | None]:
+    """``--virtual`` as :func:`virtual_packages` takes it: ``__cuda=12.6`` ->
+    (``__cuda``, ``12.6=0``); ``__archspec=1=x86_64`` -> (``__archspec``, ``1=x86_64``);
+    ``__cuda=`` -> (``__cuda``, None)."""
     name, sep, rest = text.partition("=")
     name = name.strip()
     if not sep or not name:
@@ -134,9 +136,9 @@ def parse_virtual_setting(text: str) -> tuple[str, str | None, str]:
     if not name.startswith("__"):
         name = f"__{name}"
     if not rest.strip():
-        return name, None, ""
+        return name, None
     version, _, build = rest.partition("=")
-    return name, version.strip(), build.strip() or "0"
+    return name, f"{version.strip()}={build.strip() or '0'}"
 
 
 def virtual_packages(

@@ -385,3 +385,13 @@ def test_platforms_fetch_into_one_cache_side_by_side(locked, engine_name, tmp_pa
     code, _, err = lock(tmp_path, cache, engine_name, "-f", str(env), "--offline")
     assert code == 0, err
     assert (tmp_path / "conda-lock.yml").read_bytes() == first
+
+
+def test_the_strategy_of_the_solves_is_the_lockfiles(cache, tmp_path, monkeypatch):
+    """A strategy from the environment (not only ``--strategy``) is what the platforms
+    are solved with, and the lockfile records it."""
+    monkeypatch.setenv("CONDA_SOLVER_PLUS_STRATEGY", "lowest-direct")
+    env = environment_yml(tmp_path / "environment.yml")
+    code, _, err = lock(tmp_path, cache, "rattler", "-f", str(env), "-p", "linux-64")
+    assert code == 0, err
+    assert read_lockfile(tmp_path / "conda-lock.yml").strategy == "lowest-direct"

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import itertools
 import json
 import logging
 import os
@@ -173,13 +174,7 @@ def parseable_file(
 
 
 def _in_file_name_order(group: dict) -> bool:
-    names = iter(group)
-    previous = next(names, "")
-    for name in names:
-        if name < previous:
-            return False
-        previous = name
-    return True
+    return all(first <= second for first, second in itertools.pairwise(group))
 
 
 def _pip(request: EngineRequest) -> libsolv.PipAsPythonDependency:

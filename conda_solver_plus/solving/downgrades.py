@@ -124,10 +124,10 @@ def guard(
     suspects = sorted(set(found) - asked - moved)
     if not suspects:
         return records
-    checker = _Checker(with_conda_rules(backend), index, sis, out, options, records)
     # what channel priority moved stays where the engine put it: no answer may keep the
     # outranked record by way of a floor on something else
-    checker.held = {name: found[name][1] for name in moved}
+    held = {name: found[name][1] for name in moved}
+    checker = _Checker(with_conda_rules(backend), index, sis, out, options, records, held)
     try:
         return checker.run(records, {name: found[name] for name in suspects})
     except EngineTimeout:
@@ -179,6 +179,7 @@ class _Checker:
         out: SolverOutputState,
         options: SolveOptions,
         records: list[RepoDataRecord],
+        held: Mapping[str, RepoDataRecord],
     ) -> None:
         self.backend = backend
         self.index = index
@@ -197,7 +198,7 @@ class _Checker:
         self.implied = 0
         self.calls = 0
         #: packages held at the engine's record (moved by channel priority)
-        self.held: dict[str, RepoDataRecord] = {}
+        self.held = held
 
     def solve(self, floors: Mapping[str, str]) -> list[RepoDataRecord] | None:
         """The request with ``name >=version`` required for each of ``floors``, or
